@@ -1,0 +1,55 @@
+# The book's workflow: execute each chapter with papermill (only when its template, the
+# package code, its study's data or its parameters changed), then build the site.
+# Run it through `python -m reanalysis build` (which validates parameters first); on a
+# cluster, add an executor plugin, e.g. `--executor slurm`.
+import json
+import sys
+from pathlib import Path
+
+from reanalysis.pipeline import load_chapters, resolve_parameters
+
+PY = sys.executable
+CHAPTERS = load_chapters()
+OVERRIDES = config.get("overrides") or {}
+if isinstance(OVERRIDES, str):
+    OVERRIDES = json.loads(OVERRIDES)
+PACKAGE = sorted(str(p) for p in Path("reanalysis").glob("*.py"))
+STAMPS = "_build/.stamps"
+
+
+def parameters(chapter):
+    return resolve_parameters(chapter, OVERRIDES.get(chapter))
+
+
+def chapter_inputs(wildcards):
+    values = parameters(wildcards.chapter)
+    data = sorted(str(p) for p in Path("data", values["study_id"]).glob("*")) if values["study_id"] else []
+    return ["book/chapters.yml", "book/templates/" + CHAPTERS[wildcards.chapter]["template"], *PACKAGE, *data]
+
+
+rule all:
+    input:
+        f"{STAMPS}/site.done",
+
+
+rule chapter:
+    input:
+        chapter_inputs,
+    output:
+        f"{STAMPS}/{{chapter}}.done",
+    params:
+        values=lambda wildcards: json.dumps(parameters(wildcards.chapter), sort_keys=True),
+    shell:
+        '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} && touch {output}'
+
+
+rule site:
+    input:
+        expand(f"{STAMPS}/{{chapter}}.done", chapter=sorted(CHAPTERS)),
+        "_config.yml",
+        "_toc.yml",
+        sorted(str(p) for p in Path("book").glob("*.md")),
+    output:
+        f"{STAMPS}/site.done",
+    shell:
+        '"{PY}" -m reanalysis site && touch {output}'

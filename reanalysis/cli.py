@@ -1,0 +1,124 @@
+"""Command line: ``python -m reanalysis {build,execute,site,validate,checks,params}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+
+from . import params as P
+from .errors import ParameterError, ReanalysisError
+
+
+def _chapter_overrides(items: list[str]) -> dict[str, dict[str, str]]:
+    """``["li2022.criterion=RECIST"]`` → ``{"li2022": {"criterion": "RECIST"}}``."""
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for name, value in P.parse_assignments(items).items():
+        chapter, dot, param = name.partition(".")
+        if not dot or not param:
+            raise ParameterError(f"command line: expected CHAPTER.NAME=VALUE, got '{name}={value}'")
+        out[chapter][param] = value
+    return dict(out)
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    from .pipeline import run_workflow
+
+    run_workflow(_chapter_overrides(args.param), jobs=args.jobs, quiet=not args.verbose)
+    print("built _build/html/index.html")
+
+
+def cmd_execute(args: argparse.Namespace) -> None:
+    from .pipeline import execute_chapter
+
+    overrides: dict = json.loads(args.params_json) if args.params_json else {}
+    overrides.update(P.parse_assignments(args.param))
+    out = execute_chapter(args.chapter, overrides, output=args.output, progress=args.progress)
+    print(f"executed {args.chapter} -> {out}")
+
+
+def cmd_site(args: argparse.Namespace) -> None:
+    from .pipeline import build_site
+
+    print(f"site -> {build_site()}")
+
+
+def cmd_validate(args: argparse.Namespace) -> None:
+    from .data import list_studies, load_study
+
+    for sid in args.study or list_studies():
+        study = load_study(sid)
+        rows = sum(len(t) for t in study.tables.values())
+        print(f"{sid}: ok ({rows} rows in {sum(1 for t in study.tables.values() if len(t))} tables)")
+
+
+def cmd_checks(args: argparse.Namespace) -> None:
+    from .audit import run_checks
+    from .data import load_study
+
+    values = P.validate(P.parse_assignments(args.param))
+    study = load_study(args.study)
+    table = run_checks(study, test_rule=values["test_rule"], ci_method=values["ci_method"],
+                       alpha=values["alpha"])
+    if args.format == "markdown":
+        print(table.to_markdown(index=False))
+    else:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+
+
+def cmd_params(args: argparse.Namespace) -> None:
+    from .pipeline import resolve_parameters
+
+    values = resolve_parameters(args.chapter)
+    for name, spec in P.STUDY_PARAMS.items():
+        choices = f" [{', '.join(spec.choices)}]" if spec.choices else ""
+        print(f"{name} = {values[name]!r} ({spec.type.__name__}{choices}): {spec.help}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reanalysis", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="execute changed chapters (Snakemake) and build the site")
+    b.add_argument("-p", "--param", action="append", default=[], metavar="CHAPTER.NAME=VALUE",
+                   help="override a chapter parameter for this build, e.g. li2022.criterion=RECIST")
+    b.add_argument("-j", "--jobs", type=int, default=2, help="parallel chapter executions")
+    b.add_argument("-v", "--verbose", action="store_true")
+    b.set_defaults(func=cmd_build)
+
+    e = sub.add_parser("execute", help="execute one chapter with papermill")
+    e.add_argument("chapter")
+    e.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    e.add_argument("--params-json", help=argparse.SUPPRESS)
+    e.add_argument("-o", "--output", help="write here instead of book/chapters/CHAPTER.ipynb")
+    e.add_argument("--progress", action="store_true")
+    e.set_defaults(func=cmd_execute)
+
+    s = sub.add_parser("site", help="build _build/html from the executed chapters")
+    s.set_defaults(func=cmd_site)
+
+    v = sub.add_parser("validate", help="load and validate extracted data")
+    v.add_argument("study", nargs="*")
+    v.set_defaults(func=cmd_validate)
+
+    c = sub.add_parser("checks", help="printed vs recomputed values of one study (CSV to stdout)")
+    c.add_argument("study")
+    c.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    c.add_argument("--format", choices=("csv", "markdown"), default="csv")
+    c.set_defaults(func=cmd_checks)
+
+    pa = sub.add_parser("params", help="list a chapter's parameters")
+    pa.add_argument("chapter")
+    pa.set_defaults(func=cmd_params)
+
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except ReanalysisError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; previous notebooks and site are left in place", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,207 @@
+"""Load and validate a study's extracted data (``data/<study>/``).
+
+Every CSV is read as text first so that printed digits survive (``94.60`` stays ``94.60``),
+then validated and typed by the pandera schemas in :mod:`reanalysis.schema`. Any violation
+raises :class:`~reanalysis.errors.DataError` naming file, CSV line and column.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+from .errors import DataError
+from .schema import TABLES, table_schema
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("REANALYSIS_DATA", REPO_ROOT / "data"))
+META_REQUIRED = ("id", "short_title", "citation", "design", "source", "arms", "comparison")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One treatment arm as the paper defines it."""
+
+    id: str
+    label: str
+    n: int
+    contains_rt: bool = False
+
+
+@dataclass
+class Study:
+    """A study's metadata and its validated tables (empty frame when a table is absent)."""
+
+    id: str
+    meta: dict
+    arms: list[Arm]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    folder: Path | None = None
+
+    def arm(self, arm_id: str) -> Arm:
+        return next(a for a in self.arms if a.id == arm_id)
+
+    @property
+    def arm_sizes(self) -> dict[str, int]:
+        return {a.id: a.n for a in self.arms}
+
+    @property
+    def comparison(self) -> tuple[str, str]:
+        a, b = self.meta["comparison"]
+        return a, b
+
+    @property
+    def criteria(self) -> list[str]:
+        return list(self.meta.get("response_criteria") or [])
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return self.tables[table]
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def list_studies(data_dir: Path | None = None) -> list[str]:
+    """Study ids with a ``study.yml``, sorted."""
+    root = Path(data_dir or DATA_DIR)
+    return sorted(p.parent.name for p in root.glob("*/study.yml"))
+
+
+def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
+    """Read and check ``study.yml``."""
+    path = folder / "study.yml"
+    name = _rel(path)
+    if not path.is_file():
+        raise DataError(name, "missing metadata file")
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataError(name, f"not readable as UTF-8 YAML ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(meta, dict):
+        raise DataError(name, "must be a mapping")
+    for key in META_REQUIRED:
+        if key not in meta:
+            raise DataError(name, f"missing field '{key}'", column=key)
+    arms: list[Arm] = []
+    for i, a in enumerate(meta["arms"] or []):
+        try:
+            n = int(a["n"])
+            if n <= 0:
+                raise ValueError
+            arms.append(Arm(str(a["id"]), str(a["label"]), n, bool(a.get("contains_rt", False))))
+        except (KeyError, TypeError, ValueError):
+            raise DataError(name, f"arm {i + 1} needs an id, a label and a positive integer n",
+                            column="arms") from None
+    ids = [a.id for a in arms]
+    if len(set(ids)) != len(ids) or not arms:
+        raise DataError(name, "arm ids must be present and unique", column="arms")
+    comp = meta["comparison"]
+    if not (isinstance(comp, list) and len(comp) == 2 and all(c in ids for c in comp)):
+        raise DataError(name, f"comparison must name two declared arms ({', '.join(ids)})",
+                        column="comparison")
+    if meta["id"] != folder.name:
+        raise DataError(name, f"id '{meta['id']}' does not match its folder '{folder.name}'", column="id")
+    return meta, arms
+
+
+def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
+    """Read one CSV as text, then validate and type it with its schema."""
+    name = _rel(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(name, f"not UTF-8 encoded (byte {exc.start})") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(name, "empty file: expected a header row") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(name, f"not a valid CSV ({exc})") from None
+    raw = raw.apply(lambda s: s.str.strip())
+    raw = raw.where(raw != "", np.nan)
+    missing = [c for c in TABLES[table] if c not in raw.columns]
+    if missing:
+        raise DataError(name, "missing column", column=missing[0])
+    extra = [c for c in raw.columns if c not in TABLES[table]]
+    if extra:
+        raise DataError(name, "unknown column", column=extra[0])
+    try:
+        return table_schema(table, arms).validate(raw, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        raise _schema_error(name, exc) from None
+
+
+def _schema_error(name: str, exc: pa.errors.SchemaErrors) -> DataError:
+    """Turn pandera's failure cases into one message listing file, line and column."""
+    fc = exc.failure_cases
+    lines = []
+    first: tuple[int | None, str | None] = (None, None)
+    for _, case in fc.head(10).iterrows():
+        idx = case.get("index")
+        row = int(idx) + 2 if pd.notna(idx) else None
+        column = case.get("column")
+        check = str(case.get("check"))
+        if not isinstance(column, str) or column == name:
+            column = check if check in TABLES.get(exc.schema.name, {}) else None
+        if first == (None, None):
+            first = (row, column)
+        where = ", ".join(x for x in (f"line {row}" if row else "", f"column '{column}'" if column else "") if x)
+        lines.append(f"{where or 'table'}: {check} (value: {case.get('failure_case')})")
+    more = f"\n  … and {len(fc) - 10} more" if len(fc) > 10 else ""
+    row, column = first
+    err = DataError(name, lines[0] + ("\n  " + "\n  ".join(lines[1:]) if len(lines) > 1 else "") + more)
+    err.row, err.column = row, column
+    return err
+
+
+def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
+    """Load a study folder: metadata, then every table that exists, all validated."""
+    root = Path(data_dir or DATA_DIR)
+    folder = root / study_id
+    if not folder.is_dir():
+        known = ", ".join(list_studies(root)) or "none"
+        raise DataError(_rel(folder), f"unknown study '{study_id}' (known: {known})")
+    meta, arms = load_meta(folder)
+    study = Study(study_id, meta, arms, folder=folder)
+    sizes = study.arm_sizes
+    for table, cols in TABLES.items():
+        path = folder / f"{table}.csv"
+        if path.exists():
+            study.tables[table] = read_table(path, table, sizes)
+        else:
+            study.tables[table] = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    _check_references(study)
+    return study
+
+
+def _check_references(study: Study) -> None:
+    """p-values and restatements must point at quantities that exist."""
+    known = set()
+    for t in ("baseline", "response", "adverse_events", "survival", "hazard_ratios"):
+        known |= set(study.tables[t]["key"].dropna())
+    pv = study.tables["pvalues"]
+    for table, frame, pool in (("pvalues", pv, known), ("restatements", study.tables["restatements"], known | set(pv["key"]))):
+        for idx, key in frame["key"].items():
+            if key not in pool and not _is_group_key(key, pv):
+                raise DataError(_rel(study.folder / f"{table}.csv"),
+                                f"key '{key}' names no quantity in the study's tables",
+                                row=int(idx) + 2, column="key")
+    for idx, levels in pv["levels"].dropna().items():
+        for lv in str(levels).split(";"):
+            if lv.strip() not in known:
+                raise DataError(_rel(study.folder / "pvalues.csv"), f"level key '{lv.strip()}' not found",
+                                row=int(idx) + 2, column="levels")
+
+
+def _is_group_key(key: str, pv: pd.DataFrame) -> bool:
+    """A multi-level variable's p is keyed by the variable (its levels listed)."""
+    rows = pv[pv["key"] == key]
+    return bool(len(rows)) and rows["levels"].notna().all()

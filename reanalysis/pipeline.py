@@ -1,0 +1,159 @@
+"""Execute chapters with papermill and build the book; never leave a half-written result.
+
+A chapter is a template notebook (``book/templates/``) plus parameters (``book/chapters.yml``,
+overridable per run). Execution writes to a temporary file beside the target, normalises
+run-dependent metadata so re-runs are byte-identical, and only then replaces the executed
+notebook (``book/chapters/``). The site is built into a work folder and swapped into
+``_build/html`` only when the build succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from . import params as P
+from .data import REPO_ROOT, load_meta
+from .data import DATA_DIR
+from .errors import ParameterError, ReanalysisError
+
+BOOK = REPO_ROOT / "book"
+TEMPLATES = BOOK / "templates"
+EXECUTED = BOOK / "chapters"
+CHAPTERS_FILE = BOOK / "chapters.yml"
+BUILD = REPO_ROOT / "_build"
+SITE = BUILD / "html"
+WORK = BUILD / ".work"
+
+
+def load_chapters(path: Path = CHAPTERS_FILE) -> dict[str, dict[str, Any]]:
+    """Chapter id → {template, parameters} from ``book/chapters.yml``."""
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    chapters = spec.get("chapters") or {}
+    for cid, ch in chapters.items():
+        if not (TEMPLATES / ch.get("template", "")).is_file():
+            raise ReanalysisError(f"{path.name}: chapter '{cid}' names a missing template "
+                                  f"'{ch.get('template')}'")
+    return chapters
+
+
+def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The chapter's parameters: defaults, then chapters.yml, then overrides; all validated."""
+    chapters = load_chapters()
+    if chapter not in chapters:
+        raise ParameterError(f"unknown chapter '{chapter}' (known: {', '.join(chapters)})")
+    merged = {**(chapters[chapter].get("parameters") or {}), **(overrides or {})}
+    values = P.validate(merged, where=f"chapter '{chapter}'")
+    if values["study_id"]:
+        folder = Path(DATA_DIR) / values["study_id"]
+        if not (folder / "study.yml").is_file():
+            raise ParameterError(f"chapter '{chapter}': parameter 'study_id': no study "
+                                 f"'{values['study_id']}' in {DATA_DIR}")
+        meta, _ = load_meta(folder)
+        if meta.get("response_criteria"):
+            values["criterion"] = P.normalise_criterion(values["criterion"], meta["response_criteria"])
+    return values
+
+
+def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop run-dependent metadata (timings, paths, random ids) so re-runs compare equal."""
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata.get("language_info", {}).pop("version", None)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
+        elif not cell.get("id"):
+            cell["id"] = f"cell-{i}"
+    return nb
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def execute_chapter(chapter: str, overrides: dict[str, Any] | None = None,
+                    output: Path | None = None, progress: bool = False) -> Path:
+    """Run a chapter's template with papermill; replace the output only on success."""
+    import papermill as pm
+
+    values = resolve_parameters(chapter, overrides)
+    template = TEMPLATES / load_chapters()[chapter]["template"]
+    output = Path(output) if output else EXECUTED / f"{chapter}.ipynb"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{chapter}.", suffix=".ipynb.tmp")
+    os.close(fd)
+    try:
+        pm.execute_notebook(
+            str(template), tmp, parameters=values, cwd=str(EXECUTED), kernel_name="python3",
+            progress_bar=progress, log_output=False, report_mode=False,
+        )
+        nb = normalise(nbformat.read(tmp, as_version=4))
+        _atomic_write_text(output, nbformat.writes(nb) + "\n")
+    except pm.PapermillExecutionError as exc:
+        raise ReanalysisError(f"chapter '{chapter}' failed in cell {exc.exec_count}: "
+                              f"{exc.ename}: {exc.evalue}") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return output
+
+
+def build_site(builder: str = "html") -> Path:
+    """``jupyter-book build`` (execution off) into a work folder, then swap into ``_build/html``."""
+    marker = WORK / "BUILDING"
+    if marker.exists():  # a previous build was interrupted: its work folder is not trusted
+        shutil.rmtree(WORK)
+    WORK.mkdir(parents=True, exist_ok=True)
+    marker.write_text("interrupted build\n")
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(REPO_ROOT),
+           "--path-output", str(WORK), "--builder", builder, "--warningiserror", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ReanalysisError("jupyter-book build failed; the previous site is left in place.\n"
+                              + (proc.stdout + proc.stderr)[-4000:])
+    marker.unlink()
+    new, old = BUILD / ".html.new", BUILD / ".html.old"
+    for p in (new, old):
+        shutil.rmtree(p, ignore_errors=True)
+    shutil.copytree(WORK / "_build" / "html", new)
+    if SITE.exists():
+        os.replace(SITE, old)
+    os.replace(new, SITE)
+    shutil.rmtree(old, ignore_errors=True)
+    return SITE
+
+
+def run_workflow(overrides: dict[str, dict[str, Any]] | None = None, jobs: int = 2,
+                 targets: list[str] | None = None, quiet: bool = True) -> None:
+    """Run the Snakemake workflow: re-executes only chapters whose inputs or parameters changed."""
+    for chapter, values in (overrides or {}).items():
+        resolve_parameters(chapter, values)  # fail here, before Snakemake or any kernel starts
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO_ROOT / "Snakefile"),
+           "--directory", str(REPO_ROOT), "--cores", str(jobs),
+           "--config", f"overrides={json.dumps(overrides or {}, sort_keys=True)}"]
+    if quiet:
+        cmd += ["--quiet", "rules"]
+    cmd += targets or []
+    proc = subprocess.run(cmd)
+    if proc.returncode != 0:
+        raise ReanalysisError("workflow failed (see the messages above); previous notebooks "
+                              "and site are left in place")

@@ -1,0 +1,77 @@
+"""Figures (seaborn/matplotlib), deterministic: fixed style, no timestamps in metadata."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .audit import STATUSES  # noqa: E402
+from .data import Study  # noqa: E402
+
+PALETTE = ["#1f77b4", "#ff7f0e"]
+STATUS_COLOURS = {"reproduced": "#2e7d32", "inconsistent": "#c62828", "not recomputable": "#9e9e9e"}
+plt.rcParams.update({"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 100})
+
+
+def _arm_labels(study: Study) -> dict[str, str]:
+    return {a.id: f"{a.label} (N={a.n})" for a in study.arms}
+
+
+def response_bars(study: Study) -> plt.Figure:
+    """Best overall response per arm and criterion, as printed (% of the arm)."""
+    r = study["response"]
+    r = r[(r["stat"] == "count") & r["category"].isin(["CR", "PR", "SD", "PD", "ORR", "DCR"])].copy()
+    r["percent"] = 100 * r["n"].astype(float) / r["arm"].map(study.arm_sizes)
+    r["arm"] = r["arm"].map(_arm_labels(study))
+    g = sns.catplot(data=r, x="category", y="percent", hue="arm", col="criterion", kind="bar",
+                    palette=PALETTE, height=3.4, aspect=1.3, order=["CR", "PR", "SD", "PD", "ORR", "DCR"],
+                    col_order=study.criteria or None)
+    g.set_axis_labels("", "% of arm (n/N)")
+    g.set_titles("{col_name}")
+    g.set(ylim=(0, 100))
+    sns.move_legend(g, "upper center", bbox_to_anchor=(0.45, 0.02), ncol=2, title=None, frameon=False)
+    g.figure.tight_layout()
+    return g.figure
+
+
+def ae_diverging(study: Study) -> plt.Figure:
+    """Adverse events: first arm to the left, second to the right; any grade vs grade 3–4."""
+    a, b = study.comparison
+    ae = study["adverse_events"]
+    ae = ae[ae["grade_band"].isin(["any", "3-4"]) & ae["n"].notna()].copy()
+    ae["percent"] = 100 * ae["n"].astype(float) / ae["arm"].map(study.arm_sizes)
+    wide = ae.pivot_table(index="term", columns=["arm", "grade_band"], values="percent", sort=False)
+    order = wide[(b, "any")].sort_values().index if (b, "any") in wide else wide.index
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(order) + 1.4))
+    y = range(len(order))
+    for arm, sign, colour in ((a, -1, PALETTE[0]), (b, 1, PALETTE[1])):
+        for band, alpha, label in (("any", 0.35, "any grade"), ("3-4", 1.0, "grade 3–4")):
+            if (arm, band) in wide:
+                ax.barh(list(y), sign * wide.loc[order, (arm, band)].fillna(0), color=colour, alpha=alpha,
+                        label=f"{study.arm(arm).label}: {label}", height=0.7)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(list(y), list(order))
+    ticks = [-100, -50, 0, 50, 100]
+    ax.set_xticks(ticks, [str(abs(t)) for t in ticks])
+    ax.set_xlim(-105, 105)
+    ax.set_xlabel("% of arm")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def status_bars(counts: pd.DataFrame) -> plt.Figure:
+    """Stacked bars of check statuses per kind of check."""
+    data = counts.drop(index="total", errors="ignore")[list(STATUSES)]
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(data) + 1.2))
+    data.plot.barh(stacked=True, ax=ax, color=[STATUS_COLOURS[s] for s in STATUSES], width=0.7)
+    ax.set_xlabel("number of checks")
+    ax.set_ylabel("")
+    ax.invert_yaxis()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
+    fig.tight_layout()
+    return fig

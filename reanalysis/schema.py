@@ -1,0 +1,150 @@
+"""Pandera schemas of the extracted-data tables (see ``data/README.md``).
+
+The schemas reject what cannot be a faithful extraction (wrong type, unknown category,
+n > N, negative count, duplicate key, unknown arm, a parsed number absent from its printed
+string). They never reject a printed inconsistency: that is a finding, not a load error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+LOCATION_RE = r"^(Table \d+[A-Za-z]?|Figure \d+[A-Za-z]?|Abstract|Results(: .+)?|Discussion|Methods(: .+)?|Conclusions?)$"
+KEY_RE = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
+NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column: its type, whether it may be empty, and its allowed values."""
+
+    kind: str  # "str", "key", "arm", "int", "float", "pct", "location"
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+
+
+STAT_KINDS = ("count", "mean_sd", "median_iqr", "median_range")
+COMMON = {"printed": Col("str", True), "location": Col("location", True), "source": Col("str", True)}
+
+TABLES: dict[str, dict[str, Col]] = {
+    "baseline": {
+        "key": Col("key", True), "variable": Col("str", True), "level": Col("str"),
+        "arm": Col("arm", True), "stat": Col("str", True, STAT_KINDS), **COMMON,
+        "n": Col("int"), "pct": Col("pct"), "mean": Col("float"), "sd": Col("float"),
+        "median": Col("float"), "lower": Col("float"), "upper": Col("float"),
+    },
+    "response": {
+        "key": Col("key", True), "criterion": Col("str", True),
+        "category": Col("str", True, ("CR", "PR", "SD", "PD", "NE", "ORR", "DCR", "time_to_response")),
+        "arm": Col("arm", True), "stat": Col("str", True, STAT_KINDS), **COMMON,
+        "n": Col("int"), "pct": Col("pct"), "median": Col("float"),
+        "lower": Col("float"), "upper": Col("float"),
+    },
+    "adverse_events": {
+        "key": Col("key", True), "term": Col("str", True),
+        "grade_band": Col("str", True, ("any", "1", "2", "3", "4", "5", "3-4", ">=3")),
+        "arm": Col("arm", True), **COMMON, "n": Col("int"), "pct": Col("pct"),
+    },
+    "survival": {
+        "key": Col("key", True), "endpoint": Col("str", True, ("OS", "PFS", "IRFS", "ORFS", "followup")),
+        "criterion": Col("str"), "arm": Col("arm", True),
+        "statistic": Col("str", True, ("median", "landmark", "events", "alive", "lost", "censored", "followup_median")),
+        "time": Col("float"), **COMMON, "value": Col("float", True), "pct": Col("pct"),
+        "lower": Col("float"), "upper": Col("float"),
+    },
+    "hazard_ratios": {
+        "key": Col("key", True), "endpoint": Col("str", True, ("OS", "PFS", "IRFS", "ORFS")),
+        "model": Col("str", True, ("univariable", "multivariable", "psm")),
+        "variable": Col("str", True), "subgroup": Col("str"), "comparison": Col("str", True),
+        **COMMON, "hr": Col("float", True), "lower": Col("float"), "upper": Col("float"),
+        "p_printed": Col("str"), "p": Col("float"),
+    },
+    "pvalues": {
+        "key": Col("key", True),
+        "domain": Col("str", True, ("baseline", "response", "adverse_events", "survival", "followup")),
+        **COMMON, "relation": Col("str", True, ("=", "<", ">")), "p": Col("float", True),
+        "test_named": Col("str"), "levels": Col("str"),
+    },
+    "restatements": {
+        "key": Col("key", True),
+        "statistic": Col("str", True, ("pct", "n", "p", "median", "hr", "lower", "upper", "value")),
+        "arm": Col("arm"), **COMMON, "value": Col("float", True),
+    },
+}
+
+UNIQUE: dict[str, list[str]] = {
+    "baseline": ["key", "arm"], "response": ["key", "arm"], "adverse_events": ["key", "arm"],
+    "survival": ["key", "arm"], "hazard_ratios": ["key"], "pvalues": ["key"],
+    "restatements": ["key", "statistic", "arm", "location"],
+}
+
+# Parsed columns whose value must appear among the numbers of the printed string.
+PARSED = ("n", "pct", "mean", "sd", "median", "lower", "upper", "value", "hr", "p")
+
+
+def _printed_numbers(text: str) -> list[float]:
+    return [float(t) for t in NUMBER_RE.findall(str(text))]
+
+
+def _parsed_in_printed(df: pd.DataFrame) -> pd.Series:
+    """True where every parsed number of the row occurs in its printed string."""
+    cols = [c for c in PARSED if c in df.columns]
+    if "printed" not in df.columns or not cols:
+        return pd.Series(True, index=df.index)
+
+    def row_ok(row: pd.Series) -> bool:
+        numbers = _printed_numbers(row["printed"])
+        for c in cols:
+            v = row[c]
+            if pd.isna(v) or (c == "p" and "p_printed" in row.index):
+                continue
+            if not any(abs(float(v) - x) < 1e-9 for x in numbers):
+                return False
+        return True
+
+    return df.apply(row_ok, axis=1) if len(df) else pd.Series(dtype=bool)
+
+
+def _column(name: str, col: Col, arms: dict[str, int]) -> pa.Column:
+    checks: list[pa.Check] = []
+    if col.allowed:
+        checks.append(pa.Check.isin(col.allowed, error=f"must be one of {', '.join(col.allowed)}"))
+    if col.kind == "key":
+        checks.append(pa.Check.str_matches(KEY_RE, error="must be a snake_case dotted key"))
+    if col.kind == "location":
+        checks.append(pa.Check.str_matches(LOCATION_RE, error="must be 'Table N', 'Abstract', 'Results: …', 'Discussion', …"))
+    if col.kind == "arm":
+        checks.append(pa.Check.isin(sorted(arms), error=f"unknown arm (study.yml declares {', '.join(sorted(arms))})"))
+    if col.kind == "pct":
+        checks.append(pa.Check.str_matches(r"^\d+(\.\d+)?$", error="must be the printed digits of a percentage"))
+    if col.kind in ("int", "float"):
+        checks.append(pa.Check.ge(0, error="must not be negative"))
+    dtype = {"int": "Int64", "float": "float64"}.get(col.kind, str)
+    return pa.Column(dtype, nullable=not col.required, checks=checks, coerce=True, required=True)
+
+
+def table_schema(table: str, arms: dict[str, int]) -> pa.DataFrameSchema:
+    """The schema of one table for a study with the given arm sizes."""
+    cols = TABLES[table]
+    df_checks = [pa.Check(_parsed_in_printed, name="printed",
+                          error="a parsed number does not occur in the printed string")]
+    if "n" in cols:
+        def n_le_arm(df: pd.DataFrame) -> pd.Series:
+            size = df["arm"].map(arms)
+            return df["n"].isna() | size.isna() | (df["n"] <= size)
+        df_checks.append(pa.Check(n_le_arm, name="n", error="n is larger than the arm's N"))
+    if table == "pvalues":
+        def relation_printed(df: pd.DataFrame) -> pd.Series:
+            has_lt = df["printed"].str.contains("<")
+            has_gt = df["printed"].str.contains(">")
+            return ((df["relation"] == "<") == has_lt) & ((df["relation"] == ">") == has_gt)
+        df_checks.append(pa.Check(relation_printed, name="relation",
+                                  error="relation does not match the printed string"))
+    return pa.DataFrameSchema(
+        {name: _column(name, col, arms) for name, col in cols.items()},
+        checks=df_checks, unique=UNIQUE[table], strict=True, ordered=False, name=table,
+    )

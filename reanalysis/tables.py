@@ -1,0 +1,129 @@
+"""Display tables: printed beside recomputed, with status and test-choice footnotes.
+
+Tables are returned as pandas frames (for CSV/markdown) and rendered as HTML with a fixed
+Styler uuid, so executed notebooks are byte-stable and nbval can compare them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+from IPython.display import HTML
+
+from .audit import INCONSISTENT, NOT_RECOMPUTABLE, REPRODUCED, quantity_labels
+from .data import Study
+
+MARK = {REPRODUCED: "✓ reproduced", INCONSISTENT: "✗ inconsistent", NOT_RECOMPUTABLE: "– not recomputable"}
+COLOURS = {"✓": "#e6f4ea", "✗": "#fde8e8", "–": "#f1f3f4"}
+
+
+@dataclass
+class Footnotes:
+    """Letters for distinct footnote texts, in first-use order."""
+
+    texts: list[str] = field(default_factory=list)
+
+    def mark(self, text: str) -> str:
+        if not text:
+            return ""
+        if text not in self.texts:
+            self.texts.append(text)
+        return "abcdefghijklmnopqrstuvwxyz"[self.texts.index(text)]
+
+    def markdown(self) -> str:
+        return "\n".join(f"{'abcdefghijklmnopqrstuvwxyz'[i]}. {t}" for i, t in enumerate(self.texts))
+
+
+def _status_cell(rows: pd.DataFrame) -> str:
+    """One cell for the status of several checks (e.g. both arms' percentages)."""
+    if rows.empty:
+        return ""
+    bad = rows[rows["status"] == INCONSISTENT]
+    if len(bad):
+        return MARK[INCONSISTENT] + ": " + "; ".join(bad["reason"])
+    if (rows["status"] == REPRODUCED).all():
+        return MARK[REPRODUCED]
+    return MARK[NOT_RECOMPUTABLE]
+
+
+def _test_reason(method: str) -> str:
+    """The rule's reason part of a check's method (after the first ': ')."""
+    return method.split(": ", 1)[1] if ": " in method else method
+
+
+def comparison_table(study: Study, checks: pd.DataFrame, table: str,
+                     criterion: str | None = None) -> tuple[pd.DataFrame, Footnotes]:
+    """One row per printed quantity of a two-arm table: arms as printed, % check, p printed vs
+    recomputed, p status; footnotes say which test and why."""
+    a, b = study.comparison
+    df = study[table]
+    if criterion is not None and "criterion" in df:
+        df = df[df["criterion"] == criterion]
+    labels = quantity_labels(study)
+    pv = study["pvalues"]
+    group_p = {lv.strip(): k for k, levels in zip(pv["key"], pv["levels"], strict=True)
+               if isinstance(levels, str) for lv in levels.split(";")}
+    notes = Footnotes()
+    out, seen_groups = [], set()
+    for key in dict.fromkeys(df["key"]):
+        rows = df[df["key"] == key].set_index("arm")
+        p_key = group_p.get(key, key)
+        first_of_group = p_key != key and p_key not in seen_groups
+        seen_groups.add(p_key)
+        pcheck = checks[(checks["key"] == p_key) & checks["check"].isin(["p-value", "landmark p"])]
+        pct = checks[(checks["key"] == key) & (checks["check"] == "percentage")]
+        p_printed = p_recomputed = p_status = ""
+        if len(pcheck) and (p_key == key or first_of_group):
+            c = pcheck.iloc[0]
+            p_printed, p_status = c["printed"], MARK[c["status"]]
+            if c["recomputed"]:
+                p_recomputed = f"{c['recomputed']} {notes.mark(_test_reason(c['method']))}".strip()
+            if c["status"] != REPRODUCED and c["reason"]:
+                p_status += ": " + c["reason"]
+            elif c["tests_reproducing"]:
+                p_status += f" ({c['tests_reproducing']})"
+        elif p_key != key:
+            p_status = "(see first level)"
+        out.append({
+            "Quantity": labels.get(key, key),
+            study.arm(a).label: rows.loc[a, "printed"] if a in rows.index else "",
+            study.arm(b).label: rows.loc[b, "printed"] if b in rows.index else "",
+            "% vs n/N": _status_cell(pct),
+            "p printed": p_printed,
+            "p recomputed": p_recomputed,
+            "p status": p_status,
+        })
+    return pd.DataFrame(out), notes
+
+
+def checks_table(checks: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """A readable subset of check rows with status marks."""
+    cols = columns or ["location", "quantity", "arm", "printed", "recomputed", "status", "reason"]
+    out = checks[cols].copy()
+    if "status" in out:
+        out["status"] = out["status"].map(MARK)
+    return out.reset_index(drop=True)
+
+
+def _colour(value: object) -> str:
+    text = str(value)
+    return f"background-color: {COLOURS[text[0]]}" if text[:1] in COLOURS else ""
+
+
+def show(df: pd.DataFrame, uid: str, caption: str = "", notes: Footnotes | None = None,
+         precision: int = 3) -> HTML:
+    """Render a table as deterministic HTML (fixed uuid, status cells coloured)."""
+    if not re.fullmatch(r"[a-z0-9_-]+", uid):
+        raise ValueError(f"table id must be lowercase letters, digits, '-' or '_': {uid!r}")
+    styler = (df.style.set_uuid(uid).hide(axis="index").format(precision=precision, na_rep="")
+              .map(_colour).set_table_attributes('class="reanalysis-table"')
+              .set_properties(**{"text-align": "left", "vertical-align": "top"}))
+    if caption:
+        styler = styler.set_caption(caption)
+    html = styler.to_html()
+    if notes and notes.texts:
+        items = "".join(f"<li>{t}</li>" for t in notes.texts)
+        html += f'<ol type="a" class="reanalysis-footnotes">{items}</ol>'
+    return HTML(html)
