@@ -17,7 +17,7 @@ import pandera.pandas as pa
 import yaml
 
 from .errors import DataError
-from .schema import TABLES, table_schema
+from .schema import TABLES, UNIQUE, table_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("REANALYSIS_DATA", REPO_ROOT / "data"))
@@ -140,25 +140,38 @@ def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
 
 
 def _schema_error(name: str, exc: pa.errors.SchemaErrors) -> DataError:
-    """Turn pandera's failure cases into one message listing file, line and column."""
-    fc = exc.failure_cases
-    lines = []
-    first: tuple[int | None, str | None] = (None, None)
-    for _, case in fc.head(10).iterrows():
+    """Turn pandera's failure cases into one message listing file, line and column.
+
+    A dataframe-wide check is named after the column it judges (``n``, ``printed``, …), and
+    pandera lists every column of a failing row for it: keep one entry per row and check.
+    """
+    fc = exc.failure_cases.copy()
+    columns = TABLES.get(exc.schema.name, {})
+    judged = {c.error: c.name for c in exc.schema.checks}  # error text → the column it judges
+    wide = fc["schema_context"] == "DataFrameSchema"
+    fc.loc[wide, "column"] = fc.loc[wide, "check"].map(judged)
+    fc["order"] = wide.astype(int)  # column checks first, then row-wide ones in declared order
+    fc = fc.drop_duplicates(subset=["index", "column", "check"]).sort_values(["order", "check_number"],
+                                                                              kind="stable")
+    entries = []
+    for _, case in fc.iterrows():
         idx = case.get("index")
         row = int(idx) + 2 if pd.notna(idx) else None
-        column = case.get("column")
+        column = case.get("column") if case.get("column") in columns else None
+        value = "" if case.get("schema_context") == "DataFrameSchema" else f" (value: {case.get('failure_case')})"
         check = str(case.get("check"))
-        if not isinstance(column, str) or column == name:
-            column = check if check in TABLES.get(exc.schema.name, {}) else None
-        if first == (None, None):
-            first = (row, column)
-        where = ", ".join(x for x in (f"line {row}" if row else "", f"column '{column}'" if column else "") if x)
-        lines.append(f"{where or 'table'}: {check} (value: {case.get('failure_case')})")
-    more = f"\n  … and {len(fc) - 10} more" if len(fc) > 10 else ""
-    row, column = first
-    err = DataError(name, lines[0] + ("\n  " + "\n  ".join(lines[1:]) if len(lines) > 1 else "") + more)
-    err.row, err.column = row, column
+        if "uniqueness" in check:
+            unique = UNIQUE[exc.schema.name]
+            column, check, value = unique[0], f"duplicate {' + '.join(unique)}", ""
+        entries.append((row, column, f"{check}{value}"))
+    entries.sort(key=lambda e: (e[0] is None, e[0] or 0))
+    lines = [", ".join(x for x in (f"line {r}" if r else "", f"column '{c}'" if c else "") if x) + f": {m}"
+             for r, c, m in entries[:10]]
+    more = f"\n  … and {len(entries) - 10} more" if len(entries) > 10 else ""
+    row, column, _ = entries[0] if entries else (None, None, "")
+    body = lines[0].split(": ", 1)[1] if lines else "schema violation"
+    err = DataError(name, body + ("\n  " + "\n  ".join(lines[1:]) if len(lines) > 1 else "") + more,
+                    row=row, column=column)
     return err
 
 

@@ -64,6 +64,22 @@ def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) ->
     return values
 
 
+def prepare_template(chapter: str, values: dict[str, Any]) -> nbformat.NotebookNode:
+    """The chapter's template with ``{{title}}``-style placeholders in Markdown filled from
+    the study's metadata (text only: numbers in prose are glued, never substituted)."""
+    nb = nbformat.read(TEMPLATES / load_chapters()[chapter]["template"], as_version=4)
+    meta, arms = load_meta(Path(DATA_DIR) / values["study_id"])
+    labels = {a.id: a.label for a in arms}
+    a, b = meta["comparison"]
+    fill = {"title": f"{meta['short_title']}: {labels[a]} vs {labels[b]}", "citation": meta["citation"],
+            "study_id": values["study_id"], "chapter": chapter}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for k, v in fill.items():
+                cell.source = cell.source.replace("{{" + k + "}}", str(v))
+    return nb
+
+
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop run-dependent metadata (timings, paths, random ids) so re-runs compare equal."""
     nb.metadata.pop("papermill", None)
@@ -97,14 +113,14 @@ def execute_chapter(chapter: str, overrides: dict[str, Any] | None = None,
     import papermill as pm
 
     values = resolve_parameters(chapter, overrides)
-    template = TEMPLATES / load_chapters()[chapter]["template"]
+    template = prepare_template(chapter, values)
     output = Path(output) if output else EXECUTED / f"{chapter}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{chapter}.", suffix=".ipynb.tmp")
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{chapter}.", suffix=".tmp.ipynb")
     os.close(fd)
     try:
         pm.execute_notebook(
-            str(template), tmp, parameters=values, cwd=str(EXECUTED), kernel_name="python3",
+            template, tmp, parameters=values, cwd=str(EXECUTED), kernel_name="python3",
             progress_bar=progress, log_output=False, report_mode=False,
         )
         nb = normalise(nbformat.read(tmp, as_version=4))
@@ -151,7 +167,7 @@ def run_workflow(overrides: dict[str, dict[str, Any]] | None = None, jobs: int =
            "--directory", str(REPO_ROOT), "--cores", str(jobs),
            "--config", f"overrides={json.dumps(overrides or {}, sort_keys=True)}"]
     if quiet:
-        cmd += ["--quiet", "rules"]
+        cmd += ["--quiet", "progress", "rules", "host"]
     cmd += targets or []
     proc = subprocess.run(cmd)
     if proc.returncode != 0:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from .audit import STATUSES  # noqa: E402
-from .data import Study  # noqa: E402
+from .audit import STATUSES
+from .data import Study
 
 PALETTE = ["#1f77b4", "#ff7f0e"]
 STATUS_COLOURS = {"reproduced": "#2e7d32", "inconsistent": "#c62828", "not recomputable": "#9e9e9e"}

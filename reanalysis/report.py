@@ -91,7 +91,7 @@ class Chapter:
                 ("Adverse-event grading", m.get("ae_grading", "")),
                 ("Tests named in the methods", "; ".join(f"{k}: {v}" for k, v in (m.get("tests_named") or {}).items())),
                 ("Source", f"`shared/seeds/{m['source']}`")]
-        return Markdown("| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows if v))
+        return Markdown("| Item | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows if v))
 
     def comparison(self, table: str, uid: str, caption: str, criterion: str | None = None) -> HTML:
         df, notes = tables.comparison_table(self.study, self.checks, table, criterion)

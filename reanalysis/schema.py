@@ -130,13 +130,14 @@ def _column(name: str, col: Col, arms: dict[str, int]) -> pa.Column:
 def table_schema(table: str, arms: dict[str, int]) -> pa.DataFrameSchema:
     """The schema of one table for a study with the given arm sizes."""
     cols = TABLES[table]
-    df_checks = [pa.Check(_parsed_in_printed, name="printed",
-                          error="a parsed number does not occur in the printed string")]
+    df_checks: list[pa.Check] = []
     if "n" in cols:
         def n_le_arm(df: pd.DataFrame) -> pd.Series:
             size = df["arm"].map(arms)
             return df["n"].isna() | size.isna() | (df["n"] <= size)
         df_checks.append(pa.Check(n_le_arm, name="n", error="n is larger than the arm's N"))
+    df_checks.append(pa.Check(_parsed_in_printed, name="printed",
+                              error="a parsed number does not occur in the printed string"))
     if table == "pvalues":
         def relation_printed(df: pd.DataFrame) -> pd.Series:
             has_lt = df["printed"].str.contains("<")

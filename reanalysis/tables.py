@@ -49,8 +49,10 @@ def _status_cell(rows: pd.DataFrame) -> str:
 
 
 def _test_reason(method: str) -> str:
-    """The rule's reason part of a check's method (after the first ': ')."""
-    return method.split(": ", 1)[1] if ": " in method else method
+    """The rule's reason for a test, made generic (no per-row counts) so rows share footnotes."""
+    text = method.split(": ", 1)[1] if ": " in method else method
+    text = re.sub(r"\s*\((smallest|expected)[^)]*\)", "", text)
+    return re.sub(r"\b\d+ of \d+ expected counts are", "an expected count is", text)
 
 
 def comparison_table(study: Study, checks: pd.DataFrame, table: str,
@@ -80,10 +82,10 @@ def comparison_table(study: Study, checks: pd.DataFrame, table: str,
             p_printed, p_status = c["printed"], MARK[c["status"]]
             if c["recomputed"]:
                 p_recomputed = f"{c['recomputed']} {notes.mark(_test_reason(c['method']))}".strip()
-            if c["status"] != REPRODUCED and c["reason"]:
+            if c["status"] == REPRODUCED and c["reason"].startswith("reproduced "):
+                p_status = "✓ " + c["reason"]
+            elif c["reason"]:
                 p_status += ": " + c["reason"]
-            elif c["tests_reproducing"]:
-                p_status += f" ({c['tests_reproducing']})"
         elif p_key != key:
             p_status = "(see first level)"
         out.append({
