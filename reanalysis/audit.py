@@ -20,18 +20,54 @@ from .data import Study
 
 REPRODUCED, INCONSISTENT, NOT_RECOMPUTABLE = "reproduced", "inconsistent", "not recomputable"
 STATUSES = (REPRODUCED, INCONSISTENT, NOT_RECOMPUTABLE)
-CHECK_COLUMNS = ["study", "check", "key", "location", "quantity", "arm", "printed", "recomputed",
-                 "method", "status", "reason", "test_named", "tests_reproducing"]
+CHECK_COLUMNS = [
+    "study",
+    "check",
+    "key",
+    "location",
+    "quantity",
+    "arm",
+    "printed",
+    "recomputed",
+    "method",
+    "status",
+    "reason",
+    "test_named",
+    "tests_reproducing",
+]
 COUNT_TABLES = ("baseline", "response", "adverse_events")
 
 
-def _row(study: Study, check: str, key: str, location: str, quantity: str, arm: str | None,
-         printed: str, recomputed: str, method: str, status: str, reason: str = "",
-         test_named: str = "", tests_reproducing: str = "") -> dict:
-    return dict(study=study.id, check=check, key=key, location=location, quantity=quantity,
-                arm=arm or "", printed=printed, recomputed=recomputed, method=method,
-                status=status, reason=reason, test_named=test_named or "",
-                tests_reproducing=tests_reproducing)
+def _row(
+    study: Study,
+    check: str,
+    key: str,
+    location: str,
+    quantity: str,
+    arm: str | None,
+    printed: str,
+    recomputed: str,
+    method: str,
+    status: str,
+    reason: str = "",
+    test_named: str = "",
+    tests_reproducing: str = "",
+) -> dict:
+    return dict(
+        study=study.id,
+        check=check,
+        key=key,
+        location=location,
+        quantity=quantity,
+        arm=arm or "",
+        printed=printed,
+        recomputed=recomputed,
+        method=method,
+        status=status,
+        reason=reason,
+        test_named=test_named or "",
+        tests_reproducing=tests_reproducing,
+    )
 
 
 def fmt_p(p: float) -> str:
@@ -52,11 +88,15 @@ def quantity_labels(study: Study) -> dict[str, str]:
         band = "any grade" if r["grade_band"] == "any" else f"grade {r['grade_band']}"
         labels[r["key"]] = f"{r['term']} ({band})"
     for _, r in study["survival"].iterrows():
-        what = f"{r['time']:g}-month rate" if r["statistic"] == "landmark" else r["statistic"].replace("_", " ")
+        what = (
+            f"{r['time']:g}-month rate" if r["statistic"] == "landmark" else r["statistic"].replace("_", " ")
+        )
         crit = f" ({r['criterion']})" if pd.notna(r["criterion"]) else ""
         labels[r["key"]] = f"{r['endpoint']}{crit} {what}"
     for _, r in study["hazard_ratios"].iterrows():
-        labels[r["key"]] = f"{r['endpoint']} HR ({r['model']}{', ' + r['subgroup'] if pd.notna(r['subgroup']) else ''})"
+        labels[r["key"]] = (
+            f"{r['endpoint']} HR ({r['model']}{', ' + r['subgroup'] if pd.notna(r['subgroup']) else ''})"
+        )
     for _, r in study["pvalues"].iterrows():
         if r["key"] not in labels and pd.notna(r["levels"]):
             first = str(r["levels"]).split(";")[0].strip()
@@ -65,6 +105,7 @@ def quantity_labels(study: Study) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- percentages (GRIM)
+
 
 def percentage_checks(study: Study) -> list[dict]:
     """Every printed percentage against n/N at the printed precision."""
@@ -83,18 +124,51 @@ def percentage_checks(study: Study) -> list[dict]:
             printed = f"{r['pct']}%"
             if n is None:
                 status = REPRODUCED if g.candidates else INCONSISTENT
-                reason = (f"no n is printed; n = {_fmt_candidates(g.candidates)} of {N} gives {printed}"
-                          if g.candidates else f"no whole number of {N} patients gives {printed}")
-                rows.append(_row(study, "percentage", r["key"], r["location"], labels.get(r["key"], r["key"]),
-                                 r["arm"], printed, f"n ∈ {_fmt_candidates(g.candidates)}", f"n/{N}",
-                                 status, reason))
+                reason = (
+                    f"no n is printed; n = {_fmt_candidates(g.candidates)} of {N} gives {printed}"
+                    if g.candidates
+                    else f"no whole number of {N} patients gives {printed}"
+                )
+                rows.append(
+                    _row(
+                        study,
+                        "percentage",
+                        r["key"],
+                        r["location"],
+                        labels.get(r["key"], r["key"]),
+                        r["arm"],
+                        printed,
+                        f"n ∈ {_fmt_candidates(g.candidates)}",
+                        f"n/{N}",
+                        status,
+                        reason,
+                    )
+                )
                 continue
-            reason = "" if g.consistent else (
-                f"{n}/{N} = {g.expected}%; {printed} would need n = {_fmt_candidates(g.candidates)}"
-                if g.candidates else f"{n}/{N} = {g.expected}%; no whole number of {N} patients gives {printed}")
-            rows.append(_row(study, "percentage", r["key"], r["location"], labels.get(r["key"], r["key"]),
-                             r["arm"], f"{n} ({printed})", f"{g.expected}%", f"{n}/{N} at {g.decimals} decimals",
-                             REPRODUCED if g.consistent else INCONSISTENT, reason))
+            reason = (
+                ""
+                if g.consistent
+                else (
+                    f"{n}/{N} = {g.expected}%; {printed} would need n = {_fmt_candidates(g.candidates)}"
+                    if g.candidates
+                    else f"{n}/{N} = {g.expected}%; no whole number of {N} patients gives {printed}"
+                )
+            )
+            rows.append(
+                _row(
+                    study,
+                    "percentage",
+                    r["key"],
+                    r["location"],
+                    labels.get(r["key"], r["key"]),
+                    r["arm"],
+                    f"{n} ({printed})",
+                    f"{g.expected}%",
+                    f"{n}/{N} at {g.decimals} decimals",
+                    REPRODUCED if g.consistent else INCONSISTENT,
+                    reason,
+                )
+            )
     return rows
 
 
@@ -105,6 +179,7 @@ def _fmt_candidates(c: tuple[int, ...]) -> str:
 
 
 # ---------------------------------------------------------------- categorical p-values
+
 
 def count_for(study: Study, key: str, arm: str) -> tuple[int | None, str]:
     """n for a quantity and arm; inferred from a printed % when unique (and said so)."""
@@ -118,7 +193,9 @@ def count_for(study: Study, key: str, arm: str) -> tuple[int | None, str]:
             if pd.notna(r.get("pct")):
                 g = S.grim_percentage(None, study.arm_sizes[arm], r["pct"])
                 if len(g.candidates) == 1:
-                    return g.candidates[0], f"n = {g.candidates[0]} inferred from {r['pct']}% of {study.arm_sizes[arm]}"
+                    return g.candidates[
+                        0
+                    ], f"n = {g.candidates[0]} inferred from {r['pct']}% of {study.arm_sizes[arm]}"
     return None, ""
 
 
@@ -156,9 +233,22 @@ def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dic
         table, note = contingency(study, r["key"], levels)
         label = labels.get(r["key"], r["key"])
         if table is None:
-            rows.append(_row(study, "p-value", r["key"], r["location"], label, None, r["printed"], "",
-                             "", NOT_RECOMPUTABLE, "no counts printed for both arms",
-                             r["test_named"]))
+            rows.append(
+                _row(
+                    study,
+                    "p-value",
+                    r["key"],
+                    r["location"],
+                    label,
+                    None,
+                    r["printed"],
+                    "",
+                    "",
+                    NOT_RECOMPUTABLE,
+                    "no counts printed for both arms",
+                    r["test_named"],
+                )
+            )
             continue
         printed = S.parse_p(r["printed"])
         results = S.categorical_tests(table)
@@ -169,7 +259,10 @@ def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dic
         if rule != test_rule:
             why += " (the paper names no test for this p, so the gtsummary rule applies)"
         if chosen not in results:  # e.g. Fisher chosen for an r×c table: scipy has only 2×2
-            why += f"; {chosen} is not available for a {'×'.join(map(str, table.shape))} table, so Pearson is shown"
+            why += (
+                f"; {chosen} is not available for a {'×'.join(map(str, table.shape))} table, "
+                "so Pearson is shown"
+            )
             chosen = S.TEST_PEARSON
         res = results[chosen]
         shape = "×".join(map(str, table.shape))
@@ -188,9 +281,23 @@ def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dic
             reason = f"no standard test gives {r['printed']} from these counts ({all_p})"
         if note:
             reason += f"; {note}"
-        rows.append(_row(study, "p-value", r["key"], r["location"], label, None, r["printed"],
-                         fmt_p(res.p), f"{chosen} on the {shape} table: {why}", status, reason,
-                         r["test_named"], "; ".join(reproducing)))
+        rows.append(
+            _row(
+                study,
+                "p-value",
+                r["key"],
+                r["location"],
+                label,
+                None,
+                r["printed"],
+                fmt_p(res.p),
+                f"{chosen} on the {shape} table: {why}",
+                status,
+                reason,
+                r["test_named"],
+                "; ".join(reproducing),
+            )
+        )
     return rows
 
 
@@ -214,7 +321,7 @@ def _p_in_range(printed: S.PrintedP, lo: float, hi: float) -> bool:
         return lo < printed.value
     if printed.relation == ">":
         return hi > printed.value
-    half = 0.5 * 10 ** -printed.decimals
+    half = 0.5 * 10**-printed.decimals
     return lo <= printed.value + half and hi >= printed.value - half
 
 
@@ -233,10 +340,22 @@ def continuous_p_checks(study: Study) -> list[dict]:
             by_arm = grp.set_index("arm")
             label = labels.get(key, key)
             if stat != "mean_sd" or a not in by_arm.index or b not in by_arm.index:
-                rows.append(_row(study, "p-value", key, p_row["location"], label, None, p_row["printed"],
-                                 "", "", NOT_RECOMPUTABLE,
-                                 "a median (IQR/range) comparison needs a rank test on patient data",
-                                 p_row["test_named"]))
+                rows.append(
+                    _row(
+                        study,
+                        "p-value",
+                        key,
+                        p_row["location"],
+                        label,
+                        None,
+                        p_row["printed"],
+                        "",
+                        "",
+                        NOT_RECOMPUTABLE,
+                        "a median (IQR/range) comparison needs a rank test on patient data",
+                        p_row["test_named"],
+                    )
+                )
                 continue
             x, y = by_arm.loc[a], by_arm.loc[b]
             printed = S.parse_p(p_row["printed"])
@@ -244,26 +363,49 @@ def continuous_p_checks(study: Study) -> list[dict]:
             reproducing, ranges = [], {}
             for eq in (True, False):
                 mid = S.t_test_from_summary(x["mean"], x["sd"], na, y["mean"], y["sd"], nb, equal_var=eq)
-                ps = [S.t_test_from_summary(m1, s1, na, m2, s2, nb, equal_var=eq).p
-                      for m1 in _rounding_bounds(x["printed"], x["mean"])
-                      for s1 in _rounding_bounds(x["printed"], x["sd"])
-                      for m2 in _rounding_bounds(y["printed"], y["mean"])
-                      for s2 in _rounding_bounds(y["printed"], y["sd"])]
+                ps = [
+                    S.t_test_from_summary(m1, s1, na, m2, s2, nb, equal_var=eq).p
+                    for m1 in _rounding_bounds(x["printed"], x["mean"])
+                    for s1 in _rounding_bounds(x["printed"], x["sd"])
+                    for m2 in _rounding_bounds(y["printed"], y["mean"])
+                    for s2 in _rounding_bounds(y["printed"], y["sd"])
+                ]
                 ranges[eq] = (mid.p, min(ps), max(ps))
                 if S.p_reproduces(mid.p, printed) or _p_in_range(printed, min(ps), max(ps)):
                     reproducing.append(mid.test)
             status = REPRODUCED if reproducing else INCONSISTENT
-            span = "; ".join(f"{'Student' if eq else 'Welch'} {fmt_p(m)} ({fmt_p(lo)}–{fmt_p(hi)} over "
-                             "the rounding of the printed means and SDs)" for eq, (m, lo, hi) in ranges.items())
-            reason = ("reproduced by " + ", ".join(reproducing) + f": {span}") if reproducing else (
-                f"no t-test gives {p_row['printed']}: {span}")
-            rows.append(_row(study, "p-value", key, p_row["location"], label, None, p_row["printed"],
-                             fmt_p(ranges[True][0]), f"{S.TEST_STUDENT} from mean, SD and N", status, reason,
-                             p_row["test_named"], "; ".join(reproducing)))
+            span = "; ".join(
+                f"{'Student' if eq else 'Welch'} {fmt_p(m)} ({fmt_p(lo)}–{fmt_p(hi)} over "
+                "the rounding of the printed means and SDs)"
+                for eq, (m, lo, hi) in ranges.items()
+            )
+            reason = (
+                ("reproduced by " + ", ".join(reproducing) + f": {span}")
+                if reproducing
+                else (f"no t-test gives {p_row['printed']}: {span}")
+            )
+            rows.append(
+                _row(
+                    study,
+                    "p-value",
+                    key,
+                    p_row["location"],
+                    label,
+                    None,
+                    p_row["printed"],
+                    fmt_p(ranges[True][0]),
+                    f"{S.TEST_STUDENT} from mean, SD and N",
+                    status,
+                    reason,
+                    p_row["test_named"],
+                    "; ".join(reproducing),
+                )
+            )
     return rows
 
 
 # ---------------------------------------------------------------- internal sums
+
 
 def sum_checks(study: Study) -> list[dict]:
     """CR+PR = ORR, CR+PR+SD = DCR, categories = N, levels of a variable = N."""
@@ -276,18 +418,42 @@ def sum_checks(study: Study) -> list[dict]:
             for target, parts in (("ORR", ("CR", "PR")), ("DCR", ("CR", "PR", "SD"))):
                 if target in n and all(p in n for p in parts):
                     total = sum(n[p] for p in parts)
-                    rows.append(_row(study, "sum", f"response.{target.lower()}", "Table 2",
-                                     f"{crit} {target} = {' + '.join(parts)}", arm, str(n[target]), str(total),
-                                     "sum of categories", REPRODUCED if total == n[target] else INCONSISTENT,
-                                     "" if total == n[target] else f"{' + '.join(str(n[p]) for p in parts)} = {total}"))
+                    rows.append(
+                        _row(
+                            study,
+                            "sum",
+                            f"response.{target.lower()}",
+                            "Table 2",
+                            f"{crit} {target} = {' + '.join(parts)}",
+                            arm,
+                            str(n[target]),
+                            str(total),
+                            "sum of categories",
+                            REPRODUCED if total == n[target] else INCONSISTENT,
+                            "" if total == n[target] else f"{' + '.join(str(n[p]) for p in parts)} = {total}",
+                        )
+                    )
             cats = [c for c in ("CR", "PR", "SD", "PD", "NE") if c in n]
             if {"CR", "PR", "SD", "PD"} <= set(cats):
                 total = sum(n[c] for c in cats)
-                rows.append(_row(study, "sum", "response.categories", "Table 2",
-                                 f"{crit} {' + '.join(cats)} = N", arm, str(N), str(total), "sum of categories",
-                                 REPRODUCED if total == N else INCONSISTENT,
-                                 "" if total == N else f"categories add to {total}, not {N}"
-                                 + (" (patients not evaluable are not listed)" if total < N else "")))
+                rows.append(
+                    _row(
+                        study,
+                        "sum",
+                        "response.categories",
+                        "Table 2",
+                        f"{crit} {' + '.join(cats)} = N",
+                        arm,
+                        str(N),
+                        str(total),
+                        "sum of categories",
+                        REPRODUCED if total == N else INCONSISTENT,
+                        ""
+                        if total == N
+                        else f"categories add to {total}, not {N}"
+                        + (" (patients not evaluable are not listed)" if total < N else ""),
+                    )
+                )
     pv = study["pvalues"]
     for _, r in pv[pv["levels"].notna()].iterrows():
         levels = [x.strip() for x in str(r["levels"]).split(";")]
@@ -296,13 +462,26 @@ def sum_checks(study: Study) -> list[dict]:
             if None in counts:
                 continue
             total, N = sum(counts), study.arm_sizes[arm]
-            rows.append(_row(study, "sum", r["key"], r["location"], f"{quantity_labels(study).get(r['key'], r['key'])} levels = N",
-                             arm, str(N), str(total), "sum of levels", REPRODUCED if total == N else INCONSISTENT,
-                             "" if total == N else f"levels add to {total}, not {N}"))
+            rows.append(
+                _row(
+                    study,
+                    "sum",
+                    r["key"],
+                    r["location"],
+                    f"{quantity_labels(study).get(r['key'], r['key'])} levels = N",
+                    arm,
+                    str(N),
+                    str(total),
+                    "sum of levels",
+                    REPRODUCED if total == N else INCONSISTENT,
+                    "" if total == N else f"levels add to {total}, not {N}",
+                )
+            )
     return rows
 
 
 # ---------------------------------------------------------------- restatements
+
 
 def _decimals_of(text: str, value: float) -> int:
     import re
@@ -334,8 +513,15 @@ def _primary(study: Study, key: str, statistic: str, arm: str | None) -> tuple[f
         if not len(hit):
             continue
         r = hit.iloc[0]
-        col = {"pct": "pct", "n": "n", "median": "value" if t == "survival" else "median",
-               "hr": "hr", "lower": "lower", "upper": "upper", "value": "value"}.get(statistic, statistic)
+        col = {
+            "pct": "pct",
+            "n": "n",
+            "median": "value" if t == "survival" else "median",
+            "hr": "hr",
+            "lower": "lower",
+            "upper": "upper",
+            "value": "value",
+        }.get(statistic, statistic)
         if t == "survival" and statistic == "pct" and r["statistic"] == "landmark":
             col = "value"
         if col not in r.index or pd.isna(r[col]):
@@ -356,23 +542,59 @@ def restatement_checks(study: Study) -> list[dict]:
         prim = _primary(study, r["key"], r["statistic"], arm)
         label = f"{labels.get(r['key'], r['key'])} [{r['statistic']}]"
         if prim is None:
-            rows.append(_row(study, "restatement", r["key"], r["location"], label, arm, r["printed"], "",
-                             "", NOT_RECOMPUTABLE, "the primary location prints no such value"))
+            rows.append(
+                _row(
+                    study,
+                    "restatement",
+                    r["key"],
+                    r["location"],
+                    label,
+                    arm,
+                    r["printed"],
+                    "",
+                    "",
+                    NOT_RECOMPUTABLE,
+                    "the primary location prints no such value",
+                )
+            )
             continue
         value, prim_printed, prim_loc = prim
         if r["statistic"] == "p":
-            same = S.parse_p(r["printed"]) == S.parse_p(prim_printed) or _same_number(
-                float(r["value"]), _decimals_of(r["printed"], r["value"]), value,
-                S.parse_p(prim_printed).decimals) and (("<" in r["printed"]) == ("<" in prim_printed))
+            same = (
+                S.parse_p(r["printed"]) == S.parse_p(prim_printed)
+                or _same_number(
+                    float(r["value"]),
+                    _decimals_of(r["printed"], r["value"]),
+                    value,
+                    S.parse_p(prim_printed).decimals,
+                )
+                and (("<" in r["printed"]) == ("<" in prim_printed))
+            )
         else:
             d_r = _decimals_of(r["printed"], r["value"])
-            d_p = _decimals_of(prim_printed, value) if r["statistic"] == "pct" else _decimals_of(f"{value:g}", value)
+            d_p = (
+                _decimals_of(prim_printed, value)
+                if r["statistic"] == "pct"
+                else _decimals_of(f"{value:g}", value)
+            )
             same = _same_number(float(r["value"]), d_r, value, d_p)
         status = REPRODUCED if same else INCONSISTENT
         reason = "" if same else f"{prim_loc} prints {prim_printed}"
-        rows.append(_row(study, "restatement", r["key"], r["location"], label, arm, r["printed"],
-                         f"{prim_printed} ({prim_loc})", f"same value as {prim_loc} at the coarser precision",
-                         status, reason))
+        rows.append(
+            _row(
+                study,
+                "restatement",
+                r["key"],
+                r["location"],
+                label,
+                arm,
+                r["printed"],
+                f"{prim_printed} ({prim_loc})",
+                f"same value as {prim_loc} at the coarser precision",
+                status,
+                reason,
+            )
+        )
     return rows
 
 
@@ -385,6 +607,7 @@ def _same_number(a: float, da: int, b: float, db: int) -> bool:
 
 # ---------------------------------------------------------------- survival and HRs
 
+
 def hazard_ratio_checks(study: Study, alpha: float = 0.05) -> list[dict]:
     """Printed p of an HR against the Wald p implied by its CI (range over CI rounding)."""
     rows, labels = [], quantity_labels(study)
@@ -392,15 +615,20 @@ def hazard_ratio_checks(study: Study, alpha: float = 0.05) -> list[dict]:
         if pd.isna(r["lower"]) or pd.isna(r["upper"]) or pd.isna(r["p_printed"]):
             continue
         d = max(_decimals_of(r["printed"], r["lower"]), _decimals_of(r["printed"], r["upper"]))
-        half = 0.5 * 10 ** -d
-        ps = [S.hr_p_from_ci(r["hr"], lo, hi) for lo in (r["lower"] - half, r["lower"] + half)
-              for hi in (r["upper"] - half, r["upper"] + half) if lo > 0]
+        half = 0.5 * 10**-d
+        ps = [
+            S.hr_p_from_ci(r["hr"], lo, hi)
+            for lo in (r["lower"] - half, r["lower"] + half)
+            for hi in (r["upper"] - half, r["upper"] + half)
+            if lo > 0
+        ]
         p_mid = S.hr_p_from_ci(r["hr"], r["lower"], r["upper"])
         printed = S.parse_p(r["p_printed"])
         lo_p, hi_p = min(ps), max(ps)
         in_range = (printed.relation == "<" and lo_p < printed.value) or (
-            printed.relation == "=" and lo_p - 0.5 * 10 ** -printed.decimals <= printed.value
-            <= hi_p + 0.5 * 10 ** -printed.decimals)
+            printed.relation == "="
+            and lo_p - 0.5 * 10**-printed.decimals <= printed.value <= hi_p + 0.5 * 10**-printed.decimals
+        )
         ci_excludes_1 = r["upper"] < 1 or r["lower"] > 1
         p_sig = printed.value < alpha if printed.relation != ">" else False
         recomputed = f"{fmt_p(p_mid)} (range {fmt_p(lo_p)}–{fmt_p(hi_p)})"
@@ -408,16 +636,33 @@ def hazard_ratio_checks(study: Study, alpha: float = 0.05) -> list[dict]:
             status, reason = REPRODUCED, "the printed p is the Wald p of this HR and CI"
         elif ci_excludes_1 != p_sig:
             status = INCONSISTENT
-            reason = ("the CI excludes 1 but the printed p is not significant" if ci_excludes_1
-                      else "the CI includes 1 but the printed p is significant")
+            reason = (
+                "the CI excludes 1 but the printed p is not significant"
+                if ci_excludes_1
+                else "the CI includes 1 but the printed p is significant"
+            )
         else:
             status = NOT_RECOMPUTABLE
-            reason = ("the printed p is not the Wald p of this HR (it is likely the "
-                      f"{study.meta.get('tests_named', {}).get('survival', 'survival')} test p); "
-                      "both agree on significance")
-        rows.append(_row(study, "hazard ratio", r["key"], r["location"], labels.get(r["key"], r["key"]), None,
-                         f"{r['hr']:g} ({r['lower']:g}–{r['upper']:g}), {r['p_printed']}", recomputed,
-                         "Wald p from the CI on the log scale (Altman & Bland 2011)", status, reason))
+            reason = (
+                "the printed p is not the Wald p of this HR (it is likely the "
+                f"{study.meta.get('tests_named', {}).get('survival', 'survival')} test p); "
+                "both agree on significance"
+            )
+        rows.append(
+            _row(
+                study,
+                "hazard ratio",
+                r["key"],
+                r["location"],
+                labels.get(r["key"], r["key"]),
+                None,
+                f"{r['hr']:g} ({r['lower']:g}–{r['upper']:g}), {r['p_printed']}",
+                recomputed,
+                "Wald p from the CI on the log scale (Altman & Bland 2011)",
+                status,
+                reason,
+            )
+        )
     return rows
 
 
@@ -463,15 +708,33 @@ def landmark_p_checks(study: Study) -> list[dict]:
         s = grp.set_index("arm")["value"] / 100
         p_min = smallest_landmark_p(s[a], study.arm_sizes[a], s[b], study.arm_sizes[b])
         printed = S.parse_p(pv.loc[key, "printed"])
-        impossible = printed.relation in ("<", "=") and printed.value < p_min and (
-            printed.relation == "<" or not S.p_reproduces(p_min, printed))
+        impossible = (
+            printed.relation in ("<", "=")
+            and printed.value < p_min
+            and (printed.relation == "<" or not S.p_reproduces(p_min, printed))
+        )
         status = INCONSISTENT if impossible else NOT_RECOMPUTABLE
-        reason = (f"even with no censoring the smallest attainable p is {fmt_p(p_min)}"
-                  if impossible else "attainable; the exact p needs the numbers at risk")
-        rows.append(_row(study, "landmark p", key, pv.loc[key, "location"], labels.get(key, key), None,
-                         pv.loc[key, "printed"], f"≥ {fmt_p(p_min)}",
-                         "smallest attainable p: z-tests (linear, log, cloglog, arcsine) with binomial variance at full N", status, reason,
-                         pv.loc[key, "test_named"]))
+        reason = (
+            f"even with no censoring the smallest attainable p is {fmt_p(p_min)}"
+            if impossible
+            else "attainable; the exact p needs the numbers at risk"
+        )
+        rows.append(
+            _row(
+                study,
+                "landmark p",
+                key,
+                pv.loc[key, "location"],
+                labels.get(key, key),
+                None,
+                pv.loc[key, "printed"],
+                f"≥ {fmt_p(p_min)}",
+                "smallest attainable p: z-tests (linear, log, cloglog, arcsine), binomial variance at full N",
+                status,
+                reason,
+                pv.loc[key, "test_named"],
+            )
+        )
     return rows
 
 
@@ -481,20 +744,40 @@ def not_recomputable_p(study: Study, done: set[str]) -> list[dict]:
     for _, r in study["pvalues"].iterrows():
         if r["key"] in done:
             continue
-        why = {"survival": "a survival comparison needs patient-level times (pseudo-IPD reconstruction "
-                           "is a separate step)",
-               "followup": "a follow-up comparison needs patient-level follow-up times"}.get(
-            r["domain"], "the data behind this p are not printed")
-        rows.append(_row(study, "p-value", r["key"], r["location"], labels.get(r["key"], r["key"]), None,
-                         r["printed"], "", "", NOT_RECOMPUTABLE, why, r["test_named"]))
+        why = {
+            "survival": "a survival comparison needs patient-level times (pseudo-IPD reconstruction "
+            "is a separate step)",
+            "followup": "a follow-up comparison needs patient-level follow-up times",
+        }.get(r["domain"], "the data behind this p are not printed")
+        rows.append(
+            _row(
+                study,
+                "p-value",
+                r["key"],
+                r["location"],
+                labels.get(r["key"], r["key"]),
+                None,
+                r["printed"],
+                "",
+                "",
+                NOT_RECOMPUTABLE,
+                why,
+                r["test_named"],
+            )
+        )
     return rows
 
 
-def run_checks(study: Study, test_rule: str = "gtsummary", ci_method: str = "wilson",
-               alpha: float = 0.05) -> pd.DataFrame:
+def run_checks(
+    study: Study, test_rule: str = "gtsummary", ci_method: str = "wilson", alpha: float = 0.05
+) -> pd.DataFrame:
     """All checks of one study as one table (stable order: check kind, then source order)."""
-    rows = (percentage_checks(study) + categorical_p_checks(study, test_rule)
-            + continuous_p_checks(study) + landmark_p_checks(study))
+    rows = (
+        percentage_checks(study)
+        + categorical_p_checks(study, test_rule)
+        + continuous_p_checks(study)
+        + landmark_p_checks(study)
+    )
     rows += not_recomputable_p(study, {r["key"] for r in rows if r["check"] in ("p-value", "landmark p")})
     rows += sum_checks(study) + restatement_checks(study) + hazard_ratio_checks(study, alpha)
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
@@ -521,7 +804,22 @@ def rate_table(study: Study, criterion: str, method: str = "wilson", alpha: floa
         lo_a, hi_a = S.proportion_ci(na, Na, method, alpha)
         lo_b, hi_b = S.proportion_ci(nb, Nb, method, alpha)
         d, dlo, dhi = S.risk_difference_ci(na, Na, nb, Nb, "newcombe", alpha)
-        rows.append({"outcome": cat, "arm_a_n": na, "arm_a_N": Na, "arm_a_rate": na / Na, "arm_a_lo": lo_a,
-                     "arm_a_hi": hi_a, "arm_b_n": nb, "arm_b_N": Nb, "arm_b_rate": nb / Nb, "arm_b_lo": lo_b,
-                     "arm_b_hi": hi_b, "diff": d, "diff_lo": dlo, "diff_hi": dhi})
+        rows.append(
+            {
+                "outcome": cat,
+                "arm_a_n": na,
+                "arm_a_N": Na,
+                "arm_a_rate": na / Na,
+                "arm_a_lo": lo_a,
+                "arm_a_hi": hi_a,
+                "arm_b_n": nb,
+                "arm_b_N": Nb,
+                "arm_b_rate": nb / Nb,
+                "arm_b_lo": lo_b,
+                "arm_b_hi": hi_b,
+                "diff": d,
+                "diff_lo": dlo,
+                "diff_hi": dhi,
+            }
+        )
     return pd.DataFrame(rows)

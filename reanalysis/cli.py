@@ -59,8 +59,9 @@ def cmd_checks(args: argparse.Namespace) -> None:
 
     values = P.validate(P.parse_assignments(args.param))
     study = load_study(args.study)
-    table = run_checks(study, test_rule=values["test_rule"], ci_method=values["ci_method"],
-                       alpha=values["alpha"])
+    table = run_checks(
+        study, test_rule=values["test_rule"], ci_method=values["ci_method"], alpha=values["alpha"]
+    )
     if args.format == "markdown":
         print(table.to_markdown(index=False))
     else:
@@ -81,8 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="execute changed chapters (Snakemake) and build the site")
-    b.add_argument("-p", "--param", action="append", default=[], metavar="CHAPTER.NAME=VALUE",
-                   help="override a chapter parameter for this build, e.g. li2022.criterion=RECIST")
+    b.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="CHAPTER.NAME=VALUE",
+        help="override a chapter parameter for this build, e.g. li2022.criterion=RECIST",
+    )
     b.add_argument("-j", "--jobs", type=int, default=2, help="parallel chapter executions")
     b.add_argument("-v", "--verbose", action="store_true")
     b.set_defaults(func=cmd_build)

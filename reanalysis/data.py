@@ -100,15 +100,17 @@ def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
                 raise ValueError
             arms.append(Arm(str(a["id"]), str(a["label"]), n, bool(a.get("contains_rt", False))))
         except (KeyError, TypeError, ValueError):
-            raise DataError(name, f"arm {i + 1} needs an id, a label and a positive integer n",
-                            column="arms") from None
+            raise DataError(
+                name, f"arm {i + 1} needs an id, a label and a positive integer n", column="arms"
+            ) from None
     ids = [a.id for a in arms]
     if len(set(ids)) != len(ids) or not arms:
         raise DataError(name, "arm ids must be present and unique", column="arms")
     comp = meta["comparison"]
     if not (isinstance(comp, list) and len(comp) == 2 and all(c in ids for c in comp)):
-        raise DataError(name, f"comparison must name two declared arms ({', '.join(ids)})",
-                        column="comparison")
+        raise DataError(
+            name, f"comparison must name two declared arms ({', '.join(ids)})", column="comparison"
+        )
     if meta["id"] != folder.name:
         raise DataError(name, f"id '{meta['id']}' does not match its folder '{folder.name}'", column="id")
     return meta, arms
@@ -151,27 +153,36 @@ def _schema_error(name: str, exc: pa.errors.SchemaErrors) -> DataError:
     wide = fc["schema_context"] == "DataFrameSchema"
     fc.loc[wide, "column"] = fc.loc[wide, "check"].map(judged)
     fc["order"] = wide.astype(int)  # column checks first, then row-wide ones in declared order
-    fc = fc.drop_duplicates(subset=["index", "column", "check"]).sort_values(["order", "check_number"],
-                                                                              kind="stable")
+    fc = fc.drop_duplicates(subset=["index", "column", "check"]).sort_values(
+        ["order", "check_number"], kind="stable"
+    )
     entries = []
     for _, case in fc.iterrows():
         idx = case.get("index")
         row = int(idx) + 2 if pd.notna(idx) else None
         column = case.get("column") if case.get("column") in columns else None
-        value = "" if case.get("schema_context") == "DataFrameSchema" else f" (value: {case.get('failure_case')})"
+        value = (
+            "" if case.get("schema_context") == "DataFrameSchema" else f" (value: {case.get('failure_case')})"
+        )
         check = str(case.get("check"))
         if "uniqueness" in check:
             unique = UNIQUE[exc.schema.name]
             column, check, value = unique[0], f"duplicate {' + '.join(unique)}", ""
         entries.append((row, column, f"{check}{value}"))
     entries.sort(key=lambda e: (e[0] is None, e[0] or 0))
-    lines = [", ".join(x for x in (f"line {r}" if r else "", f"column '{c}'" if c else "") if x) + f": {m}"
-             for r, c, m in entries[:10]]
+    lines = [
+        ", ".join(x for x in (f"line {r}" if r else "", f"column '{c}'" if c else "") if x) + f": {m}"
+        for r, c, m in entries[:10]
+    ]
     more = f"\n  … and {len(entries) - 10} more" if len(entries) > 10 else ""
     row, column, _ = entries[0] if entries else (None, None, "")
     body = lines[0].split(": ", 1)[1] if lines else "schema violation"
-    err = DataError(name, body + ("\n  " + "\n  ".join(lines[1:]) if len(lines) > 1 else "") + more,
-                    row=row, column=column)
+    err = DataError(
+        name,
+        body + ("\n  " + "\n  ".join(lines[1:]) if len(lines) > 1 else "") + more,
+        row=row,
+        column=column,
+    )
     return err
 
 
@@ -201,17 +212,27 @@ def _check_references(study: Study) -> None:
     for t in ("baseline", "response", "adverse_events", "survival", "hazard_ratios"):
         known |= set(study.tables[t]["key"].dropna())
     pv = study.tables["pvalues"]
-    for table, frame, pool in (("pvalues", pv, known), ("restatements", study.tables["restatements"], known | set(pv["key"]))):
+    for table, frame, pool in (
+        ("pvalues", pv, known),
+        ("restatements", study.tables["restatements"], known | set(pv["key"])),
+    ):
         for idx, key in frame["key"].items():
             if key not in pool and not _is_group_key(key, pv):
-                raise DataError(_rel(study.folder / f"{table}.csv"),
-                                f"key '{key}' names no quantity in the study's tables",
-                                row=int(idx) + 2, column="key")
+                raise DataError(
+                    _rel(study.folder / f"{table}.csv"),
+                    f"key '{key}' names no quantity in the study's tables",
+                    row=int(idx) + 2,
+                    column="key",
+                )
     for idx, levels in pv["levels"].dropna().items():
         for lv in str(levels).split(";"):
             if lv.strip() not in known:
-                raise DataError(_rel(study.folder / "pvalues.csv"), f"level key '{lv.strip()}' not found",
-                                row=int(idx) + 2, column="levels")
+                raise DataError(
+                    _rel(study.folder / "pvalues.csv"),
+                    f"level key '{lv.strip()}' not found",
+                    row=int(idx) + 2,
+                    column="levels",
+                )
 
 
 def _is_group_key(key: str, pv: pd.DataFrame) -> bool:

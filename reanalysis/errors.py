@@ -14,8 +14,7 @@ class DataError(ReanalysisError):
     person fixing the extraction can go straight to the cell.
     """
 
-    def __init__(self, file: str, message: str, *, row: int | None = None,
-                 column: str | None = None) -> None:
+    def __init__(self, file: str, message: str, *, row: int | None = None, column: str | None = None) -> None:
         self.file, self.row, self.column = file, row, column
         where = file
         if row is not None:

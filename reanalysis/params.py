@@ -28,17 +28,32 @@ def _open_unit(x: float) -> str | None:
     return None if 0 < x < 1 else "must lie strictly between 0 and 1"
 
 
-STUDY_PARAMS: dict[str, Param] = {p.name: p for p in (
-    Param("study_id", str, "", "study folder under data/"),
-    Param("criterion", str, "mRECIST", "response criterion shown in the response and PFS sections "
-          "(RECIST, RECIST 1.1 or mRECIST; matched to the study's criteria)"),
-    Param("test_rule", str, "gtsummary", "which test the recomputed p uses: gtsummary (Fisher when "
-          "an expected count < 5, else Pearson), paper (the test the paper named), reproduce "
-          "(whichever test reproduces the printed p)", choices=RULES),
-    Param("alpha", float, 0.05, "significance level; confidence intervals are 1 - alpha",
-          check=_open_unit),
-    Param("ci_method", str, "wilson", "confidence interval for a proportion", choices=CI_METHODS),
-)}
+STUDY_PARAMS: dict[str, Param] = {
+    p.name: p
+    for p in (
+        Param("study_id", str, "", "study folder under data/"),
+        Param(
+            "criterion",
+            str,
+            "mRECIST",
+            "response criterion shown in the response and PFS sections "
+            "(RECIST, RECIST 1.1 or mRECIST; matched to the study's criteria)",
+        ),
+        Param(
+            "test_rule",
+            str,
+            "gtsummary",
+            "which test the recomputed p uses: gtsummary (Fisher when "
+            "an expected count < 5, else Pearson), paper (the test the paper named), reproduce "
+            "(whichever test reproduces the printed p)",
+            choices=RULES,
+        ),
+        Param(
+            "alpha", float, 0.05, "significance level; confidence intervals are 1 - alpha", check=_open_unit
+        ),
+        Param("ci_method", str, "wilson", "confidence interval for a proportion", choices=CI_METHODS),
+    )
+}
 
 
 def coerce(spec: Param, value: Any, where: str) -> Any:
@@ -47,28 +62,33 @@ def coerce(spec: Param, value: Any, where: str) -> Any:
         try:
             value = spec.type(value)
         except ValueError:
-            raise ParameterError(f"{where}: parameter '{spec.name}' must be a {spec.type.__name__}, "
-                                 f"got '{value}'") from None
+            raise ParameterError(
+                f"{where}: parameter '{spec.name}' must be a {spec.type.__name__}, got '{value}'"
+            ) from None
     if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, spec.type) or isinstance(value, bool) != (spec.type is bool):
-        raise ParameterError(f"{where}: parameter '{spec.name}' must be a {spec.type.__name__}, "
-                             f"got {type(value).__name__} {value!r}")
+        raise ParameterError(
+            f"{where}: parameter '{spec.name}' must be a {spec.type.__name__}, "
+            f"got {type(value).__name__} {value!r}"
+        )
     if spec.choices and value not in spec.choices:
-        raise ParameterError(f"{where}: parameter '{spec.name}' must be one of "
-                             f"{', '.join(map(str, spec.choices))}, got {value!r}")
+        raise ParameterError(
+            f"{where}: parameter '{spec.name}' must be one of "
+            f"{', '.join(map(str, spec.choices))}, got {value!r}"
+        )
     if spec.check and (complaint := spec.check(value)):
         raise ParameterError(f"{where}: parameter '{spec.name}' {complaint}, got {value!r}")
     return value
 
 
-def validate(params: Mapping[str, Any], specs: Mapping[str, Param] = STUDY_PARAMS,
-             where: str = "parameters") -> dict[str, Any]:
+def validate(
+    params: Mapping[str, Any], specs: Mapping[str, Param] = STUDY_PARAMS, where: str = "parameters"
+) -> dict[str, Any]:
     """Defaults overlaid with ``params``, each checked by name, type and range."""
     unknown = sorted(set(params) - set(specs))
     if unknown:
-        raise ParameterError(f"{where}: unknown parameter '{unknown[0]}' "
-                             f"(known: {', '.join(specs)})")
+        raise ParameterError(f"{where}: unknown parameter '{unknown[0]}' (known: {', '.join(specs)})")
     out = {name: spec.default for name, spec in specs.items()}
     for name, value in params.items():
         out[name] = coerce(specs[name], value, where)
@@ -82,8 +102,10 @@ def normalise_criterion(value: str, criteria: list[str]) -> str:
         name = c.lower().replace(" ", "")
         if wanted in (name, name.split("1.1")[0]):
             return c
-    raise ParameterError(f"parameter 'criterion': {value!r} is not a criterion of this study "
-                         f"(it reports {', '.join(criteria) or 'none'})")
+    raise ParameterError(
+        f"parameter 'criterion': {value!r} is not a criterion of this study "
+        f"(it reports {', '.join(criteria) or 'none'})"
+    )
 
 
 def parse_assignments(items: list[str], where: str = "command line") -> dict[str, str]:

@@ -22,8 +22,7 @@ import nbformat
 import yaml
 
 from . import params as P
-from .data import REPO_ROOT, load_meta
-from .data import DATA_DIR
+from .data import DATA_DIR, REPO_ROOT, load_meta
 from .errors import ParameterError, ReanalysisError
 
 BOOK = REPO_ROOT / "book"
@@ -41,8 +40,9 @@ def load_chapters(path: Path = CHAPTERS_FILE) -> dict[str, dict[str, Any]]:
     chapters = spec.get("chapters") or {}
     for cid, ch in chapters.items():
         if not (TEMPLATES / ch.get("template", "")).is_file():
-            raise ReanalysisError(f"{path.name}: chapter '{cid}' names a missing template "
-                                  f"'{ch.get('template')}'")
+            raise ReanalysisError(
+                f"{path.name}: chapter '{cid}' names a missing template '{ch.get('template')}'"
+            )
     return chapters
 
 
@@ -56,8 +56,9 @@ def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) ->
     if values["study_id"]:
         folder = Path(DATA_DIR) / values["study_id"]
         if not (folder / "study.yml").is_file():
-            raise ParameterError(f"chapter '{chapter}': parameter 'study_id': no study "
-                                 f"'{values['study_id']}' in {DATA_DIR}")
+            raise ParameterError(
+                f"chapter '{chapter}': parameter 'study_id': no study '{values['study_id']}' in {DATA_DIR}"
+            )
         meta, _ = load_meta(folder)
         if meta.get("response_criteria"):
             values["criterion"] = P.normalise_criterion(values["criterion"], meta["response_criteria"])
@@ -71,8 +72,12 @@ def prepare_template(chapter: str, values: dict[str, Any]) -> nbformat.NotebookN
     meta, arms = load_meta(Path(DATA_DIR) / values["study_id"])
     labels = {a.id: a.label for a in arms}
     a, b = meta["comparison"]
-    fill = {"title": f"{meta['short_title']}: {labels[a]} vs {labels[b]}", "citation": meta["citation"],
-            "study_id": values["study_id"], "chapter": chapter}
+    fill = {
+        "title": f"{meta['short_title']}: {labels[a]} vs {labels[b]}",
+        "citation": meta["citation"],
+        "study_id": values["study_id"],
+        "chapter": chapter,
+    }
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for k, v in fill.items():
@@ -107,8 +112,9 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def execute_chapter(chapter: str, overrides: dict[str, Any] | None = None,
-                    output: Path | None = None, progress: bool = False) -> Path:
+def execute_chapter(
+    chapter: str, overrides: dict[str, Any] | None = None, output: Path | None = None, progress: bool = False
+) -> Path:
     """Run a chapter's template with papermill; replace the output only on success."""
     import papermill as pm
 
@@ -120,14 +126,21 @@ def execute_chapter(chapter: str, overrides: dict[str, Any] | None = None,
     os.close(fd)
     try:
         pm.execute_notebook(
-            template, tmp, parameters=values, cwd=str(EXECUTED), kernel_name="python3",
-            progress_bar=progress, log_output=False, report_mode=False,
+            template,
+            tmp,
+            parameters=values,
+            cwd=str(EXECUTED),
+            kernel_name="python3",
+            progress_bar=progress,
+            log_output=False,
+            report_mode=False,
         )
         nb = normalise(nbformat.read(tmp, as_version=4))
         _atomic_write_text(output, nbformat.writes(nb) + "\n")
     except pm.PapermillExecutionError as exc:
-        raise ReanalysisError(f"chapter '{chapter}' failed in cell {exc.exec_count}: "
-                              f"{exc.ename}: {exc.evalue}") from None
+        raise ReanalysisError(
+            f"chapter '{chapter}' failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+        ) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     return output
@@ -140,12 +153,23 @@ def build_site(builder: str = "html") -> Path:
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True, exist_ok=True)
     marker.write_text("interrupted build\n")
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(REPO_ROOT),
-           "--path-output", str(WORK), "--builder", builder, "--warningiserror", "--quiet"]
+    cmd = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(REPO_ROOT),
+        "--path-output",
+        str(WORK),
+        "--builder",
+        builder,
+        "--warningiserror",
+        "--quiet",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise ReanalysisError("jupyter-book build failed; the previous site is left in place.\n"
-                              + (proc.stdout + proc.stderr)[-4000:])
+        raise ReanalysisError(
+            "jupyter-book build failed; the previous site is left in place.\n"
+            + (proc.stdout + proc.stderr)[-4000:]
+        )
     marker.unlink()
     new, old = BUILD / ".html.new", BUILD / ".html.old"
     for p in (new, old):
@@ -158,18 +182,33 @@ def build_site(builder: str = "html") -> Path:
     return SITE
 
 
-def run_workflow(overrides: dict[str, dict[str, Any]] | None = None, jobs: int = 2,
-                 targets: list[str] | None = None, quiet: bool = True) -> None:
+def run_workflow(
+    overrides: dict[str, dict[str, Any]] | None = None,
+    jobs: int = 2,
+    targets: list[str] | None = None,
+    quiet: bool = True,
+) -> None:
     """Run the Snakemake workflow: re-executes only chapters whose inputs or parameters changed."""
     for chapter, values in (overrides or {}).items():
         resolve_parameters(chapter, values)  # fail here, before Snakemake or any kernel starts
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO_ROOT / "Snakefile"),
-           "--directory", str(REPO_ROOT), "--cores", str(jobs),
-           "--config", f"overrides={json.dumps(overrides or {}, sort_keys=True)}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO_ROOT / "Snakefile"),
+        "--directory",
+        str(REPO_ROOT),
+        "--cores",
+        str(jobs),
+        "--config",
+        f"overrides={json.dumps(overrides or {}, sort_keys=True)}",
+    ]
     if quiet:
         cmd += ["--quiet", "progress", "rules", "host"]
     cmd += targets or []
     proc = subprocess.run(cmd)
     if proc.returncode != 0:
-        raise ReanalysisError("workflow failed (see the messages above); previous notebooks "
-                              "and site are left in place")
+        raise ReanalysisError(
+            "workflow failed (see the messages above); previous notebooks and site are left in place"
+        )

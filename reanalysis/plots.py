@@ -24,9 +24,19 @@ def response_bars(study: Study) -> plt.Figure:
     r = r[(r["stat"] == "count") & r["category"].isin(["CR", "PR", "SD", "PD", "ORR", "DCR"])].copy()
     r["percent"] = 100 * r["n"].astype(float) / r["arm"].map(study.arm_sizes)
     r["arm"] = r["arm"].map(_arm_labels(study))
-    g = sns.catplot(data=r, x="category", y="percent", hue="arm", col="criterion", kind="bar",
-                    palette=PALETTE, height=3.4, aspect=1.3, order=["CR", "PR", "SD", "PD", "ORR", "DCR"],
-                    col_order=study.criteria or None)
+    g = sns.catplot(
+        data=r,
+        x="category",
+        y="percent",
+        hue="arm",
+        col="criterion",
+        kind="bar",
+        palette=PALETTE,
+        height=3.4,
+        aspect=1.3,
+        order=["CR", "PR", "SD", "PD", "ORR", "DCR"],
+        col_order=study.criteria or None,
+    )
     g.set_axis_labels("", "% of arm (n/N)")
     g.set_titles("{col_name}")
     g.set(ylim=(0, 100))
@@ -48,8 +58,14 @@ def ae_diverging(study: Study) -> plt.Figure:
     for arm, sign, colour in ((a, -1, PALETTE[0]), (b, 1, PALETTE[1])):
         for band, alpha, label in (("any", 0.35, "any grade"), ("3-4", 1.0, "grade 3–4")):
             if (arm, band) in wide:
-                ax.barh(list(y), sign * wide.loc[order, (arm, band)].fillna(0), color=colour, alpha=alpha,
-                        label=f"{study.arm(arm).label}: {label}", height=0.7)
+                ax.barh(
+                    list(y),
+                    sign * wide.loc[order, (arm, band)].fillna(0),
+                    color=colour,
+                    alpha=alpha,
+                    label=f"{study.arm(arm).label}: {label}",
+                    height=0.7,
+                )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(list(y), list(order))
     ticks = [-100, -50, 0, 50, 100]

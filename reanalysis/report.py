@@ -12,9 +12,8 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from . import audit
+from . import audit, plots, tables
 from . import params as P
-from . import plots, tables
 from .data import Study, load_study
 
 
@@ -26,8 +25,9 @@ class Chapter:
         self.params = values
         self.study: Study = load_study(values["study_id"])
         self.criterion = P.normalise_criterion(values["criterion"], self.study.criteria)
-        self.checks = audit.run_checks(self.study, test_rule=values["test_rule"],
-                                       ci_method=values["ci_method"], alpha=values["alpha"])
+        self.checks = audit.run_checks(
+            self.study, test_rule=values["test_rule"], ci_method=values["ci_method"], alpha=values["alpha"]
+        )
         self.a, self.b = self.study.comparison
 
     # ------------------------------------------------------------ glue
@@ -36,16 +36,20 @@ class Chapter:
         s, c = self.study, self.checks
         counts = c["status"].value_counts()
         pc = c[c["check"] == "p-value"]
-        cat = pc[pc["tests_reproducing"].str.contains("Fisher|Pearson", na=False)
-                 | (pc["status"] == audit.INCONSISTENT) & ~pc["method"].str.contains("t-test")]
+        cat = pc[
+            pc["tests_reproducing"].str.contains("Fisher|Pearson", na=False)
+            | (pc["status"] == audit.INCONSISTENT) & ~pc["method"].str.contains("t-test")
+        ]
         fisher_only = cat["tests_reproducing"].eq("Fisher exact")
         named = s.meta.get("tests_named", {})
         rates = audit.rate_table(s, self.criterion, self.params["ci_method"], self.params["alpha"])
         orr = rates.set_index("outcome").loc["ORR"] if "ORR" in set(rates["outcome"]) else None
         v: dict[str, Any] = {
             "n_total": int(sum(a.n for a in s.arms)),
-            "n_a": int(s.arm(self.a).n), "n_b": int(s.arm(self.b).n),
-            "arm_a": Markdown(s.arm(self.a).label), "arm_b": Markdown(s.arm(self.b).label),
+            "n_a": int(s.arm(self.a).n),
+            "n_b": int(s.arm(self.b).n),
+            "arm_a": Markdown(s.arm(self.a).label),
+            "arm_b": Markdown(s.arm(self.b).label),
             "criterion": Markdown(self.criterion),
             "test_rule": Markdown(self.params["test_rule"]),
             "ci_level": float(100 * (1 - self.params["alpha"])),
@@ -56,21 +60,31 @@ class Chapter:
             "n_inconsistent": int(counts.get(audit.INCONSISTENT, 0)),
             "n_not_recomputable": int(counts.get(audit.NOT_RECOMPUTABLE, 0)),
             "n_pct_checked": int((c["check"] == "percentage").sum()),
-            "n_pct_inconsistent": int(((c["check"] == "percentage") & (c["status"] == audit.INCONSISTENT)).sum()),
+            "n_pct_inconsistent": int(
+                ((c["check"] == "percentage") & (c["status"] == audit.INCONSISTENT)).sum()
+            ),
             "n_cat_p": int(len(cat)),
             "n_cat_p_fisher": int(cat["tests_reproducing"].str.contains("Fisher", na=False).sum()),
-            "n_cat_p_pearson": int(cat["tests_reproducing"].str.contains(r"Pearson chi-square(?!\s*with)",
-                                                                         na=False, regex=True).sum()),
+            "n_cat_p_pearson": int(
+                cat["tests_reproducing"]
+                .str.contains(r"Pearson chi-square(?!\s*with)", na=False, regex=True)
+                .sum()
+            ),
             "n_cat_p_fisher_only": int(fisher_only.sum()),
             "n_cat_p_none": int((cat["status"] == audit.INCONSISTENT).sum()),
             "n_restatements": int((c["check"] == "restatement").sum()),
-            "n_restatements_inconsistent": int(((c["check"] == "restatement")
-                                                & (c["status"] == audit.INCONSISTENT)).sum()),
+            "n_restatements_inconsistent": int(
+                ((c["check"] == "restatement") & (c["status"] == audit.INCONSISTENT)).sum()
+            ),
         }
         if orr is not None:
-            v |= {"orr_a": float(100 * orr["arm_a_rate"]), "orr_b": float(100 * orr["arm_b_rate"]),
-                  "orr_diff": float(100 * orr["diff"]), "orr_diff_lo": float(100 * orr["diff_lo"]),
-                  "orr_diff_hi": float(100 * orr["diff_hi"])}
+            v |= {
+                "orr_a": float(100 * orr["arm_a_rate"]),
+                "orr_b": float(100 * orr["arm_b_rate"]),
+                "orr_diff": float(100 * orr["diff"]),
+                "orr_diff_lo": float(100 * orr["diff_lo"]),
+                "orr_diff_hi": float(100 * orr["diff_hi"]),
+            }
         return v
 
     def glue(self) -> None:
@@ -85,12 +99,20 @@ class Chapter:
         """Design summary from study.yml."""
         m = self.study.meta
         arms = "; ".join(f"{a.label} (n = {a.n})" for a in self.study.arms)
-        rows = [("Citation", m["citation"]), ("DOI", m.get("doi") or "not given in the source"),
-                ("Design", m["design"]), ("Period", m.get("period", "")), ("Arms", arms),
-                ("Response criteria", ", ".join(self.study.criteria)),
-                ("Adverse-event grading", m.get("ae_grading", "")),
-                ("Tests named in the methods", "; ".join(f"{k}: {v}" for k, v in (m.get("tests_named") or {}).items())),
-                ("Source", f"`shared/seeds/{m['source']}`")]
+        rows = [
+            ("Citation", m["citation"]),
+            ("DOI", m.get("doi") or "not given in the source"),
+            ("Design", m["design"]),
+            ("Period", m.get("period", "")),
+            ("Arms", arms),
+            ("Response criteria", ", ".join(self.study.criteria)),
+            ("Adverse-event grading", m.get("ae_grading", "")),
+            (
+                "Tests named in the methods",
+                "; ".join(f"{k}: {v}" for k, v in (m.get("tests_named") or {}).items()),
+            ),
+            ("Source", f"`shared/seeds/{m['source']}`"),
+        ]
         return Markdown("| Item | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows if v))
 
     def comparison(self, table: str, uid: str, caption: str, criterion: str | None = None) -> HTML:
@@ -101,11 +123,17 @@ class Chapter:
         return self.comparison("baseline", "baseline", "Baseline characteristics: printed beside recomputed")
 
     def response(self) -> HTML:
-        return self.comparison("response", "response", f"Tumour response ({self.criterion}): printed beside "
-                               "recomputed", criterion=self.criterion)
+        return self.comparison(
+            "response",
+            "response",
+            f"Tumour response ({self.criterion}): printed beside recomputed",
+            criterion=self.criterion,
+        )
 
     def adverse_events(self) -> HTML:
-        return self.comparison("adverse_events", "adverse-events", "Adverse events: printed beside recomputed")
+        return self.comparison(
+            "adverse_events", "adverse-events", "Adverse events: printed beside recomputed"
+        )
 
     def rates(self) -> HTML:
         """ORR/DCR with CIs and the risk difference, computed from the printed counts."""
@@ -115,17 +143,32 @@ class Chapter:
         def ci(n: int, N: int, p: float, lo: float, hi: float) -> str:
             return f"{n}/{N} = {100 * p:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
 
-        out = pd.DataFrame({
-            "Outcome": r["outcome"],
-            f"{self.study.arm(self.a).label} ({lvl} CI, {self.params['ci_method']})": [
-                ci(*x) for x in r[["arm_a_n", "arm_a_N", "arm_a_rate", "arm_a_lo", "arm_a_hi"]].itertuples(index=False)],
-            f"{self.study.arm(self.b).label} ({lvl} CI, {self.params['ci_method']})": [
-                ci(*x) for x in r[["arm_b_n", "arm_b_N", "arm_b_rate", "arm_b_lo", "arm_b_hi"]].itertuples(index=False)],
-            f"Difference ({lvl} CI, Newcombe)": [f"{100 * d:.1f} ({100 * lo:.1f} to {100 * hi:.1f})"
-                                                for d, lo, hi in r[["diff", "diff_lo", "diff_hi"]].itertuples(index=False)],
-        })
-        return tables.show(out, "rates", f"Response rates ({self.criterion}) with confidence intervals "
-                           "(computed; the paper prints none)")
+        out = pd.DataFrame(
+            {
+                "Outcome": r["outcome"],
+                f"{self.study.arm(self.a).label} ({lvl} CI, {self.params['ci_method']})": [
+                    ci(*x)
+                    for x in r[["arm_a_n", "arm_a_N", "arm_a_rate", "arm_a_lo", "arm_a_hi"]].itertuples(
+                        index=False
+                    )
+                ],
+                f"{self.study.arm(self.b).label} ({lvl} CI, {self.params['ci_method']})": [
+                    ci(*x)
+                    for x in r[["arm_b_n", "arm_b_N", "arm_b_rate", "arm_b_lo", "arm_b_hi"]].itertuples(
+                        index=False
+                    )
+                ],
+                f"Difference ({lvl} CI, Newcombe)": [
+                    f"{100 * d:.1f} ({100 * lo:.1f} to {100 * hi:.1f})"
+                    for d, lo, hi in r[["diff", "diff_lo", "diff_hi"]].itertuples(index=False)
+                ],
+            }
+        )
+        return tables.show(
+            out,
+            "rates",
+            f"Response rates ({self.criterion}) with confidence intervals (computed; the paper prints none)",
+        )
 
     def survival(self) -> HTML:
         """Printed survival summaries (medians, landmark rates, events, follow-up)."""
@@ -135,24 +178,37 @@ class Chapter:
         for (key, loc), grp in self.study["survival"].groupby(["key", "location"], sort=False):
             by_arm = grp.set_index("arm")["printed"]
             same_place = key in pv.index and pv.loc[key, "location"] == loc
-            rows.append({"Quantity": labels.get(key, key), "Printed in": loc,
-                         **{a.label: by_arm.get(a.id, "") for a in self.study.arms},
-                         "p printed": pv.loc[key, "printed"] if same_place else ""})
+            rows.append(
+                {
+                    "Quantity": labels.get(key, key),
+                    "Printed in": loc,
+                    **{a.label: by_arm.get(a.id, "") for a in self.study.arms},
+                    "p printed": pv.loc[key, "printed"] if same_place else "",
+                }
+            )
         return tables.show(pd.DataFrame(rows), "survival", "Survival summaries as printed")
 
     def survival_checks(self) -> HTML:
-        c = self.checks[self.checks["check"].isin(["hazard ratio", "landmark p"])
-                        | (self.checks["check"].eq("p-value") & self.checks["key"].str.startswith(("survival", "followup")))]
-        return tables.show(tables.checks_table(c, ["location", "quantity", "printed", "recomputed", "method",
-                                                   "status", "reason"]), "survival-checks",
-                           "Survival p-values and hazard ratios: what the printed summaries allow")
+        c = self.checks[
+            self.checks["check"].isin(["hazard ratio", "landmark p"])
+            | (
+                self.checks["check"].eq("p-value")
+                & self.checks["key"].str.startswith(("survival", "followup"))
+            )
+        ]
+        return tables.show(
+            tables.checks_table(
+                c, ["location", "quantity", "printed", "recomputed", "method", "status", "reason"]
+            ),
+            "survival-checks",
+            "Survival p-values and hazard ratios: what the printed summaries allow",
+        )
 
     def restatements(self, only_inconsistent: bool = True) -> HTML:
         c = self.checks[self.checks["check"] == "restatement"]
         if only_inconsistent:
             c = c[c["status"] != audit.REPRODUCED]
-        return tables.show(tables.checks_table(c), "restatements",
-                           "Numbers printed twice that disagree")
+        return tables.show(tables.checks_table(c), "restatements", "Numbers printed twice that disagree")
 
     def summary(self) -> HTML:
         counts = audit.status_counts(self.checks).reset_index().rename(columns={"check": "Check"})
@@ -160,19 +216,37 @@ class Chapter:
 
     def inconsistencies(self) -> HTML:
         c = self.checks[self.checks["status"] == audit.INCONSISTENT]
-        return tables.show(tables.checks_table(c, ["check", "location", "quantity", "arm", "printed",
-                                                   "recomputed", "reason"]), "inconsistencies",
-                           "Every inconsistency found")
+        return tables.show(
+            tables.checks_table(
+                c, ["check", "location", "quantity", "arm", "printed", "recomputed", "reason"]
+            ),
+            "inconsistencies",
+            "Every inconsistency found",
+        )
 
     def test_usage(self) -> HTML:
         """Which test reproduces each printed categorical p, against the test the paper named."""
-        pc = self.checks[(self.checks["check"] == "p-value") & (self.checks["status"] != audit.NOT_RECOMPUTABLE)]
-        tab = (pc.assign(reproduced_by=pc["tests_reproducing"].replace("", "none"))
-               .groupby(["test_named", "reproduced_by"], dropna=False).size().rename("p-values").reset_index())
+        pc = self.checks[
+            (self.checks["check"] == "p-value") & (self.checks["status"] != audit.NOT_RECOMPUTABLE)
+        ]
+        tab = (
+            pc.assign(reproduced_by=pc["tests_reproducing"].replace("", "none"))
+            .groupby(["test_named", "reproduced_by"], dropna=False)
+            .size()
+            .rename("p-values")
+            .reset_index()
+        )
         tab["test_named"] = tab["test_named"].replace("", "not named")
-        return tables.show(tab.rename(columns={"test_named": "Test the paper named",
-                                               "reproduced_by": "Tests that reproduce the printed p"}),
-                           "test-usage", "Which test did the paper really use?")
+        return tables.show(
+            tab.rename(
+                columns={
+                    "test_named": "Test the paper named",
+                    "reproduced_by": "Tests that reproduce the printed p",
+                }
+            ),
+            "test-usage",
+            "Which test did the paper really use?",
+        )
 
     # ------------------------------------------------------------ figures
     def response_figure(self):

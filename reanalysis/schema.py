@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-LOCATION_RE = r"^(Table \d+[A-Za-z]?|Figure \d+[A-Za-z]?|Abstract|Results(: .+)?|Discussion|Methods(: .+)?|Conclusions?)$"
+LOCATION_RE = (
+    r"^(Table \d+[A-Za-z]?|Figure \d+[A-Za-z]?|Abstract|Results(: .+)?|Discussion"
+    r"|Methods(: .+)?|Conclusions?)$"
+)
 KEY_RE = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
 NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 
@@ -32,53 +35,96 @@ COMMON = {"printed": Col("str", True), "location": Col("location", True), "sourc
 
 TABLES: dict[str, dict[str, Col]] = {
     "baseline": {
-        "key": Col("key", True), "variable": Col("str", True), "level": Col("str"),
-        "arm": Col("arm", True), "stat": Col("str", True, STAT_KINDS), **COMMON,
-        "n": Col("int"), "pct": Col("pct"), "mean": Col("float"), "sd": Col("float"),
-        "median": Col("float"), "lower": Col("float"), "upper": Col("float"),
+        "key": Col("key", True),
+        "variable": Col("str", True),
+        "level": Col("str"),
+        "arm": Col("arm", True),
+        "stat": Col("str", True, STAT_KINDS),
+        **COMMON,
+        "n": Col("int"),
+        "pct": Col("pct"),
+        "mean": Col("float"),
+        "sd": Col("float"),
+        "median": Col("float"),
+        "lower": Col("float"),
+        "upper": Col("float"),
     },
     "response": {
-        "key": Col("key", True), "criterion": Col("str", True),
+        "key": Col("key", True),
+        "criterion": Col("str", True),
         "category": Col("str", True, ("CR", "PR", "SD", "PD", "NE", "ORR", "DCR", "time_to_response")),
-        "arm": Col("arm", True), "stat": Col("str", True, STAT_KINDS), **COMMON,
-        "n": Col("int"), "pct": Col("pct"), "median": Col("float"),
-        "lower": Col("float"), "upper": Col("float"),
+        "arm": Col("arm", True),
+        "stat": Col("str", True, STAT_KINDS),
+        **COMMON,
+        "n": Col("int"),
+        "pct": Col("pct"),
+        "median": Col("float"),
+        "lower": Col("float"),
+        "upper": Col("float"),
     },
     "adverse_events": {
-        "key": Col("key", True), "term": Col("str", True),
+        "key": Col("key", True),
+        "term": Col("str", True),
         "grade_band": Col("str", True, ("any", "1", "2", "3", "4", "5", "3-4", ">=3")),
-        "arm": Col("arm", True), **COMMON, "n": Col("int"), "pct": Col("pct"),
+        "arm": Col("arm", True),
+        **COMMON,
+        "n": Col("int"),
+        "pct": Col("pct"),
     },
     "survival": {
-        "key": Col("key", True), "endpoint": Col("str", True, ("OS", "PFS", "IRFS", "ORFS", "followup")),
-        "criterion": Col("str"), "arm": Col("arm", True),
-        "statistic": Col("str", True, ("median", "landmark", "events", "alive", "lost", "censored", "followup_median")),
-        "time": Col("float"), **COMMON, "value": Col("float", True), "pct": Col("pct"),
-        "lower": Col("float"), "upper": Col("float"),
+        "key": Col("key", True),
+        "endpoint": Col("str", True, ("OS", "PFS", "IRFS", "ORFS", "followup")),
+        "criterion": Col("str"),
+        "arm": Col("arm", True),
+        "statistic": Col(
+            "str", True, ("median", "landmark", "events", "alive", "lost", "censored", "followup_median")
+        ),
+        "time": Col("float"),
+        **COMMON,
+        "value": Col("float", True),
+        "pct": Col("pct"),
+        "lower": Col("float"),
+        "upper": Col("float"),
     },
     "hazard_ratios": {
-        "key": Col("key", True), "endpoint": Col("str", True, ("OS", "PFS", "IRFS", "ORFS")),
+        "key": Col("key", True),
+        "endpoint": Col("str", True, ("OS", "PFS", "IRFS", "ORFS")),
         "model": Col("str", True, ("univariable", "multivariable", "psm")),
-        "variable": Col("str", True), "subgroup": Col("str"), "comparison": Col("str", True),
-        **COMMON, "hr": Col("float", True), "lower": Col("float"), "upper": Col("float"),
-        "p_printed": Col("str"), "p": Col("float"),
+        "variable": Col("str", True),
+        "subgroup": Col("str"),
+        "comparison": Col("str", True),
+        **COMMON,
+        "hr": Col("float", True),
+        "lower": Col("float"),
+        "upper": Col("float"),
+        "p_printed": Col("str"),
+        "p": Col("float"),
     },
     "pvalues": {
         "key": Col("key", True),
         "domain": Col("str", True, ("baseline", "response", "adverse_events", "survival", "followup")),
-        **COMMON, "relation": Col("str", True, ("=", "<", ">")), "p": Col("float", True),
-        "test_named": Col("str"), "levels": Col("str"),
+        **COMMON,
+        "relation": Col("str", True, ("=", "<", ">")),
+        "p": Col("float", True),
+        "test_named": Col("str"),
+        "levels": Col("str"),
     },
     "restatements": {
         "key": Col("key", True),
         "statistic": Col("str", True, ("pct", "n", "p", "median", "hr", "lower", "upper", "value")),
-        "arm": Col("arm"), **COMMON, "value": Col("float", True),
+        "arm": Col("arm"),
+        **COMMON,
+        "value": Col("float", True),
     },
 }
 
 UNIQUE: dict[str, list[str]] = {
-    "baseline": ["key", "arm"], "response": ["key", "arm"], "adverse_events": ["key", "arm"],
-    "survival": ["key", "arm"], "hazard_ratios": ["key"], "pvalues": ["key"],
+    "baseline": ["key", "arm"],
+    "response": ["key", "arm"],
+    "adverse_events": ["key", "arm"],
+    "survival": ["key", "arm"],
+    "hazard_ratios": ["key"],
+    "pvalues": ["key"],
     "restatements": ["key", "statistic", "arm", "location"],
 }
 
@@ -116,11 +162,19 @@ def _column(name: str, col: Col, arms: dict[str, int]) -> pa.Column:
     if col.kind == "key":
         checks.append(pa.Check.str_matches(KEY_RE, error="must be a snake_case dotted key"))
     if col.kind == "location":
-        checks.append(pa.Check.str_matches(LOCATION_RE, error="must be 'Table N', 'Abstract', 'Results: …', 'Discussion', …"))
+        checks.append(
+            pa.Check.str_matches(
+                LOCATION_RE, error="must be 'Table N', 'Abstract', 'Results: …', 'Discussion', …"
+            )
+        )
     if col.kind == "arm":
-        checks.append(pa.Check.isin(sorted(arms), error=f"unknown arm (study.yml declares {', '.join(sorted(arms))})"))
+        checks.append(
+            pa.Check.isin(sorted(arms), error=f"unknown arm (study.yml declares {', '.join(sorted(arms))})")
+        )
     if col.kind == "pct":
-        checks.append(pa.Check.str_matches(r"^\d+(\.\d+)?$", error="must be the printed digits of a percentage"))
+        checks.append(
+            pa.Check.str_matches(r"^\d+(\.\d+)?$", error="must be the printed digits of a percentage")
+        )
     if col.kind in ("int", "float"):
         checks.append(pa.Check.ge(0, error="must not be negative"))
     dtype = {"int": "Int64", "float": "float64"}.get(col.kind, str)
@@ -132,20 +186,32 @@ def table_schema(table: str, arms: dict[str, int]) -> pa.DataFrameSchema:
     cols = TABLES[table]
     df_checks: list[pa.Check] = []
     if "n" in cols:
+
         def n_le_arm(df: pd.DataFrame) -> pd.Series:
             size = df["arm"].map(arms)
             return df["n"].isna() | size.isna() | (df["n"] <= size)
+
         df_checks.append(pa.Check(n_le_arm, name="n", error="n is larger than the arm's N"))
-    df_checks.append(pa.Check(_parsed_in_printed, name="printed",
-                              error="a parsed number does not occur in the printed string"))
+    df_checks.append(
+        pa.Check(
+            _parsed_in_printed, name="printed", error="a parsed number does not occur in the printed string"
+        )
+    )
     if table == "pvalues":
+
         def relation_printed(df: pd.DataFrame) -> pd.Series:
             has_lt = df["printed"].str.contains("<")
             has_gt = df["printed"].str.contains(">")
             return ((df["relation"] == "<") == has_lt) & ((df["relation"] == ">") == has_gt)
-        df_checks.append(pa.Check(relation_printed, name="relation",
-                                  error="relation does not match the printed string"))
+
+        df_checks.append(
+            pa.Check(relation_printed, name="relation", error="relation does not match the printed string")
+        )
     return pa.DataFrameSchema(
         {name: _column(name, col, arms) for name, col in cols.items()},
-        checks=df_checks, unique=UNIQUE[table], strict=True, ordered=False, name=table,
+        checks=df_checks,
+        unique=UNIQUE[table],
+        strict=True,
+        ordered=False,
+        name=table,
     )

@@ -55,8 +55,9 @@ def _test_reason(method: str) -> str:
     return re.sub(r"\b\d+ of \d+ expected counts are", "an expected count is", text)
 
 
-def comparison_table(study: Study, checks: pd.DataFrame, table: str,
-                     criterion: str | None = None) -> tuple[pd.DataFrame, Footnotes]:
+def comparison_table(
+    study: Study, checks: pd.DataFrame, table: str, criterion: str | None = None
+) -> tuple[pd.DataFrame, Footnotes]:
     """One row per printed quantity of a two-arm table: arms as printed, % check, p printed vs
     recomputed, p status; footnotes say which test and why."""
     a, b = study.comparison
@@ -65,8 +66,12 @@ def comparison_table(study: Study, checks: pd.DataFrame, table: str,
         df = df[df["criterion"] == criterion]
     labels = quantity_labels(study)
     pv = study["pvalues"]
-    group_p = {lv.strip(): k for k, levels in zip(pv["key"], pv["levels"], strict=True)
-               if isinstance(levels, str) for lv in levels.split(";")}
+    group_p = {
+        lv.strip(): k
+        for k, levels in zip(pv["key"], pv["levels"], strict=True)
+        if isinstance(levels, str)
+        for lv in levels.split(";")
+    }
     notes = Footnotes()
     out, seen_groups = [], set()
     for key in dict.fromkeys(df["key"]):
@@ -88,15 +93,17 @@ def comparison_table(study: Study, checks: pd.DataFrame, table: str,
                 p_status += ": " + c["reason"]
         elif p_key != key:
             p_status = "(see first level)"
-        out.append({
-            "Quantity": labels.get(key, key),
-            study.arm(a).label: rows.loc[a, "printed"] if a in rows.index else "",
-            study.arm(b).label: rows.loc[b, "printed"] if b in rows.index else "",
-            "% vs n/N": _status_cell(pct),
-            "p printed": p_printed,
-            "p recomputed": p_recomputed,
-            "p status": p_status,
-        })
+        out.append(
+            {
+                "Quantity": labels.get(key, key),
+                study.arm(a).label: rows.loc[a, "printed"] if a in rows.index else "",
+                study.arm(b).label: rows.loc[b, "printed"] if b in rows.index else "",
+                "% vs n/N": _status_cell(pct),
+                "p printed": p_printed,
+                "p recomputed": p_recomputed,
+                "p status": p_status,
+            }
+        )
     return pd.DataFrame(out), notes
 
 
@@ -114,14 +121,20 @@ def _colour(value: object) -> str:
     return f"background-color: {COLOURS[text[0]]}" if text[:1] in COLOURS else ""
 
 
-def show(df: pd.DataFrame, uid: str, caption: str = "", notes: Footnotes | None = None,
-         precision: int = 3) -> HTML:
+def show(
+    df: pd.DataFrame, uid: str, caption: str = "", notes: Footnotes | None = None, precision: int = 3
+) -> HTML:
     """Render a table as deterministic HTML (fixed uuid, status cells coloured)."""
     if not re.fullmatch(r"[a-z0-9_-]+", uid):
         raise ValueError(f"table id must be lowercase letters, digits, '-' or '_': {uid!r}")
-    styler = (df.style.set_uuid(uid).hide(axis="index").format(precision=precision, na_rep="")
-              .map(_colour).set_table_attributes('class="reanalysis-table"')
-              .set_properties(**{"text-align": "left", "vertical-align": "top"}))
+    styler = (
+        df.style.set_uuid(uid)
+        .hide(axis="index")
+        .format(precision=precision, na_rep="")
+        .map(_colour)
+        .set_table_attributes('class="reanalysis-table"')
+        .set_properties(**{"text-align": "left", "vertical-align": "top"})
+    )
     if caption:
         styler = styler.set_caption(caption)
     html = styler.to_html()

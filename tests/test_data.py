@@ -13,8 +13,15 @@ from reanalysis.errors import DataError
 def test_li2022_loads_with_every_table(li2022):
     assert li2022.arm_sizes == {"rt_pd1": 37, "tace_sor": 41}
     assert li2022.comparison == ("rt_pd1", "tace_sor")
-    for table in ("baseline", "response", "adverse_events", "survival", "hazard_ratios", "pvalues",
-                  "restatements"):
+    for table in (
+        "baseline",
+        "response",
+        "adverse_events",
+        "survival",
+        "hazard_ratios",
+        "pvalues",
+        "restatements",
+    ):
         assert len(li2022[table]) > 0, table
 
 
@@ -54,18 +61,43 @@ def _line_of(path: Path, needle: str) -> int:
 @pytest.mark.parametrize(
     ("file", "old", "new", "column", "fragment"),
     [
-        ("baseline.csv", "Gender,male,rt_pd1,count,35(94.60%),35,", "Gender,male,rt_pd1,count,35(94.60%),38,",
-         "n", "n is larger than the arm's N"),
-        ("baseline.csv", "Gender,male,rt_pd1,count,35(94.60%),35,", "Gender,male,rt_pd1,count,35(94.60%),-35,",
-         "n", "negative"),
-        ("baseline.csv", "Gender,male,rt_pd1,count,35(94.60%),35,", "Gender,male,rt_pd1,count,35(94.60%),many,",
-         "n", "Int64"),
+        (
+            "baseline.csv",
+            "Gender,male,rt_pd1,count,35(94.60%),35,",
+            "Gender,male,rt_pd1,count,35(94.60%),38,",
+            "n",
+            "n is larger than the arm's N",
+        ),
+        (
+            "baseline.csv",
+            "Gender,male,rt_pd1,count,35(94.60%),35,",
+            "Gender,male,rt_pd1,count,35(94.60%),-35,",
+            "n",
+            "negative",
+        ),
+        (
+            "baseline.csv",
+            "Gender,male,rt_pd1,count,35(94.60%),35,",
+            "Gender,male,rt_pd1,count,35(94.60%),many,",
+            "n",
+            "Int64",
+        ),
         ("baseline.csv", "Gender,male,rt_pd1,", "Gender,male,rt_pd9,", "arm", "unknown arm"),
         ("baseline.csv", "Gender,male,rt_pd1,count,", "Gender,male,rt_pd1,tally,", "stat", "must be one of"),
-        ("baseline.csv", "Gender,male,rt_pd1,count,35(94.60%),35,94.60", "Gender,male,rt_pd1,count,35(94.60%),35,94.50",
-         "printed", "does not occur in the printed string"),
-        ("pvalues.csv", "baseline.age,baseline,0.288,=,", "baseline.age,baseline,0.288,<,", "relation",
-         "relation does not match"),
+        (
+            "baseline.csv",
+            "Gender,male,rt_pd1,count,35(94.60%),35,94.60",
+            "Gender,male,rt_pd1,count,35(94.60%),35,94.50",
+            "printed",
+            "does not occur in the printed string",
+        ),
+        (
+            "pvalues.csv",
+            "baseline.age,baseline,0.288,=,",
+            "baseline.age,baseline,0.288,<,",
+            "relation",
+            "relation does not match",
+        ),
     ],
     ids=["n>N", "negative", "wrong type", "unknown arm", "unknown category", "parsed != printed", "relation"],
 )

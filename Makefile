@@ -1,0 +1,27 @@
+# The two commands of the README: `make book` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+READY := $(VENV)/.ready
+
+.PHONY: book test lint bench clean
+
+$(READY): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(READY)
+
+book: $(READY)  ## execute changed chapters and build _build/html
+	$(PY) -m reanalysis build
+
+test: $(READY)  ## lint, unit tests, data-schema tests, strict nbval of the executed chapters
+	$(PY) -m ruff check .
+	$(PY) -m pytest -p no:cacheprovider tests --nbval --nbval-current-env book/chapters/*.ipynb
+
+bench: $(READY)  ## time cold build, no-change rebuild and a one-chapter parameter re-run
+	$(PY) benchmarks/bench.py
+
+clean:
+	rm -rf _build .snakemake

@@ -1,0 +1,180 @@
+"""Printed-vs-recomputed checks on Li 2022, against values worked out independently.
+
+Reference p-values are R 4.2.2 output recorded in tests/reference/r_reference.md
+(``fisher.test``/``chisq.test`` on the printed counts); percentages are plain arithmetic
+shown beside each fixture.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reanalysis import audit
+from reanalysis.data import load_study
+
+
+@pytest.fixture(scope="module")
+def checks(li2022):
+    return audit.run_checks(li2022)
+
+
+def one(checks, check, key, arm=None, location=None):
+    sel = checks[(checks["check"] == check) & (checks["key"] == key)]
+    if arm is not None:
+        sel = sel[sel["arm"] == arm]
+    if location is not None:
+        sel = sel[sel["location"] == location]
+    assert len(sel) == 1, sel
+    return sel.iloc[0]
+
+
+def test_statuses_are_the_three_allowed(checks):
+    assert set(checks["status"]) <= set(audit.STATUSES)
+    assert list(checks.columns) == audit.CHECK_COLUMNS
+
+
+def test_grim_flags_impossible_percentages(checks):
+    # 35/37 = 94.5946% -> "94.59", never "94.60" (Table 1, gender)
+    r = one(checks, "percentage", "baseline.gender_male", "rt_pd1")
+    assert r["status"] == audit.INCONSISTENT and r["recomputed"] == "94.59%"
+    # 38/41 = 92.68% -> 92.7, printed 93.7 (Table 1, ALBI grade)
+    assert one(checks, "percentage", "baseline.albi_le_2", "tace_sor")["status"] == audit.INCONSISTENT
+    # 20/37 = 54.054% -> "54.05" (Table 2, RECIST ORR)
+    assert one(checks, "percentage", "response.recist.orr", "rt_pd1")["status"] == audit.REPRODUCED
+
+
+def test_grim_infers_n_when_only_a_percentage_is_printed(checks):
+    # grade >= 3 TRAEs: 29.7% of 37 -> only n = 11 (11/37 = 29.73%)
+    r = one(checks, "percentage", "ae.any_trae.g3plus", "rt_pd1")
+    assert r["status"] == audit.REPRODUCED and r["recomputed"] == "n ∈ 11"
+
+
+def test_gender_p_reproduced_by_fisher_only(checks):
+    # R: fisher.test(matrix(c(35,37,2,4),2))$p.value = 0.6775; chisq.test(correct=FALSE) 0.4715
+    r = one(checks, "p-value", "baseline.gender_male")
+    assert r["status"] == audit.REPRODUCED
+    assert r["tests_reproducing"] == "Fisher exact"
+
+
+def test_albumin_rule_choice_is_footnoted(li2022):
+    # expected counts all >= 5 -> gtsummary picks Pearson: R chisq.test(correct=FALSE) p = 0.00717
+    g = audit.run_checks(li2022, test_rule="gtsummary")
+    r = one(g, "p-value", "baseline.albumin_lt_35")
+    assert r["recomputed"] == "0.007" and "Pearson" in r["method"]
+    assert r["status"] == audit.REPRODUCED and "not by the Pearson" in r["reason"]
+    # 'reproduce' picks Fisher: R fisher.test p = 0.01027 -> "0.010"
+    rep = one(audit.run_checks(li2022, test_rule="reproduce"), "p-value", "baseline.albumin_lt_35")
+    assert rep["recomputed"] == "0.010" and rep["method"].startswith("Fisher exact")
+
+
+def test_mrecist_sd_p_is_reproduced_by_no_test(checks):
+    # 5/37 vs 6/41 printed 0.774; R: chisq 0.887, Yates 1.000, Fisher 1.000
+    r = one(checks, "p-value", "response.mrecist.sd")
+    assert r["status"] == audit.INCONSISTENT and r["tests_reproducing"] == ""
+
+
+def test_t_test_within_rounding(checks):
+    # Student t from 54.16±10.68 (37) vs 51.71±9.571 (41): R gives 0.28865 -> 0.289, printed 0.288;
+    # the rounding of the printed summaries allows 0.2866-0.2907, so it is reproduced.
+    r = one(checks, "p-value", "baseline.age")
+    assert r["status"] == audit.REPRODUCED and "Student" in r["tests_reproducing"]
+
+
+def test_median_rows_not_recomputable(checks):
+    r = one(checks, "p-value", "baseline.max_tumor_diameter")
+    assert r["status"] == audit.NOT_RECOMPUTABLE and "patient data" in r["reason"]
+
+
+def test_restatements(checks):
+    # Abstract DCR 46.37% vs Table 2 46.34% (19/41 = 46.34%)
+    r = one(checks, "restatement", "response.recist.dcr", "tace_sor", "Abstract")
+    assert r["status"] == audit.INCONSISTENT
+    # Results 59.5% restates Table 1 59.46% at one decimal
+    assert (
+        one(checks, "restatement", "baseline.extrahepatic_metastasis", "rt_pd1", "Results: Patients")[
+            "status"
+        ]
+        == audit.REPRODUCED
+    )
+
+
+@pytest.mark.parametrize(
+    ("a", "da", "b", "db", "same"),
+    [
+        (59.5, 1, 59.46, 2, True),
+        (46.0, 1, 45.95, 2, True),
+        (97.3, 1, 97.30, 2, True),
+        (91.89, 2, 91.90, 2, False),
+        (46.37, 2, 46.34, 2, False),
+        (1.0, 0, 0.4, 1, False),
+    ],
+)
+def test_same_number_at_coarser_precision(a, da, b, db, same):
+    assert audit._same_number(a, da, b, db) is same
+
+
+def test_landmark_p_below_attainable_bound(checks):
+    # 3-month OS 97.3% (N 37) vs 92.3% (N 41), printed P < 0.001. Linear z with binomial
+    # variance: se = sqrt(.973*.027/37 + .923*.077/41) = 0.049431, z = 1.0115, p = 0.3118.
+    assert audit.smallest_landmark_p(0.973, 37, 0.923, 41) <= 0.3118 + 1e-4
+    assert audit.smallest_landmark_p(0.973, 37, 0.923, 41) > 0.25
+    r = one(checks, "landmark p", "survival.os.landmark_3")
+    assert r["status"] == audit.INCONSISTENT
+
+
+def test_landmark_p_attainable_is_not_flagged():
+    # 90% vs 50% with 200 per arm: z far beyond 3.3, so p < 0.001 is attainable
+    assert audit.smallest_landmark_p(0.9, 200, 0.5, 200) < 1e-6
+
+
+def test_hazard_ratio_p(checks):
+    # PFS HR 0.51 (0.30-0.86): se = (ln .86 - ln .30)/(2*1.959964) = 0.26869,
+    # z = ln(.51)/se = -2.5060, Wald p = 0.0122 (printed 0.017 is the Breslow/Table 2 p)
+    r = one(checks, "hazard ratio", "hr.pfs.arm")
+    assert r["recomputed"].startswith("0.012") and r["status"] == audit.NOT_RECOMPUTABLE
+
+
+def test_hazard_ratio_contradiction_is_inconsistent(data_copy):
+    path = data_copy / "li2022" / "hazard_ratios.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("P = 0.146,0.146", "P = 0.010,0.010"), encoding="utf-8"
+    )
+    r = one(audit.run_checks(load_study("li2022", data_copy)), "hazard ratio", "hr.os.arm")
+    assert r["status"] == audit.INCONSISTENT and "includes 1" in r["reason"]
+
+
+def test_sum_checks(checks, data_copy):
+    assert (checks.loc[checks["check"] == "sum", "status"] == audit.REPRODUCED).all()
+    path = data_copy / "li2022" / "response.csv"
+    text = path.read_text(encoding="utf-8")
+    old = "response.recist.orr,RECIST 1.1,ORR,rt_pd1,count,20 (54.05%),20,54.05"
+    assert old in text
+    path.write_text(
+        text.replace(old, "response.recist.orr,RECIST 1.1,ORR,rt_pd1,count,21 (54.05%),21,54.05"),
+        encoding="utf-8",
+    )
+    c = audit.run_checks(load_study("li2022", data_copy))
+    bad = c[(c["check"] == "sum") & (c["status"] == audit.INCONSISTENT)]
+    assert len(bad) == 1 and bad.iloc[0]["arm"] == "rt_pd1" and "0 + 20 = 20" in bad.iloc[0]["reason"]
+
+
+def test_every_printed_p_and_percentage_is_covered(li2022, checks):
+    """Done-when of the spine: each printed p and percentage of Tables 1-3 has a check row."""
+    for key in li2022["pvalues"]["key"]:
+        assert key in set(checks["key"]), key
+    for table in ("baseline", "response", "adverse_events"):
+        df = li2022[table]
+        for _, r in df[df["pct"].notna()].iterrows():
+            hit = checks[
+                (checks["check"] == "percentage") & (checks["key"] == r["key"]) & (checks["arm"] == r["arm"])
+            ]
+            assert len(hit) == 1, (r["key"], r["arm"])
+
+
+def test_rate_table_newcombe(li2022):
+    # RECIST ORR 20/37 vs 5/41; Newcombe method 10 computed in R by formula (r_reference.md):
+    # 0.418589321028345 (0.212738084259021, 0.582739039013417)
+    r = audit.rate_table(li2022, "RECIST 1.1").set_index("outcome").loc["ORR"]
+    assert r["diff"] == pytest.approx(0.418589321028345, rel=1e-12)
+    assert r["diff_lo"] == pytest.approx(0.212738084259021, rel=1e-9)
+    assert r["diff_hi"] == pytest.approx(0.582739039013417, rel=1e-9)

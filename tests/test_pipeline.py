@@ -1,0 +1,81 @@
+"""Execution: deterministic notebooks, parameters that take effect, failures that leave no trace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from reanalysis import pipeline
+from reanalysis.errors import ReanalysisError
+
+
+def glued(path: Path) -> dict[str, str]:
+    """Glued values of an executed notebook: key -> text/plain."""
+    nb = nbformat.read(path, as_version=4)
+    out = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            meta = o.get("metadata", {}).get("scrapbook", {})
+            if meta.get("name"):
+                out[meta["name"]] = o["data"].get("application/papermill.record/text/plain", "")
+    return out
+
+
+def test_normalise_drops_run_dependent_metadata():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.metadata["tags"] = ["injected-parameters"]
+    cell.metadata["papermill"] = {"duration": 1.2, "start_time": "2026-01-01"}
+    cell.metadata["execution"] = {"iopub.status.busy": "2026-01-01"}
+    nb.cells = [cell]
+    nb.metadata["papermill"] = {"input_path": "/abs/path", "start_time": "x"}
+    out = pipeline.normalise(nb)
+    assert "papermill" not in out.metadata
+    assert out.cells[0]["id"] == "injected-parameters"
+    assert out.cells[0].metadata == {"tags": ["injected-parameters"]}
+
+
+def test_committed_chapter_is_normalised():
+    text = (pipeline.EXECUTED / "li2022.ipynb").read_text(encoding="utf-8")
+    assert "start_time" not in text and "/work/" not in text and "0x7f" not in text
+    assert "{{" not in text.split('"source"')[1][:200], "placeholders must be filled"
+
+
+@pytest.mark.parametrize(
+    ("criterion", "orr_a", "orr_b"),
+    [
+        # RECIST 1.1 ORR 20/37 = 54.054%, 5/41 = 12.195%; mRECIST 21/37 = 56.757%, 13/41 = 31.707%
+        ("RECIST", 20 / 37 * 100, 5 / 41 * 100),
+        ("mRECIST", 21 / 37 * 100, 13 / 41 * 100),
+    ],
+)
+def test_parameter_changes_the_chapter(tmp_path, criterion, orr_a, orr_b):
+    out = pipeline.execute_chapter("li2022", {"criterion": criterion}, output=tmp_path / "li2022.ipynb")
+    g = glued(out)
+    assert float(g["orr_a"]) == pytest.approx(orr_a) and float(g["orr_b"]) == pytest.approx(orr_b)
+    injected = [c for c in nbformat.read(out, 4).cells if c["id"] == "injected-parameters"][0]
+    assert "criterion = " + json.dumps(
+        "RECIST 1.1" if criterion == "RECIST" else "mRECIST"
+    ) in injected.source.replace("'", '"')
+
+
+def test_failed_run_leaves_previous_output(tmp_path, monkeypatch):
+    target = tmp_path / "li2022.ipynb"
+    target.write_text("previous", encoding="utf-8")
+
+    def broken(chapter, values):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        p = nbformat.v4.new_code_cell("study_id = ''")
+        p.metadata["tags"] = ["parameters"]
+        nb.cells = [p, nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
+        return nb
+
+    monkeypatch.setattr(pipeline, "prepare_template", broken)
+    with pytest.raises(ReanalysisError, match="chapter 'li2022' failed.*RuntimeError: boom"):
+        pipeline.execute_chapter("li2022", output=target)
+    assert target.read_text(encoding="utf-8") == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["li2022.ipynb"], "no temporary file left behind"
