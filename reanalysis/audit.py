@@ -35,7 +35,7 @@ CHECK_COLUMNS = [
     "test_named",
     "tests_reproducing",
 ]
-COUNT_TABLES = ("baseline", "response", "adverse_events")
+COUNT_TABLES = ("baseline", "treatment", "response", "adverse_events")
 
 
 def _row(
@@ -80,10 +80,12 @@ def fmt_p(p: float) -> str:
 def quantity_labels(study: Study) -> dict[str, str]:
     """Key → readable label (``Gender: male``, ``RECIST 1.1 ORR``, ``Increased AST (any grade)``)."""
     labels: dict[str, str] = {}
-    for _, r in study["baseline"].iterrows():
-        labels[r["key"]] = f"{r['variable']}: {r['level']}" if pd.notna(r["level"]) else r["variable"]
+    for table in ("baseline", "treatment"):
+        for _, r in study[table].iterrows():
+            labels[r["key"]] = f"{r['variable']}: {r['level']}" if pd.notna(r["level"]) else r["variable"]
     for _, r in study["response"].iterrows():
-        labels[r["key"]] = f"{r['criterion']} {r['category'].replace('_', ' ')}"
+        scope = f" ({r['scope']})" if pd.notna(r["scope"]) else ""
+        labels[r["key"]] = f"{r['criterion']}{scope} {r['category'].replace('_', ' ')}"
     for _, r in study["adverse_events"].iterrows():
         band = "any grade" if r["grade_band"] == "any" else f"grade {r['grade_band']}"
         labels[r["key"]] = f"{r['term']} ({band})"
@@ -115,11 +117,28 @@ def percentage_checks(study: Study) -> list[dict]:
         if "pct" not in df or not len(df):
             continue
         for _, r in df[df["pct"].notna()].iterrows():
-            N = study.arm_sizes[r["arm"]]
+            N = denominator_of(study, r)
             n = r["value"] if table == "survival" else r["n"]
             if table == "survival" and r["statistic"] == "landmark":
                 continue
             n = None if pd.isna(n) else int(n)
+            if N is None:
+                rows.append(
+                    _row(
+                        study,
+                        "percentage",
+                        r["key"],
+                        r["location"],
+                        labels.get(r["key"], r["key"]),
+                        r["arm"],
+                        f"{r['pct']}%",
+                        "",
+                        "",
+                        NOT_RECOMPUTABLE,
+                        "the denominator (arm size) is not printed",
+                    )
+                )
+                continue
             g = S.grim_percentage(n, N, r["pct"])
             printed = f"{r['pct']}%"
             if n is None:
@@ -181,22 +200,29 @@ def _fmt_candidates(c: tuple[int, ...]) -> str:
 # ---------------------------------------------------------------- categorical p-values
 
 
-def count_for(study: Study, key: str, arm: str) -> tuple[int | None, str]:
-    """n for a quantity and arm; inferred from a printed % when unique (and said so)."""
+def denominator_of(study: Study, row: pd.Series) -> int | None:
+    """The N a row's percentage is of: its own denominator if printed, else the arm's N."""
+    if "denominator" in row.index and pd.notna(row["denominator"]):
+        return int(row["denominator"])
+    return study.arm_sizes.get(row["arm"])
+
+
+def count_for(study: Study, key: str, arm: str) -> tuple[int | None, int | None, str]:
+    """(n, N, note) for a quantity and arm; n inferred from a printed % when unique (and said so)."""
     for table in COUNT_TABLES:
         df = study[table]
         hit = df[(df["key"] == key) & (df["arm"] == arm)]
         if len(hit):
             r = hit.iloc[0]
+            N = denominator_of(study, r)
             if pd.notna(r.get("n")):
-                return int(r["n"]), ""
-            if pd.notna(r.get("pct")):
-                g = S.grim_percentage(None, study.arm_sizes[arm], r["pct"])
+                return int(r["n"]), N, ""
+            if pd.notna(r.get("pct")) and N is not None:
+                g = S.grim_percentage(None, N, r["pct"])
                 if len(g.candidates) == 1:
-                    return g.candidates[
-                        0
-                    ], f"n = {g.candidates[0]} inferred from {r['pct']}% of {study.arm_sizes[arm]}"
-    return None, ""
+                    return g.candidates[0], N, f"n = {g.candidates[0]} inferred from {r['pct']}% of {N}"
+            return None, N, ""
+    return None, None, ""
 
 
 def contingency(study: Study, key: str, levels: list[str] | None = None) -> tuple[np.ndarray | None, str]:
@@ -206,20 +232,20 @@ def contingency(study: Study, key: str, levels: list[str] | None = None) -> tupl
     if levels:
         cols = []
         for lv in levels:
-            na, ra = count_for(study, lv, a)
-            nb, rb = count_for(study, lv, b)
+            na, _, ra = count_for(study, lv, a)
+            nb, _, rb = count_for(study, lv, b)
             if na is None or nb is None:
                 return None, f"level {lv} has no count"
             cols.append((na, nb))
             notes += [x for x in (ra, rb) if x]
         table = np.array(cols).T
         return table, "; ".join(notes)
-    na, ra = count_for(study, key, a)
-    nb, rb = count_for(study, key, b)
-    if na is None or nb is None:
+    na, Na, ra = count_for(study, key, a)
+    nb, Nb, rb = count_for(study, key, b)
+    if na is None or nb is None or Na is None or Nb is None:
         return None, ""
     notes = [x for x in (ra, rb) if x]
-    return S.two_by_two(na, study.arm_sizes[a], nb, study.arm_sizes[b]), "; ".join(notes)
+    return S.two_by_two(na, Na, nb, Nb), "; ".join(notes)
 
 
 def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dict]:
@@ -303,7 +329,7 @@ def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dic
 
 def _continuous_keys(study: Study) -> set[str]:
     keys = set()
-    for t in ("baseline", "response"):
+    for t in ("baseline", "treatment", "response"):
         df = study[t]
         keys |= set(df.loc[df["stat"] != "count", "key"])
     return keys
@@ -411,10 +437,13 @@ def sum_checks(study: Study) -> list[dict]:
     """CR+PR = ORR, CR+PR+SD = DCR, categories = N, levels of a variable = N."""
     rows = []
     resp = study["response"]
-    for crit, grp in resp[resp["stat"] == "count"].groupby("criterion", sort=False):
-        for arm in study.comparison:
+    counts = resp[resp["stat"] == "count"]
+    for (crit, scope), grp in counts.groupby([counts["criterion"], counts["scope"].fillna("")], sort=False):
+        crit = f"{crit} ({scope})" if scope else crit
+        location = grp["location"].iloc[0]
+        for arm in [a.id for a in study.arms]:
             n = {r["category"]: int(r["n"]) for _, r in grp[grp["arm"] == arm].iterrows() if pd.notna(r["n"])}
-            N = study.arm_sizes[arm]
+            N = study.arm_sizes.get(arm)
             for target, parts in (("ORR", ("CR", "PR")), ("DCR", ("CR", "PR", "SD"))):
                 if target in n and all(p in n for p in parts):
                     total = sum(n[p] for p in parts)
@@ -423,7 +452,7 @@ def sum_checks(study: Study) -> list[dict]:
                             study,
                             "sum",
                             f"response.{target.lower()}",
-                            "Table 2",
+                            location,
                             f"{crit} {target} = {' + '.join(parts)}",
                             arm,
                             str(n[target]),
@@ -434,14 +463,14 @@ def sum_checks(study: Study) -> list[dict]:
                         )
                     )
             cats = [c for c in ("CR", "PR", "SD", "PD", "NE") if c in n]
-            if {"CR", "PR", "SD", "PD"} <= set(cats):
+            if N is not None and {"CR", "PR", "SD", "PD"} <= set(cats):
                 total = sum(n[c] for c in cats)
                 rows.append(
                     _row(
                         study,
                         "sum",
                         "response.categories",
-                        "Table 2",
+                        location,
                         f"{crit} {' + '.join(cats)} = N",
                         arm,
                         str(N),
@@ -457,8 +486,10 @@ def sum_checks(study: Study) -> list[dict]:
     pv = study["pvalues"]
     for _, r in pv[pv["levels"].notna()].iterrows():
         levels = [x.strip() for x in str(r["levels"]).split(";")]
-        for arm in study.comparison:
+        for arm in [a.id for a in study.arms]:
             counts = [count_for(study, lv, arm)[0] for lv in levels]
+            if arm not in study.arm_sizes:
+                continue
             if None in counts:
                 continue
             total, N = sum(counts), study.arm_sizes[arm]
@@ -505,7 +536,7 @@ def _primary(study: Study, key: str, statistic: str, arm: str | None) -> tuple[f
                     return None
                 return float(r["p"]), str(txt), r["location"]
         return None
-    for t in ("baseline", "response", "adverse_events", "survival", "hazard_ratios"):
+    for t in ("baseline", "treatment", "response", "adverse_events", "survival", "hazard_ratios"):
         df = study[t]
         hit = df[df["key"] == key]
         if arm and "arm" in df:
@@ -772,12 +803,9 @@ def run_checks(
     study: Study, test_rule: str = "gtsummary", ci_method: str = "wilson", alpha: float = 0.05
 ) -> pd.DataFrame:
     """All checks of one study as one table (stable order: check kind, then source order)."""
-    rows = (
-        percentage_checks(study)
-        + categorical_p_checks(study, test_rule)
-        + continuous_p_checks(study)
-        + landmark_p_checks(study)
-    )
+    rows = percentage_checks(study)
+    if study.is_two_arm:
+        rows += categorical_p_checks(study, test_rule) + continuous_p_checks(study) + landmark_p_checks(study)
     rows += not_recomputable_p(study, {r["key"] for r in rows if r["check"] in ("p-value", "landmark p")})
     rows += sum_checks(study) + restatement_checks(study) + hazard_ratio_checks(study, alpha)
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)

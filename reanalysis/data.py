@@ -17,11 +17,11 @@ import pandera.pandas as pa
 import yaml
 
 from .errors import DataError
-from .schema import TABLES, UNIQUE, table_schema
+from .schema import TABLE_ORDER, TABLES, UNIQUE, table_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("REANALYSIS_DATA", REPO_ROOT / "data"))
-META_REQUIRED = ("id", "short_title", "citation", "design", "source", "arms", "comparison")
+META_REQUIRED = ("id", "short_title", "citation", "design", "source", "arms")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Arm:
 
     id: str
     label: str
-    n: int
+    n: int | None  # None when the paper does not print the arm's size (e.g. an abstract)
     contains_rt: bool = False
 
 
@@ -49,10 +49,18 @@ class Study:
 
     @property
     def arm_sizes(self) -> dict[str, int]:
-        return {a.id: a.n for a in self.arms}
+        """Arm id → N, for the arms whose size is printed."""
+        return {a.id: a.n for a in self.arms if a.n is not None}
+
+    @property
+    def is_two_arm(self) -> bool:
+        return bool(self.meta.get("comparison"))
 
     @property
     def comparison(self) -> tuple[str, str]:
+        """The two arms compared (effect = first vs second); a single-arm study has none."""
+        if not self.is_two_arm:
+            raise ValueError(f"study '{self.id}' is single-arm: it has no comparison")
         a, b = self.meta["comparison"]
         return a, b
 
@@ -95,19 +103,19 @@ def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
     arms: list[Arm] = []
     for i, a in enumerate(meta["arms"] or []):
         try:
-            n = int(a["n"])
-            if n <= 0:
+            n = None if a.get("n") is None else int(a["n"])
+            if n is not None and (n <= 0 or n != a["n"]):
                 raise ValueError
             arms.append(Arm(str(a["id"]), str(a["label"]), n, bool(a.get("contains_rt", False))))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             raise DataError(
-                name, f"arm {i + 1} needs an id, a label and a positive integer n", column="arms"
+                name, f"arm {i + 1} needs an id, a label and a positive integer n (or null)", column="arms"
             ) from None
     ids = [a.id for a in arms]
     if len(set(ids)) != len(ids) or not arms:
         raise DataError(name, "arm ids must be present and unique", column="arms")
-    comp = meta["comparison"]
-    if not (isinstance(comp, list) and len(comp) == 2 and all(c in ids for c in comp)):
+    comp = meta.get("comparison")
+    if comp is not None and not (isinstance(comp, list) and len(comp) == 2 and all(c in ids for c in comp)):
         raise DataError(
             name, f"comparison must name two declared arms ({', '.join(ids)})", column="comparison"
         )
@@ -129,12 +137,15 @@ def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
         raise DataError(name, f"not a valid CSV ({exc})") from None
     raw = raw.apply(lambda s: s.str.strip())
     raw = raw.where(raw != "", np.nan)
-    missing = [c for c in TABLES[table] if c not in raw.columns]
+    missing = [c for c, col in TABLES[table].items() if c not in raw.columns and not col.optional_column]
     if missing:
         raise DataError(name, "missing column", column=missing[0])
     extra = [c for c in raw.columns if c not in TABLES[table]]
     if extra:
         raise DataError(name, "unknown column", column=extra[0])
+    for c in TABLES[table]:
+        if c not in raw.columns:
+            raw[c] = np.nan
     try:
         return table_schema(table, arms).validate(raw, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -195,8 +206,9 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
         raise DataError(_rel(folder), f"unknown study '{study_id}' (known: {known})")
     meta, arms = load_meta(folder)
     study = Study(study_id, meta, arms, folder=folder)
-    sizes = study.arm_sizes
-    for table, cols in TABLES.items():
+    sizes = {a.id: a.n for a in arms}
+    for table in TABLE_ORDER:
+        cols = TABLES[table]
         path = folder / f"{table}.csv"
         if path.exists():
             study.tables[table] = read_table(path, table, sizes)
@@ -209,7 +221,7 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
 def _check_references(study: Study) -> None:
     """p-values and restatements must point at quantities that exist."""
     known = set()
-    for t in ("baseline", "response", "adverse_events", "survival", "hazard_ratios"):
+    for t in ("baseline", "treatment", "response", "adverse_events", "survival", "hazard_ratios"):
         known |= set(study.tables[t]["key"].dropna())
     pv = study.tables["pvalues"]
     for table, frame, pool in (

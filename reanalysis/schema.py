@@ -28,9 +28,23 @@ class Col:
     kind: str  # "str", "key", "arm", "int", "float", "pct", "location"
     required: bool = False
     allowed: tuple[str, ...] | None = None
+    optional_column: bool = False  # the column itself may be absent from the file
+
+
+DENOMINATOR = Col("int", optional_column=True)  # when a % is not of the arm N (e.g. of lesions)
 
 
 STAT_KINDS = ("count", "mean_sd", "median_iqr", "median_range")
+DOMAINS = (
+    "baseline",
+    "treatment",
+    "response",
+    "adverse_events",
+    "survival",
+    "followup",
+    "interaction",
+    "paired",
+)
 COMMON = {"printed": Col("str", True), "location": Col("location", True), "source": Col("str", True)}
 
 TABLES: dict[str, dict[str, Col]] = {
@@ -42,6 +56,7 @@ TABLES: dict[str, dict[str, Col]] = {
         "stat": Col("str", True, STAT_KINDS),
         **COMMON,
         "n": Col("int"),
+        "denominator": DENOMINATOR,
         "pct": Col("pct"),
         "mean": Col("float"),
         "sd": Col("float"),
@@ -53,10 +68,12 @@ TABLES: dict[str, dict[str, Col]] = {
         "key": Col("key", True),
         "criterion": Col("str", True),
         "category": Col("str", True, ("CR", "PR", "SD", "PD", "NE", "ORR", "DCR", "time_to_response")),
+        "scope": Col("str", optional_column=True),  # e.g. "in-field"; empty = all lesions
         "arm": Col("arm", True),
         "stat": Col("str", True, STAT_KINDS),
         **COMMON,
         "n": Col("int"),
+        "denominator": DENOMINATOR,
         "pct": Col("pct"),
         "median": Col("float"),
         "lower": Col("float"),
@@ -69,12 +86,14 @@ TABLES: dict[str, dict[str, Col]] = {
         "arm": Col("arm", True),
         **COMMON,
         "n": Col("int"),
+        "denominator": DENOMINATOR,
         "pct": Col("pct"),
     },
     "survival": {
         "key": Col("key", True),
         "endpoint": Col("str", True, ("OS", "PFS", "IRFS", "ORFS", "followup")),
         "criterion": Col("str"),
+        "subgroup": Col("str", optional_column=True),  # e.g. "AFP >= 400 ng/ml: yes"
         "arm": Col("arm", True),
         "statistic": Col(
             "str", True, ("median", "landmark", "events", "alive", "lost", "censored", "followup_median")
@@ -102,7 +121,7 @@ TABLES: dict[str, dict[str, Col]] = {
     },
     "pvalues": {
         "key": Col("key", True),
-        "domain": Col("str", True, ("baseline", "response", "adverse_events", "survival", "followup")),
+        "domain": Col("str", True, DOMAINS),
         **COMMON,
         "relation": Col("str", True, ("=", "<", ">")),
         "p": Col("float", True),
@@ -118,7 +137,20 @@ TABLES: dict[str, dict[str, Col]] = {
     },
 }
 
+TABLES = {**TABLES, "treatment": dict(TABLES["baseline"])}
+TABLE_ORDER = (
+    "baseline",
+    "treatment",
+    "response",
+    "adverse_events",
+    "survival",
+    "hazard_ratios",
+    "pvalues",
+    "restatements",
+)
+
 UNIQUE: dict[str, list[str]] = {
+    "treatment": ["key", "arm"],
     "baseline": ["key", "arm"],
     "response": ["key", "arm"],
     "adverse_events": ["key", "arm"],
@@ -155,7 +187,7 @@ def _parsed_in_printed(df: pd.DataFrame) -> pd.Series:
     return df.apply(row_ok, axis=1) if len(df) else pd.Series(dtype=bool)
 
 
-def _column(name: str, col: Col, arms: dict[str, int]) -> pa.Column:
+def _column(name: str, col: Col, arms: dict[str, int | None]) -> pa.Column:
     checks: list[pa.Check] = []
     if col.allowed:
         checks.append(pa.Check.isin(col.allowed, error=f"must be one of {', '.join(col.allowed)}"))
@@ -178,20 +210,24 @@ def _column(name: str, col: Col, arms: dict[str, int]) -> pa.Column:
     if col.kind in ("int", "float"):
         checks.append(pa.Check.ge(0, error="must not be negative"))
     dtype = {"int": "Int64", "float": "float64"}.get(col.kind, str)
-    return pa.Column(dtype, nullable=not col.required, checks=checks, coerce=True, required=True)
+    return pa.Column(
+        dtype, nullable=not col.required, checks=checks, coerce=True, required=not col.optional_column
+    )
 
 
-def table_schema(table: str, arms: dict[str, int]) -> pa.DataFrameSchema:
+def table_schema(table: str, arms: dict[str, int | None]) -> pa.DataFrameSchema:
     """The schema of one table for a study with the given arm sizes."""
     cols = TABLES[table]
     df_checks: list[pa.Check] = []
     if "n" in cols:
 
         def n_le_arm(df: pd.DataFrame) -> pd.Series:
-            size = df["arm"].map(arms)
-            return df["n"].isna() | size.isna() | (df["n"] <= size)
+            size = df["arm"].map(arms).astype("Float64")
+            if "denominator" in df:
+                size = df["denominator"].astype("Float64").fillna(size)
+            return (df["n"].isna() | size.isna() | (df["n"] <= size)).fillna(True).astype(bool)
 
-        df_checks.append(pa.Check(n_le_arm, name="n", error="n is larger than the arm's N"))
+        df_checks.append(pa.Check(n_le_arm, name="n", error="n is larger than its denominator (the arm's N)"))
     df_checks.append(
         pa.Check(
             _parsed_in_printed, name="printed", error="a parsed number does not occur in the printed string"

@@ -66,7 +66,7 @@ def _line_of(path: Path, needle: str) -> int:
             "Gender,male,rt_pd1,count,35(94.60%),35,",
             "Gender,male,rt_pd1,count,35(94.60%),38,",
             "n",
-            "n is larger than the arm's N",
+            "n is larger than its denominator",
         ),
         (
             "baseline.csv",
@@ -170,3 +170,27 @@ def test_arm_size_must_be_positive(data_copy):
 
 def test_list_studies(data_copy):
     assert "li2022" in list_studies(data_copy)
+
+
+def test_every_study_in_data_loads():
+    """Every folder in data/ must validate: a broken extraction fails CI, not the reader."""
+    studies = list_studies()
+    assert "li2022" in studies
+    for sid in studies:
+        study = load_study(sid)
+        assert study.arms, sid
+
+
+def test_optional_denominator_allows_n_above_arm_size(data_copy):
+    """A percentage of lesions may count more lesions than patients when its N is printed."""
+    path = data_copy / "li2022" / "treatment.csv"
+    path.write_text(
+        "key,variable,level,arm,stat,printed,n,denominator,pct,mean,sd,median,lower,upper,location,source\n"
+        "treatment.site_liver,RT site,liver,rt_pd1,count,40 (66.7%),40,60,66.7,,,,,,Table 2,x.txt\n",
+        encoding="utf-8",
+    )
+    study = load_study("li2022", data_copy)
+    assert int(study["treatment"]["denominator"].iloc[0]) == 60
+    path.write_text(path.read_text(encoding="utf-8").replace(",40,60,", ",40,30,"), encoding="utf-8")
+    with pytest.raises(DataError, match="line 2, column 'n': n is larger than its denominator"):
+        load_study("li2022", data_copy)
