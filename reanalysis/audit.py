@@ -94,7 +94,8 @@ def quantity_labels(study: Study) -> dict[str, str]:
             f"{r['time']:g}-month rate" if r["statistic"] == "landmark" else r["statistic"].replace("_", " ")
         )
         crit = f" ({r['criterion']})" if pd.notna(r["criterion"]) else ""
-        labels[r["key"]] = f"{r['endpoint']}{crit} {what}"
+        sub = f", {r['subgroup']}" if pd.notna(r["subgroup"]) else ""
+        labels[r["key"]] = f"{r['endpoint']}{crit} {what}{sub}"
     for _, r in study["hazard_ratios"].iterrows():
         labels[r["key"]] = (
             f"{r['endpoint']} HR ({r['model']}{', ' + r['subgroup'] if pd.notna(r['subgroup']) else ''})"
@@ -851,3 +852,29 @@ def rate_table(study: Study, criterion: str, method: str = "wilson", alpha: floa
             }
         )
     return pd.DataFrame(rows)
+
+
+def arm_rates(study: Study, method: str = "wilson", alpha: float = 0.05) -> pd.DataFrame:
+    """ORR and DCR of every arm, criterion and scope with a confidence interval."""
+    resp = study["response"]
+    rows = []
+    sel = resp[resp["category"].isin(["ORR", "DCR"]) & resp["n"].notna()]
+    for _, r in sel.iterrows():
+        N = denominator_of(study, r)
+        if N is None:
+            continue
+        lo, hi = S.proportion_ci(int(r["n"]), N, method, alpha)
+        rows.append(
+            {
+                "arm": r["arm"],
+                "criterion": r["criterion"],
+                "scope": r["scope"] if pd.notna(r["scope"]) else "",
+                "outcome": r["category"],
+                "n": int(r["n"]),
+                "N": N,
+                "rate": int(r["n"]) / N,
+                "lo": lo,
+                "hi": hi,
+            }
+        )
+    return pd.DataFrame(rows, columns=["arm", "criterion", "scope", "outcome", "n", "N", "rate", "lo", "hi"])

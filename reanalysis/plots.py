@@ -88,3 +88,50 @@ def status_bars(counts: pd.DataFrame) -> plt.Figure:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def ae_grades(study: Study, arm: str) -> plt.Figure:
+    """Single arm: adverse events by grade, stacked, as % of the arm (grades 1–5 as printed)."""
+    ae = study["adverse_events"]
+    ae = ae[(ae["arm"] == arm) & ae["grade_band"].isin(["1", "2", "3", "4", "5"]) & ae["n"].notna()].copy()
+    N = study.arm_sizes[arm]
+    ae["percent"] = 100 * ae["n"].astype(float) / N
+    wide = ae.pivot_table(index="term", columns="grade_band", values="percent", aggfunc="sum", sort=False)
+    wide = wide.reindex(columns=[g for g in ["1", "2", "3", "4", "5"] if g in wide.columns]).fillna(0)
+    wide = wide.loc[wide.sum(axis=1).sort_values().index]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(wide) + 1.5))
+    colours = sns.color_palette("rocket_r", n_colors=5)
+    wide.plot.barh(stacked=True, ax=ax, color=[colours[int(g) - 1] for g in wide.columns], width=0.75)
+    ax.set_xlabel(f"% of {study.arm(arm).label} (N={N})")
+    ax.set_ylabel("")
+    ax.legend(title="CTCAE grade", loc="lower right", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def factor_medians(study: Study) -> plt.Figure | None:
+    """Median survival per prognostic-factor level as printed (dot per level, one panel per endpoint)."""
+    sv = study["survival"]
+    sub = sv[sv["subgroup"].notna() & (sv["statistic"] == "median")].copy()
+    if sub.empty:
+        return None
+    g = sns.catplot(
+        data=sub,
+        x="value",
+        y="subgroup",
+        col="endpoint",
+        kind="point",
+        join=False,
+        height=0.3 * sub["subgroup"].nunique() + 1.8,
+        aspect=1.1,
+        color=PALETTE[0],
+        sharex=False,
+    )
+    for ax, (_, grp) in zip(g.axes.flat, sub.groupby("endpoint", sort=False), strict=False):
+        for _, r in grp.iterrows():
+            if pd.notna(r["lower"]) and pd.notna(r["upper"]):
+                ax.plot([r["lower"], r["upper"]], [r["subgroup"]] * 2, color=PALETTE[0], linewidth=1)
+    g.set_axis_labels("median survival, months (as printed)", "")
+    g.set_titles("{col_name}")
+    g.figure.tight_layout()
+    return g.figure

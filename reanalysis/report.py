@@ -17,6 +17,10 @@ from . import params as P
 from .data import Study, load_study
 
 
+def _count(checks: pd.DataFrame, check: str, status: str) -> int:
+    return int(((checks["check"] == check) & (checks["status"] == status)).sum())
+
+
 class Chapter:
     """One study chapter: parameters, data, checks, and its sections."""
 
@@ -28,41 +32,60 @@ class Chapter:
         self.checks = audit.run_checks(
             self.study, test_rule=values["test_rule"], ci_method=values["ci_method"], alpha=values["alpha"]
         )
-        self.a, self.b = self.study.comparison
+        self.arm_ids = (
+            list(self.study.comparison) if self.study.is_two_arm else [x.id for x in self.study.arms]
+        )
+        self.a = self.arm_ids[0]
+        self.b = self.arm_ids[1] if len(self.arm_ids) > 1 else None
 
     # ------------------------------------------------------------ glue
     def values(self) -> dict[str, Any]:
         """Every number and phrase the chapter's prose uses, computed from data and checks."""
         s, c = self.study, self.checks
         counts = c["status"].value_counts()
-        pc = c[c["check"] == "p-value"]
-        cat = pc[
-            pc["tests_reproducing"].str.contains("Fisher|Pearson", na=False)
-            | (pc["status"] == audit.INCONSISTENT) & ~pc["method"].str.contains("t-test")
-        ]
-        fisher_only = cat["tests_reproducing"].eq("Fisher exact")
-        named = s.meta.get("tests_named", {})
-        rates = audit.rate_table(s, self.criterion, self.params["ci_method"], self.params["alpha"])
-        orr = rates.set_index("outcome").loc["ORR"] if "ORR" in set(rates["outcome"]) else None
+        known = [a.n for a in s.arms if a.n is not None]
         v: dict[str, Any] = {
-            "n_total": int(sum(a.n for a in s.arms)),
-            "n_a": int(s.arm(self.a).n),
-            "n_b": int(s.arm(self.b).n),
-            "arm_a": Markdown(s.arm(self.a).label),
-            "arm_b": Markdown(s.arm(self.b).label),
+            "n_total": int(s.meta.get("total_n") or sum(known)),
+            "n_arms": len(s.arms),
             "criterion": Markdown(self.criterion),
             "test_rule": Markdown(self.params["test_rule"]),
             "ci_level": float(100 * (1 - self.params["alpha"])),
             "ci_method": Markdown(self.params["ci_method"]),
-            "paper_categorical_test": Markdown(named.get("categorical", "not stated")),
+            "paper_categorical_test": Markdown(
+                s.meta.get("tests_named", {}).get("categorical", "not stated")
+            ),
             "n_checks": int(len(c)),
             "n_reproduced": int(counts.get(audit.REPRODUCED, 0)),
             "n_inconsistent": int(counts.get(audit.INCONSISTENT, 0)),
             "n_not_recomputable": int(counts.get(audit.NOT_RECOMPUTABLE, 0)),
             "n_pct_checked": int((c["check"] == "percentage").sum()),
-            "n_pct_inconsistent": int(
-                ((c["check"] == "percentage") & (c["status"] == audit.INCONSISTENT)).sum()
-            ),
+            "n_pct_inconsistent": _count(c, "percentage", audit.INCONSISTENT),
+            "n_restatements": int((c["check"] == "restatement").sum()),
+            "n_restatements_inconsistent": _count(c, "restatement", audit.INCONSISTENT),
+            "arm_a": Markdown(s.arm(self.a).label),
+            "n_a": int(s.arm(self.a).n or 0),
+        }
+        rates = audit.arm_rates(s, self.params["ci_method"], self.params["alpha"])
+        orr = rates[
+            (rates["criterion"] == self.criterion) & (rates["outcome"] == "ORR") & (rates["scope"] == "")
+        ].set_index("arm")
+        for tag, arm in (("a", self.a), ("b", self.b)):
+            if arm in orr.index:
+                v |= {
+                    f"orr_{tag}": float(100 * orr.loc[arm, "rate"]),
+                    f"orr_{tag}_lo": float(100 * orr.loc[arm, "lo"]),
+                    f"orr_{tag}_hi": float(100 * orr.loc[arm, "hi"]),
+                }
+        if self.b is None:
+            return v
+        pc = c[c["check"] == "p-value"]
+        cat = pc[
+            pc["tests_reproducing"].str.contains("Fisher|Pearson", na=False)
+            | (pc["status"] == audit.INCONSISTENT) & ~pc["method"].str.contains("t-test")
+        ]
+        v |= {
+            "arm_b": Markdown(s.arm(self.b).label),
+            "n_b": int(s.arm(self.b).n or 0),
             "n_cat_p": int(len(cat)),
             "n_cat_p_fisher": int(cat["tests_reproducing"].str.contains("Fisher", na=False).sum()),
             "n_cat_p_pearson": int(
@@ -70,20 +93,16 @@ class Chapter:
                 .str.contains(r"Pearson chi-square(?!\s*with)", na=False, regex=True)
                 .sum()
             ),
-            "n_cat_p_fisher_only": int(fisher_only.sum()),
+            "n_cat_p_fisher_only": int(cat["tests_reproducing"].eq("Fisher exact").sum()),
             "n_cat_p_none": int((cat["status"] == audit.INCONSISTENT).sum()),
-            "n_restatements": int((c["check"] == "restatement").sum()),
-            "n_restatements_inconsistent": int(
-                ((c["check"] == "restatement") & (c["status"] == audit.INCONSISTENT)).sum()
-            ),
         }
-        if orr is not None:
+        diff = audit.rate_table(s, self.criterion, self.params["ci_method"], self.params["alpha"])
+        if "ORR" in set(diff["outcome"]):
+            d = diff.set_index("outcome").loc["ORR"]
             v |= {
-                "orr_a": float(100 * orr["arm_a_rate"]),
-                "orr_b": float(100 * orr["arm_b_rate"]),
-                "orr_diff": float(100 * orr["diff"]),
-                "orr_diff_lo": float(100 * orr["diff_lo"]),
-                "orr_diff_hi": float(100 * orr["diff_hi"]),
+                "orr_diff": float(100 * d["diff"]),
+                "orr_diff_lo": float(100 * d["diff_lo"]),
+                "orr_diff_hi": float(100 * d["diff_hi"]),
             }
         return v
 
@@ -136,38 +155,34 @@ class Chapter:
         )
 
     def rates(self) -> HTML:
-        """ORR/DCR with CIs and the risk difference, computed from the printed counts."""
-        r = audit.rate_table(self.study, self.criterion, self.params["ci_method"], self.params["alpha"])
+        """ORR/DCR per arm with CIs (and, for two arms, the difference), from the printed counts."""
         lvl = f"{100 * (1 - self.params['alpha']):g}%"
-
-        def ci(n: int, N: int, p: float, lo: float, hi: float) -> str:
-            return f"{n}/{N} = {100 * p:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
-
+        r = audit.arm_rates(self.study, self.params["ci_method"], self.params["alpha"])
+        r = r[r["criterion"] == self.criterion]
         out = pd.DataFrame(
             {
-                "Outcome": r["outcome"],
-                f"{self.study.arm(self.a).label} ({lvl} CI, {self.params['ci_method']})": [
-                    ci(*x)
-                    for x in r[["arm_a_n", "arm_a_N", "arm_a_rate", "arm_a_lo", "arm_a_hi"]].itertuples(
-                        index=False
-                    )
-                ],
-                f"{self.study.arm(self.b).label} ({lvl} CI, {self.params['ci_method']})": [
-                    ci(*x)
-                    for x in r[["arm_b_n", "arm_b_N", "arm_b_rate", "arm_b_lo", "arm_b_hi"]].itertuples(
-                        index=False
-                    )
-                ],
-                f"Difference ({lvl} CI, Newcombe)": [
-                    f"{100 * d:.1f} ({100 * lo:.1f} to {100 * hi:.1f})"
-                    for d, lo, hi in r[["diff", "diff_lo", "diff_hi"]].itertuples(index=False)
+                "Outcome": r["outcome"] + r["scope"].map(lambda x: f" ({x})" if x else ""),
+                "Arm": r["arm"].map(lambda x: self.study.arm(x).label),
+                f"n/N = rate ({lvl} CI, {self.params['ci_method']})": [
+                    f"{n}/{N} = {100 * p:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
+                    for n, N, p, lo, hi in r[["n", "N", "rate", "lo", "hi"]].itertuples(index=False)
                 ],
             }
         )
+        if self.b is not None:
+            d = audit.rate_table(self.study, self.criterion, self.params["ci_method"], self.params["alpha"])
+            diff = {
+                o: f"{100 * x:.1f} ({100 * lo:.1f} to {100 * hi:.1f})"
+                for o, x, lo, hi in d[["outcome", "diff", "diff_lo", "diff_hi"]].itertuples(index=False)
+            }
+            out[f"Difference, first − second arm ({lvl} CI, Newcombe)"] = [
+                diff.get(o, "") if arm == self.study.arm(self.a).label else ""
+                for o, arm in zip(out["Outcome"], out["Arm"], strict=True)
+            ]
         return tables.show(
-            out,
+            out.reset_index(drop=True),
             "rates",
-            f"Response rates ({self.criterion}) with confidence intervals (computed; the paper prints none)",
+            f"Response rates ({self.criterion}) with confidence intervals (computed from the printed counts)",
         )
 
     def survival(self) -> HTML:
@@ -175,7 +190,8 @@ class Chapter:
         labels = audit.quantity_labels(self.study)
         pv = self.study["pvalues"].set_index("key")
         rows = []
-        for (key, loc), grp in self.study["survival"].groupby(["key", "location"], sort=False):
+        sv = self.study["survival"]
+        for (key, loc), grp in sv[sv["subgroup"].isna()].groupby(["key", "location"], sort=False):
             by_arm = grp.set_index("arm")["printed"]
             same_place = key in pv.index and pv.loc[key, "location"] == loc
             rows.append(
@@ -187,6 +203,36 @@ class Chapter:
                 }
             )
         return tables.show(pd.DataFrame(rows), "survival", "Survival summaries as printed")
+
+    def survival_by_factor(self) -> HTML | Markdown:
+        """Median survival by prognostic factor level, as printed, with the printed p."""
+        sv = self.study["survival"]
+        sub = sv[sv["subgroup"].notna()]
+        if sub.empty:
+            return Markdown("_The paper prints no survival by prognostic factor._")
+        pv = self.study["pvalues"]
+        p_of = {
+            lv.strip(): pr
+            for pr, levels in zip(pv["printed"], pv["levels"], strict=True)
+            if isinstance(levels, str)
+            for lv in levels.split(";")
+        }
+        out = pd.DataFrame(
+            {
+                "Endpoint": sub["endpoint"],
+                "Factor level": sub["subgroup"],
+                "Printed": sub["printed"],
+                "p printed": sub["key"].map(p_of).fillna(""),
+            }
+        )
+        return tables.show(
+            out.reset_index(drop=True),
+            "survival-by-factor",
+            "Median survival by prognostic factor, as printed",
+        )
+
+    def factor_figure(self):
+        return plots.factor_medians(self.study)
 
     def survival_checks(self) -> HTML:
         c = self.checks[
@@ -253,6 +299,8 @@ class Chapter:
         return plots.response_bars(self.study)
 
     def ae_figure(self):
+        if self.b is None:
+            return plots.ae_grades(self.study, self.a)
         return plots.ae_diverging(self.study)
 
     def status_figure(self):

@@ -58,9 +58,9 @@ def _test_reason(method: str) -> str:
 def comparison_table(
     study: Study, checks: pd.DataFrame, table: str, criterion: str | None = None
 ) -> tuple[pd.DataFrame, Footnotes]:
-    """One row per printed quantity of a two-arm table: arms as printed, % check, p printed vs
-    recomputed, p status; footnotes say which test and why."""
-    a, b = study.comparison
+    """One row per printed quantity: each arm as printed, % check, and (where a p is printed)
+    p printed vs recomputed with its status; footnotes say which test and why."""
+    arms = list(study.comparison) if study.is_two_arm else [a.id for a in study.arms]
     df = study[table]
     if criterion is not None and "criterion" in df:
         df = df[df["criterion"] == criterion]
@@ -96,15 +96,17 @@ def comparison_table(
         out.append(
             {
                 "Quantity": labels.get(key, key),
-                study.arm(a).label: rows.loc[a, "printed"] if a in rows.index else "",
-                study.arm(b).label: rows.loc[b, "printed"] if b in rows.index else "",
+                **{study.arm(a).label: rows.loc[a, "printed"] if a in rows.index else "" for a in arms},
                 "% vs n/N": _status_cell(pct),
                 "p printed": p_printed,
                 "p recomputed": p_recomputed,
                 "p status": p_status,
             }
         )
-    return pd.DataFrame(out), notes
+    frame = pd.DataFrame(out)
+    if len(frame) and not frame["p printed"].astype(bool).any():
+        frame = frame.drop(columns=["p printed", "p recomputed", "p status"])
+    return frame, notes
 
 
 def checks_table(checks: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
