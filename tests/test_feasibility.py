@@ -24,9 +24,9 @@ def test_matched_pairs_have_equal_arms():
     assert ((df["N_a"] == 104) & (df["k_a"] == 45) & (df["k_b"] == 30)).any()
     # 30 per arm does not: 13/30 = 43.3% but no k/30 rounds to 28.8% (8/30 = 26.7, 9/30 = 30.0)
     assert not (df["N_a"] == 30).any()
-    for _, r in df.iterrows():
-        assert round(100 * r["k_a"] / r["N_a"], 1) == pytest.approx(43.3)
-        assert round(100 * r["k_b"] / r["N_b"], 1) == pytest.approx(28.8)
+    for _, r in df.iterrows():  # rounding (either way at .x5) or truncation to the printed digit
+        assert 43.25 <= 100 * r["k_a"] / r["N_a"] < 43.4
+        assert 28.75 <= 100 * r["k_b"] / r["N_b"] < 28.9
 
 
 def test_bad_arguments():
