@@ -69,15 +69,12 @@ def prepare_template(chapter: str, values: dict[str, Any]) -> nbformat.NotebookN
     """The chapter's template with ``{{title}}``-style placeholders in Markdown filled from
     the study's metadata (text only: numbers in prose are glued, never substituted)."""
     nb = nbformat.read(TEMPLATES / load_chapters()[chapter]["template"], as_version=4)
-    meta, arms = load_meta(Path(DATA_DIR) / values["study_id"])
-    labels = {a.id: a.label for a in arms}
-    a, b = meta["comparison"]
-    fill = {
-        "title": f"{meta['short_title']}: {labels[a]} vs {labels[b]}",
-        "citation": meta["citation"],
-        "study_id": values["study_id"],
-        "chapter": chapter,
-    }
+    fill = {"study_id": values["study_id"], "chapter": chapter}
+    if values["study_id"]:
+        meta, arms = load_meta(Path(DATA_DIR) / values["study_id"])
+        labels = {a.id: a.label for a in arms}
+        what = " vs ".join(labels[x] for x in meta.get("comparison") or [a.id for a in arms])
+        fill |= {"title": f"{meta['short_title']}: {what}", "citation": meta["citation"]}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for k, v in fill.items():

@@ -21,9 +21,14 @@ def _arm_labels(study: Study) -> dict[str, str]:
 def response_bars(study: Study) -> plt.Figure:
     """Best overall response per arm and criterion, as printed (% of the arm)."""
     r = study["response"]
-    r = r[(r["stat"] == "count") & r["category"].isin(["CR", "PR", "SD", "PD", "ORR", "DCR"])].copy()
-    r["percent"] = 100 * r["n"].astype(float) / r["arm"].map(study.arm_sizes)
+    r = r[
+        (r["stat"] == "count") & r["category"].isin(["CR", "PR", "SD", "PD", "ORR", "DCR"]) & r["n"].notna()
+    ]
+    r = r.copy()
+    N = r["denominator"].astype("Float64").fillna(r["arm"].map(study.arm_sizes).astype("Float64"))
+    r["percent"] = (100 * r["n"].astype(float) / N).astype(float)
     r["arm"] = r["arm"].map(_arm_labels(study))
+    r["criterion"] = r["criterion"] + r["scope"].map(lambda x: f" ({x})" if isinstance(x, str) else "")
     g = sns.catplot(
         data=r,
         x="category",
@@ -35,7 +40,7 @@ def response_bars(study: Study) -> plt.Figure:
         height=3.4,
         aspect=1.3,
         order=["CR", "PR", "SD", "PD", "ORR", "DCR"],
-        col_order=study.criteria or None,
+        col_order=list(dict.fromkeys(r["criterion"])),
     )
     g.set_axis_labels("", "% of arm (n/N)")
     g.set_titles("{col_name}")
@@ -132,6 +137,52 @@ def factor_medians(study: Study) -> plt.Figure | None:
             if pd.notna(r["lower"]) and pd.notna(r["upper"]):
                 ax.plot([r["lower"], r["upper"]], [r["subgroup"]] * 2, color=PALETTE[0], linewidth=1)
     g.set_axis_labels("median survival, months (as printed)", "")
+    g.set_titles("{col_name}")
+    g.figure.tight_layout()
+    return g.figure
+
+
+def feasibility_scatter(split: pd.DataFrame, matched: pd.DataFrame, inputs) -> plt.Figure | None:
+    """p of each test against the first arm's size, for every count table that fits the printed %."""
+    if inputs is None or (split.empty and matched.empty):
+        return None
+    from .stats import parse_p
+
+    frames = []
+    for label, df in (("whole cohort split", split), ("1:1 matched", matched)):
+        if df.empty:
+            continue
+        long = df.melt(
+            id_vars=["N_a"],
+            value_vars=[c for c in df.columns if c.startswith("p ")],
+            var_name="test",
+            value_name="p",
+        )
+        long["design"] = label
+        long["test"] = long["test"].str[2:]
+        frames.append(long)
+    data = pd.concat(frames, ignore_index=True)
+    g = sns.relplot(
+        data=data,
+        x="N_a",
+        y="p",
+        hue="test",
+        col="design",
+        s=14,
+        height=3.2,
+        aspect=1.2,
+        facet_kws={"sharex": False},
+    )
+    if inputs[2]:
+        printed = parse_p(inputs[2])
+        half = 0.5 * 10**-printed.decimals
+        lo, hi = (
+            (0, printed.value) if printed.relation == "<" else (printed.value - half, printed.value + half)
+        )
+        for ax in g.axes.flat:
+            ax.axhspan(lo, hi, color="#c62828", alpha=0.15, linewidth=0)
+            ax.set_yscale("log")
+    g.set_axis_labels("size of the first arm", "p (log scale); band = printed p")
     g.set_titles("{col_name}")
     g.figure.tight_layout()
     return g.figure

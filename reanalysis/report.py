@@ -15,6 +15,7 @@ from IPython.display import HTML, Markdown
 from . import audit, plots, tables
 from . import params as P
 from .data import Study, load_study
+from .feasibility import feasible_counts
 
 
 def _count(checks: pd.DataFrame, check: str, status: str) -> int:
@@ -110,7 +111,10 @@ class Chapter:
         """Glue every value (not displayed; referenced from the prose)."""
         from myst_nb import glue
 
-        for key, value in self.values().items():
+        values = self.values()
+        if self.study.meta.get("total_n") and any(a.n is None for a in self.study.arms):
+            values |= self.feasibility_values()
+        for key, value in values.items():
             glue(key, value, display=False)
 
     # ------------------------------------------------------------ sections
@@ -140,6 +144,11 @@ class Chapter:
 
     def baseline(self) -> HTML:
         return self.comparison("baseline", "baseline", "Baseline characteristics: printed beside recomputed")
+
+    def treatment(self) -> HTML | Markdown:
+        if self.study["treatment"].empty:
+            return Markdown("_No treatment details are extracted for this study._")
+        return self.comparison("treatment", "treatment", "Treatment details: printed beside recomputed")
 
     def response(self) -> HTML:
         return self.comparison(
@@ -260,6 +269,16 @@ class Chapter:
         counts = audit.status_counts(self.checks).reset_index().rename(columns={"check": "Check"})
         return tables.show(counts, "status-counts", "Checks by status")
 
+    def all_checks(self) -> HTML:
+        return tables.show(
+            tables.checks_table(
+                self.checks,
+                ["check", "location", "quantity", "arm", "printed", "recomputed", "status", "reason"],
+            ),
+            "all-checks",
+            "Every check",
+        )
+
     def inconsistencies(self) -> HTML:
         c = self.checks[self.checks["status"] == audit.INCONSISTENT]
         return tables.show(
@@ -294,6 +313,76 @@ class Chapter:
             "Which test did the paper really use?",
         )
 
+    # ------------------------------------------------------------ abstract-only studies
+    def claims(self) -> HTML | Markdown:
+        """Statements printed without data (verbatim from study.yml's printed_claims)."""
+        claims = self.study.meta.get("printed_claims") or []
+        if not claims:
+            return Markdown("_No other claims are recorded for this study._")
+        out = pd.DataFrame([{"Printed": c.get("text", ""), "Where": c.get("location", "")} for c in claims])
+        return tables.show(out, "claims", "Claims printed without the data behind them")
+
+    def _orr_inputs(self) -> tuple[str, str, str | None] | None:
+        r = self.study["response"]
+        r = r[(r["category"] == "ORR") & r["pct"].notna()].set_index("arm")
+        if self.b is None or not {self.a, self.b} <= set(r.index):
+            return None
+        key = r.loc[self.a, "key"]
+        pv = self.study["pvalues"].set_index("key")
+        return r.loc[self.a, "pct"], r.loc[self.b, "pct"], pv.loc[key, "printed"] if key in pv.index else None
+
+    def feasible(self, matched: bool) -> pd.DataFrame:
+        """Counts and arm sizes consistent with the printed ORRs (cached per scenario)."""
+        cache = self.__dict__.setdefault("_feasible", {})
+        if matched not in cache:
+            inputs = self._orr_inputs()
+            total = int(self.study.meta.get("total_n") or 0)
+            if inputs is None or not total:
+                cache[matched] = pd.DataFrame()
+            else:
+                pct_a, pct_b, p = inputs
+                cache[matched] = feasible_counts(
+                    pct_a, pct_b, total=total, matched=matched, min_n=10, printed_p=p
+                )
+        return cache[matched]
+
+    def feasibility_values(self) -> dict[str, Any]:
+        v: dict[str, Any] = {}
+        for tag, matched in (("split", False), ("matched", True)):
+            df = self.feasible(matched)
+            ok = df[df["reproduces printed p"] != ""] if len(df) else df
+            v[f"n_feasible_{tag}"] = int(len(df))
+            v[f"n_feasible_{tag}_p"] = int(len(ok))
+            v[f"min_n_{tag}_p"] = int(ok["N_a"].min()) if len(ok) else 0
+            v[f"max_n_{tag}_p"] = int(ok["N_a"].max()) if len(ok) else 0
+        return v
+
+    def feasibility(self) -> HTML:
+        """Per design and test: how many count tables fit the printed ORRs and reproduce the printed p."""
+        rows = []
+        for label, matched in (("whole cohort split in two arms", False), ("1:1 matched pairs", True)):
+            df = self.feasible(matched)
+            for col in [c for c in df.columns if c.startswith("p ")]:
+                test = col[2:]
+                ok = df[df["reproduces printed p"].str.contains(test, regex=False)]
+                rows.append(
+                    {
+                        "Design": label,
+                        "Test": test,
+                        "Count tables consistent with both %": len(df),
+                        "…that reproduce the printed p": len(ok),
+                        "Arm sizes (first arm) that do": f"{ok['N_a'].min()}–{ok['N_a'].max()}"
+                        if len(ok)
+                        else "none",
+                    }
+                )
+        return tables.show(
+            pd.DataFrame(rows), "feasibility", "Which designs could have printed these numbers?"
+        )
+
+    def feasibility_figure(self):
+        return plots.feasibility_scatter(self.feasible(False), self.feasible(True), self._orr_inputs())
+
     # ------------------------------------------------------------ figures
     def response_figure(self):
         return plots.response_bars(self.study)
@@ -305,3 +394,36 @@ class Chapter:
 
     def status_figure(self):
         return plots.status_bars(audit.status_counts(self.checks))
+
+
+def overview(test_rule: str = "gtsummary") -> pd.DataFrame:
+    """One row per study in data/: design, arms, criteria, headline ORR as printed, check counts."""
+    from .data import list_studies
+
+    rows = []
+    for sid in list_studies():
+        st = load_study(sid)
+        checks = audit.run_checks(st, test_rule=test_rule)
+        counts = checks["status"].value_counts()
+        resp = st["response"]
+        orr = resp[(resp["category"] == "ORR") & resp["scope"].isna()]
+        headline = "; ".join(
+            f"{crit}: " + " vs ".join(f"{st.arm(r['arm']).label} {r['printed']}" for _, r in grp.iterrows())
+            for crit, grp in orr.groupby("criterion", sort=False)
+        )
+        rows.append(
+            {
+                "Study": st.meta["short_title"],
+                "Design": st.meta["design"],
+                "Arms (N)": "; ".join(
+                    f"{a.label} ({a.n if a.n is not None else 'not printed'})" for a in st.arms
+                ),
+                "Response criteria": ", ".join(st.criteria),
+                "ORR as printed": headline,
+                "Checks": len(checks),
+                "✓ reproduced": int(counts.get(audit.REPRODUCED, 0)),
+                "✗ inconsistent": int(counts.get(audit.INCONSISTENT, 0)),
+                "– not recomputable": int(counts.get(audit.NOT_RECOMPUTABLE, 0)),
+            }
+        )
+    return pd.DataFrame(rows)
