@@ -16,6 +16,9 @@ if isinstance(OVERRIDES, str):
 PACKAGE = sorted(str(p) for p in Path("reanalysis").glob("*.py"))
 STAMPS = "_build/.stamps"
 
+wildcard_constraints:
+    chapter="|".join(sorted(CHAPTERS)),
+
 
 def parameters(chapter):
     return resolve_parameters(chapter, OVERRIDES.get(chapter))

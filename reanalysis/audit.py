@@ -254,7 +254,7 @@ def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dic
     rows, labels = [], quantity_labels(study)
     continuous = _continuous_keys(study)
     for _, r in study["pvalues"].iterrows():
-        if r["key"] in continuous or r["domain"] not in COUNT_TABLES:
+        if r["key"] in continuous or r["domain"] not in COUNT_TABLES or r["domain"] == "paired":
             continue
         levels = [x.strip() for x in str(r["levels"]).split(";")] if pd.notna(r["levels"]) else None
         table, note = contingency(study, r["key"], levels)
@@ -303,6 +303,12 @@ def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dic
             reason = "reproduced by " + ", ".join(reproducing)
             if chosen not in reproducing:
                 reason += f"; not by the {chosen} that the rule chose ({fmt_p(res.p)})"
+        elif table.shape != (2, 2):
+            status = NOT_RECOMPUTABLE
+            reason = (
+                f"no test computed here gives {r['printed']} ({all_p}); the exact test for a "
+                f"{shape} table (Fisher–Freeman–Halton) is not available to check"
+            )
         else:
             status = INCONSISTENT
             reason = f"no standard test gives {r['printed']} from these counts ({all_p})"
@@ -485,7 +491,7 @@ def sum_checks(study: Study) -> list[dict]:
                     )
                 )
     pv = study["pvalues"]
-    for _, r in pv[pv["levels"].notna()].iterrows():
+    for _, r in pv[pv["levels"].notna() & pv["domain"].isin(["baseline", "treatment"])].iterrows():
         levels = [x.strip() for x in str(r["levels"]).split(";")]
         for arm in [a.id for a in study.arms]:
             counts = [count_for(study, lv, arm)[0] for lv in levels]
@@ -592,16 +598,7 @@ def restatement_checks(study: Study) -> list[dict]:
             continue
         value, prim_printed, prim_loc = prim
         if r["statistic"] == "p":
-            same = (
-                S.parse_p(r["printed"]) == S.parse_p(prim_printed)
-                or _same_number(
-                    float(r["value"]),
-                    _decimals_of(r["printed"], r["value"]),
-                    value,
-                    S.parse_p(prim_printed).decimals,
-                )
-                and (("<" in r["printed"]) == ("<" in prim_printed))
-            )
+            same = _p_agree(_loose_p(r["printed"], float(r["value"])), _loose_p(prim_printed, value))
         else:
             d_r = _decimals_of(r["printed"], r["value"])
             d_p = (
@@ -628,6 +625,31 @@ def restatement_checks(study: Study) -> list[dict]:
             )
         )
     return rows
+
+
+def _loose_p(text: str, value: float) -> S.PrintedP:
+    """Relation, value and precision of a p inside free text (``all p>0.2``, ``P = 0.017``)."""
+    import re
+
+    for m in re.finditer(r"([<>=≤≥])?\s*(\d*\.\d+|\d+)", str(text)):
+        if abs(float(m.group(2)) - value) < 1e-12:
+            rel = {"≤": "<", "≥": ">", None: "="}.get(m.group(1), m.group(1))
+            digits = m.group(2).split(".")
+            return S.PrintedP(rel, value, len(digits[1]) if len(digits) > 1 else 0)
+    return S.PrintedP("=", value, _decimals_of(text, value))
+
+
+def _p_agree(r: S.PrintedP, q: S.PrintedP) -> bool:
+    """Can two printed p's (each a value or a bound) describe the same p?"""
+    if r.relation == "=" and q.relation == "=":
+        return _same_number(r.value, r.decimals, q.value, q.decimals)
+    if r.relation == q.relation:
+        return True  # two bounds on the same side never contradict each other
+    if "=" in (r.relation, q.relation):
+        exact, bound = (r, q) if r.relation == "=" else (q, r)
+        return exact.value < bound.value if bound.relation == "<" else exact.value > bound.value
+    low, high = (r, q) if r.relation == ">" else (q, r)  # p > low and p < high
+    return low.value < high.value
 
 
 def _same_number(a: float, da: int, b: float, db: int) -> bool:
@@ -747,7 +769,8 @@ def landmark_p_checks(study: Study) -> list[dict]:
         )
         status = INCONSISTENT if impossible else NOT_RECOMPUTABLE
         reason = (
-            f"even with no censoring the smallest attainable p is {fmt_p(p_min)}"
+            f"even with no censoring the smallest attainable p is {fmt_p(p_min)} (a whole-curve "
+            "test's p printed against a landmark would explain it)"
             if impossible
             else "attainable; the exact p needs the numbers at risk"
         )
@@ -765,6 +788,73 @@ def landmark_p_checks(study: Study) -> list[dict]:
                 status,
                 reason,
                 pv.loc[key, "test_named"],
+            )
+        )
+    return rows
+
+
+def paired_p_checks(study: Study) -> list[dict]:
+    """A printed p comparing two criteria on the same patients against the McNemar range.
+
+    Only the margins are printed, so every joint table consistent with them is tried; a printed
+    p outside the range that every McNemar variant can reach is inconsistent.
+    """
+    rows, labels = [], quantity_labels(study)
+    pv = study["pvalues"]
+    for _, r in pv[pv["domain"] == "paired"].iterrows():
+        keys = [x.strip() for x in str(r["levels"]).split(";")]
+        label = " vs ".join(labels.get(k, k) for k in keys)
+        arms = [a.id for a in study.arms]
+        counts = [[count_for(study, k, arm) for k in keys] for arm in arms]
+        usable = [
+            (arm, c)
+            for arm, c in zip(arms, counts, strict=True)
+            if len(c) == 2 and None not in (c[0][0], c[1][0]) and c[0][1] == c[1][1] and c[0][1]
+        ]
+        if not usable:
+            rows.append(
+                _row(
+                    study,
+                    "paired p",
+                    r["key"],
+                    r["location"],
+                    label,
+                    None,
+                    r["printed"],
+                    "",
+                    "",
+                    NOT_RECOMPUTABLE,
+                    "the paired counts or their common N are not printed",
+                    r["test_named"],
+                )
+            )
+            continue
+        arm, ((a, N, _), (b, _, _)) = usable[0]
+        printed = S.parse_p(r["printed"])
+        ranges = S.mcnemar_range(a, b, N)
+        attainable = [name for name, (lo, hi) in ranges.items() if _p_in_range(printed, lo, hi)]
+        span = "; ".join(f"{name} {fmt_p(lo)}–{fmt_p(hi)}" for name, (lo, hi) in ranges.items())
+        status = NOT_RECOMPUTABLE if attainable else INCONSISTENT
+        reason = (
+            f"attainable by {', '.join(attainable)}; the exact p needs the joint table"
+            if attainable
+            else f"no joint table with these margins gives {r['printed']} ({span})"
+        )
+        rows.append(
+            _row(
+                study,
+                "paired p",
+                r["key"],
+                r["location"],
+                label,
+                arm,
+                r["printed"],
+                span,
+                f"McNemar over all joint tables with margins {a}/{N} and {b}/{N}",
+                status,
+                reason,
+                r["test_named"],
+                "; ".join(attainable),
             )
         )
     return rows
@@ -807,7 +897,10 @@ def run_checks(
     rows = percentage_checks(study)
     if study.is_two_arm:
         rows += categorical_p_checks(study, test_rule) + continuous_p_checks(study) + landmark_p_checks(study)
-    rows += not_recomputable_p(study, {r["key"] for r in rows if r["check"] in ("p-value", "landmark p")})
+    rows += paired_p_checks(study)
+    rows += not_recomputable_p(
+        study, {r["key"] for r in rows if r["check"] in ("p-value", "landmark p", "paired p")}
+    )
     rows += sum_checks(study) + restatement_checks(study) + hazard_ratio_checks(study, alpha)
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
@@ -825,8 +918,9 @@ def rate_table(study: Study, criterion: str, method: str = "wilson", alpha: floa
     a, b = study.comparison
     rows = []
     for cat in ("ORR", "DCR"):
-        sel = resp[(resp["criterion"] == criterion) & (resp["category"] == cat)].set_index("arm")
-        if not {a, b} <= set(sel.index):
+        sel = resp[(resp["criterion"] == criterion) & (resp["category"] == cat) & resp["scope"].isna()]
+        sel = sel[sel["n"].notna()].set_index("arm")
+        if not {a, b} <= set(sel.index) or not {a, b} <= set(study.arm_sizes):
             continue
         na, nb = int(sel.loc[a, "n"]), int(sel.loc[b, "n"])
         Na, Nb = study.arm_sizes[a], study.arm_sizes[b]
@@ -851,7 +945,23 @@ def rate_table(study: Study, criterion: str, method: str = "wilson", alpha: floa
                 "diff_hi": dhi,
             }
         )
-    return pd.DataFrame(rows)
+    columns = [
+        "outcome",
+        "arm_a_n",
+        "arm_a_N",
+        "arm_a_rate",
+        "arm_a_lo",
+        "arm_a_hi",
+        "arm_b_n",
+        "arm_b_N",
+        "arm_b_rate",
+        "arm_b_lo",
+        "arm_b_hi",
+        "diff",
+        "diff_lo",
+        "diff_hi",
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def arm_rates(study: Study, method: str = "wilson", alpha: float = 0.05) -> pd.DataFrame:

@@ -556,3 +556,35 @@ def hr_p_from_ci(hr: float, lower: float, upper: float, level: float = 0.95) -> 
     se = (math.log(upper) - math.log(lower)) / (2 * zq)
     z = math.log(hr) / se
     return float(2 * sps.norm.sf(abs(z)))
+
+
+TEST_MCNEMAR_EXACT = "McNemar exact"
+TEST_MCNEMAR_CC = "McNemar chi-square with continuity correction"
+TEST_MCNEMAR = "McNemar chi-square"
+
+
+def mcnemar_range(a: int, b: int, n: int) -> dict[str, tuple[float, float]]:
+    """Smallest and largest McNemar p over every paired 2×2 table with margins a, b out of n.
+
+    Two criteria applied to the same n patients classify a and b of them as responders; the
+    joint table is unknown, but its concordant cell n11 ranges over max(0, a+b-n)..min(a, b),
+    and the discordant cells are a - n11 and b - n11. Returns test name → (min p, max p).
+    """
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    for name, v in (("a", a), ("b", b)):
+        _as_count(v, name)
+    if a > n or b > n:
+        raise ValueError(f"margins must not exceed n (a={a}, b={b}, n={n})")
+    out: dict[str, list[float]] = {TEST_MCNEMAR_EXACT: [], TEST_MCNEMAR_CC: [], TEST_MCNEMAR: []}
+    for n11 in range(max(0, a + b - n), min(a, b) + 1):
+        n10, n01 = a - n11, b - n11
+        table = [[n11, n10], [n01, n - a - b + n11]]
+        out[TEST_MCNEMAR_EXACT].append(float(mcnemar(table, exact=True).pvalue))
+        if n10 + n01 == 0:
+            out[TEST_MCNEMAR_CC].append(1.0)
+            out[TEST_MCNEMAR].append(1.0)
+            continue
+        out[TEST_MCNEMAR_CC].append(float(mcnemar(table, exact=False, correction=True).pvalue))
+        out[TEST_MCNEMAR].append(float(mcnemar(table, exact=False, correction=False).pvalue))
+    return {k: (min(v), max(v)) for k, v in out.items()}

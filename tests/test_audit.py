@@ -178,3 +178,18 @@ def test_rate_table_newcombe(li2022):
     assert r["diff"] == pytest.approx(0.418589321028345, rel=1e-12)
     assert r["diff_lo"] == pytest.approx(0.212738084259021, rel=1e-9)
     assert r["diff_hi"] == pytest.approx(0.582739039013417, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("restated", "rv", "primary", "pv", "agree"),
+    [
+        ("P = 0.017", 0.017, "0.017", 0.017, True),
+        ("P < 0.001", 0.001, "0.001", 0.001, False),  # Li 2022 ALT grade 3-4: text < 0.001, Table 3 0.001
+        ("all p>0.2", 0.2, "0.146", 0.146, False),
+        ("all p>0.2", 0.2, "0.563", 0.563, True),
+        ("p < 0.0001", 0.0001, "<0.001", 0.001, True),
+        ("p > 0.05", 0.05, "< 0.001", 0.001, False),
+    ],
+)
+def test_printed_p_bounds_agree(restated, rv, primary, pv, agree):
+    assert audit._p_agree(audit._loose_p(restated, rv), audit._loose_p(primary, pv)) is agree
