@@ -121,7 +121,9 @@ class Chapter:
     def design(self) -> Markdown:
         """Design summary from study.yml."""
         m = self.study.meta
-        arms = "; ".join(f"{a.label} (n = {a.n})" for a in self.study.arms)
+        arms = "; ".join(
+            f"{a.label} (n = {a.n if a.n is not None else 'not printed'})" for a in self.study.arms
+        )
         rows = [
             ("Citation", m["citation"]),
             ("DOI", m.get("doi") or "not given in the source"),
