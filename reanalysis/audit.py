@@ -860,6 +860,166 @@ def paired_p_checks(study: Study) -> list[dict]:
     return rows
 
 
+def interaction_checks(study: Study, alpha: float = 0.05) -> list[dict]:
+    """A printed subgroup-interaction p against the ratio-of-HRs z-test from the subgroup CIs.
+
+    The range covers the rounding of the printed CIs. A printed p outside it is called
+    inconsistent only when the two disagree about significance: a model-based interaction
+    test can legitimately differ from this approximation (Altman & Bland, BMJ 2003).
+    """
+    rows = []
+    hrs = study["hazard_ratios"].set_index("key")
+    pv = study["pvalues"]
+    for _, r in pv[pv["domain"] == "interaction"].iterrows():
+        keys = [x.strip() for x in str(r["levels"]).split(";")] if pd.notna(r["levels"]) else []
+        label = "interaction: " + " vs ".join(
+            str(hrs.loc[k, "subgroup"]) if k in hrs.index else k for k in keys
+        )
+        usable = len(keys) == 2 and all(
+            k in hrs.index
+            and pd.notna(hrs.loc[k, "lower"])
+            and pd.notna(hrs.loc[k, "upper"])
+            and 0 < hrs.loc[k, "lower"] <= hrs.loc[k, "hr"] <= hrs.loc[k, "upper"]
+            for k in keys
+        )
+        if not usable:
+            rows.append(
+                _row(
+                    study,
+                    "interaction p",
+                    r["key"],
+                    r["location"],
+                    label,
+                    None,
+                    r["printed"],
+                    "",
+                    "",
+                    NOT_RECOMPUTABLE,
+                    "needs exactly two subgroup HRs with finite CIs",
+                    r["test_named"],
+                )
+            )
+            continue
+        (h1, l1, u1, t1), (h2, l2, u2, t2) = (
+            (hrs.loc[k, "hr"], hrs.loc[k, "lower"], hrs.loc[k, "upper"], hrs.loc[k, "printed"]) for k in keys
+        )
+        mid = S.interaction_p_from_cis(h1, l1, u1, h2, l2, u2)
+        ps = []
+        for a1, b1, a2, b2 in _corners(((l1, t1), (u1, t1), (l2, t2), (u2, t2))):
+            if 0 < a1 <= h1 <= b1 and 0 < a2 <= h2 <= b2 and a1 < b1 and a2 < b2:
+                ps.append(S.interaction_p_from_cis(h1, a1, b1, h2, a2, b2))
+        lo, hi = min(ps), max(ps)
+        printed = S.parse_p(_loose_p_text(r["printed"]))
+        if _p_in_range(printed, lo, hi):
+            status, reason = REPRODUCED, "the ratio-of-HRs test gives the printed p"
+        elif (printed.value < alpha) != (mid < alpha) and printed.relation != ">":
+            status = INCONSISTENT
+            reason = (
+                f"the ratio-of-HRs test gives {fmt_p(mid)}: the two disagree about significance at {alpha:g}"
+            )
+        else:
+            status = NOT_RECOMPUTABLE
+            reason = (
+                "the printed p probably comes from an interaction term in a Cox model; the "
+                "ratio-of-HRs approximation differs but agrees about significance"
+            )
+        rows.append(
+            _row(
+                study,
+                "interaction p",
+                r["key"],
+                r["location"],
+                label,
+                None,
+                r["printed"],
+                f"{fmt_p(mid)} (range {fmt_p(lo)}–{fmt_p(hi)})",
+                "ratio of subgroup HRs, z-test from their CIs (Altman & Bland 2003)",
+                status,
+                reason,
+                r["test_named"],
+            )
+        )
+    return rows
+
+
+def _corners(bounds: tuple[tuple[float, str], ...]) -> list[tuple[float, ...]]:
+    """Every combination of each printed bound ± half a unit of its last digit."""
+    import itertools
+
+    options = []
+    for value, printed in bounds:
+        lo, hi = _rounding_bounds(printed, value)
+        options.append((lo, hi))
+    return list(itertools.product(*options))
+
+
+def _loose_p_text(text: str) -> str:
+    """``p=0.058`` or ``P = 0.017`` → ``0.058`` for parse_p; bounds keep their sign."""
+    import re
+
+    m = re.search(r"([<>])?\s*=?\s*(\d*\.\d+|\d+)\s*$", str(text))
+    return f"{m.group(1) or ''}{m.group(2)}" if m else str(text)
+
+
+def bed_checks(study: Study, alpha_beta: float = 10.0) -> list[dict]:
+    """A printed BED range against the doses and fraction numbers printed beside it."""
+    from .radiobiology import attainable_bed
+
+    tr = study["treatment"]
+    rows = []
+    by_key = {k.split(".", 1)[1]: g.iloc[0] for k, g in tr.groupby("key")}
+    dose, frac = by_key.get("total_dose"), by_key.get("fractions")
+    tag = f"bed{alpha_beta:g}"
+    bedrow = by_key.get(tag)
+    if bedrow is None:
+        return rows
+    if (
+        dose is None
+        or frac is None
+        or any(pd.isna(x) for x in (dose["lower"], dose["upper"], frac["lower"], frac["upper"]))
+    ):
+        return [
+            _row(
+                study,
+                "BED range",
+                bedrow["key"],
+                bedrow["location"],
+                bedrow["variable"],
+                bedrow["arm"],
+                bedrow["printed"],
+                "",
+                "",
+                NOT_RECOMPUTABLE,
+                "dose and fraction ranges are not both printed",
+            )
+        ]
+    rng = attainable_bed((dose["lower"], dose["upper"]), (frac["lower"], frac["upper"]), alpha_beta)
+    ok = rng.contains(bedrow["lower"], bedrow["upper"])
+    reason = (
+        ""
+        if ok
+        else (
+            f"{dose['printed']} Gy in {frac['printed']} fractions can give BED "
+            f"{rng.lowest:.1f}–{rng.highest:.1f} Gy only"
+        )
+    )
+    return [
+        _row(
+            study,
+            "BED range",
+            bedrow["key"],
+            bedrow["location"],
+            bedrow["variable"],
+            bedrow["arm"],
+            bedrow["printed"],
+            f"attainable {rng.lowest:.1f}–{rng.highest:.1f}",
+            f"LQ model, α/β = {alpha_beta:g} Gy, extremes of the printed dose and fraction ranges",
+            REPRODUCED if ok else INCONSISTENT,
+            reason,
+        )
+    ]
+
+
 def not_recomputable_p(study: Study, done: set[str]) -> list[dict]:
     """Every printed p no other check covers, listed with why it cannot be recomputed."""
     rows, labels = [], quantity_labels(study)
@@ -891,17 +1051,23 @@ def not_recomputable_p(study: Study, done: set[str]) -> list[dict]:
 
 
 def run_checks(
-    study: Study, test_rule: str = "gtsummary", ci_method: str = "wilson", alpha: float = 0.05
+    study: Study,
+    test_rule: str = "gtsummary",
+    ci_method: str = "wilson",
+    alpha: float = 0.05,
+    alpha_beta: float = 10.0,
 ) -> pd.DataFrame:
     """All checks of one study as one table (stable order: check kind, then source order)."""
     rows = percentage_checks(study)
     if study.is_two_arm:
         rows += categorical_p_checks(study, test_rule) + continuous_p_checks(study) + landmark_p_checks(study)
-    rows += paired_p_checks(study)
+    rows += paired_p_checks(study) + interaction_checks(study, alpha)
     rows += not_recomputable_p(
-        study, {r["key"] for r in rows if r["check"] in ("p-value", "landmark p", "paired p")}
+        study,
+        {r["key"] for r in rows if r["check"] in ("p-value", "landmark p", "paired p", "interaction p")},
     )
     rows += sum_checks(study) + restatement_checks(study) + hazard_ratio_checks(study, alpha)
+    rows += bed_checks(study, alpha_beta)
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
 

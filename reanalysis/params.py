@@ -52,6 +52,13 @@ STUDY_PARAMS: dict[str, Param] = {
             "alpha", float, 0.05, "significance level; confidence intervals are 1 - alpha", check=_open_unit
         ),
         Param("ci_method", str, "wilson", "confidence interval for a proportion", choices=CI_METHODS),
+        Param(
+            "alpha_beta",
+            float,
+            10.0,
+            "α/β ratio (Gy) of the linear-quadratic model for BED checks",
+            check=lambda x: None if x > 0 else "must be positive",
+        ),
     )
 }
 

@@ -186,3 +186,33 @@ def feasibility_scatter(split: pd.DataFrame, matched: pd.DataFrame, inputs) -> p
     g.set_titles("{col_name}")
     g.figure.tight_layout()
     return g.figure
+
+
+def forest(study: Study) -> plt.Figure | None:
+    """Forest plot of the printed treatment HRs (overall and by subgroup), log scale."""
+    hr = study["hazard_ratios"]
+    hr = hr[
+        hr["comparison"].str.contains(" vs ", regex=False)
+        & hr["lower"].notna()
+        & hr["upper"].notna()
+        & (hr["hr"] > 0)
+    ]
+    if study.is_two_arm:
+        a, b = study.comparison
+        hr = hr[hr["comparison"] == f"{a} vs {b}"]
+    if hr.empty:
+        return None
+    hr = hr.assign(label=hr["endpoint"] + " · " + hr["subgroup"].fillna(hr["model"]))
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(hr) + 1.3))
+    y = list(range(len(hr)))[::-1]
+    colours = {"OS": PALETTE[0], "PFS": PALETTE[1]}
+    for yi, (_, r) in zip(y, hr.iterrows(), strict=True):
+        c = colours.get(r["endpoint"], "black")
+        ax.plot([r["lower"], r["upper"]], [yi, yi], color=c, linewidth=1.5)
+        ax.plot([r["hr"]], [yi], marker="s", color=c, markersize=5)
+    ax.axvline(1, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, hr["label"].tolist())
+    ax.set_xlabel("hazard ratio as printed (log scale); < 1 favours the first arm")
+    fig.tight_layout()
+    return fig

@@ -31,7 +31,11 @@ class Chapter:
         self.study: Study = load_study(values["study_id"])
         self.criterion = P.normalise_criterion(values["criterion"], self.study.criteria)
         self.checks = audit.run_checks(
-            self.study, test_rule=values["test_rule"], ci_method=values["ci_method"], alpha=values["alpha"]
+            self.study,
+            test_rule=values["test_rule"],
+            ci_method=values["ci_method"],
+            alpha=values["alpha"],
+            alpha_beta=values["alpha_beta"],
         )
         self.arm_ids = (
             list(self.study.comparison) if self.study.is_two_arm else [x.id for x in self.study.arms]
@@ -150,7 +154,16 @@ class Chapter:
     def treatment(self) -> HTML | Markdown:
         if self.study["treatment"].empty:
             return Markdown("_No treatment details are extracted for this study._")
-        return self.comparison("treatment", "treatment", "Treatment details: printed beside recomputed")
+        table = self.comparison("treatment", "treatment", "Treatment details: printed beside recomputed")
+        bed = self.checks[self.checks["check"] == "BED range"]
+        if bed.empty:
+            return table
+        extra = tables.show(
+            tables.checks_table(bed, ["quantity", "printed", "recomputed", "method", "status", "reason"]),
+            "bed",
+            "BED range against the LQ model",
+        )
+        return HTML(table.data + extra.data)
 
     def response(self) -> HTML:
         return self.comparison(
@@ -245,9 +258,34 @@ class Chapter:
     def factor_figure(self):
         return plots.factor_medians(self.study)
 
+    def subgroups(self) -> HTML | Markdown:
+        """Hazard ratios as printed (univariable, multivariable, PSM, subgroups) with their checks."""
+        hr = self.study["hazard_ratios"]
+        if hr.empty:
+            return Markdown("_The paper prints no hazard ratios._")
+        c = self.checks[self.checks["check"].isin(["hazard ratio", "interaction p"])].set_index("key")
+        out = pd.DataFrame(
+            {
+                "Endpoint": hr["endpoint"],
+                "Model": hr["model"],
+                "Variable": hr["variable"],
+                "Subgroup": hr["subgroup"].fillna(""),
+                "Printed": hr["printed"],
+                "p printed": hr["p_printed"].fillna(""),
+                "Wald p from CI": [
+                    c.loc[k, "recomputed"] if k in c.index and c.loc[k, "check"] == "hazard ratio" else ""
+                    for k in hr["key"]
+                ],
+            }
+        )
+        return tables.show(out.reset_index(drop=True), "hazard-ratios", "Hazard ratios as printed")
+
+    def forest_figure(self):
+        return plots.forest(self.study)
+
     def survival_checks(self) -> HTML:
         c = self.checks[
-            self.checks["check"].isin(["hazard ratio", "landmark p"])
+            self.checks["check"].isin(["hazard ratio", "landmark p", "interaction p"])
             | (
                 self.checks["check"].eq("p-value")
                 & self.checks["key"].str.startswith(("survival", "followup"))

@@ -588,3 +588,22 @@ def mcnemar_range(a: int, b: int, n: int) -> dict[str, tuple[float, float]]:
         out[TEST_MCNEMAR_CC].append(float(mcnemar(table, exact=False, correction=True).pvalue))
         out[TEST_MCNEMAR].append(float(mcnemar(table, exact=False, correction=False).pvalue))
     return {k: (min(v), max(v)) for k, v in out.items()}
+
+
+def interaction_p_from_cis(
+    hr1: float, lower1: float, upper1: float, hr2: float, lower2: float, upper2: float, level: float = 0.95
+) -> float:
+    """Two-sided p of the ratio of two independent subgroup ratios (HR1/HR2), from their CIs.
+
+    The test of interaction of Altman & Bland (BMJ 2003;326:219): on the log scale the
+    difference of the estimates has se = sqrt(se1² + se2²), each se read from its CI.
+    """
+    z_level = float(sps.norm.ppf(0.5 + level / 2))
+    logs, ses = [], []
+    for hr, lo, hi in ((hr1, lower1, upper1), (hr2, lower2, upper2)):
+        if not all(math.isfinite(v) and v > 0 for v in (hr, lo, hi)) or not lo <= hr <= hi or lo >= hi:
+            raise ValueError(f"each ratio must be positive and inside its CI, got {hr} ({lo}, {hi})")
+        logs.append(math.log(hr))
+        ses.append((math.log(hi) - math.log(lo)) / (2 * z_level))
+    z = (logs[0] - logs[1]) / math.hypot(*ses)
+    return float(2 * sps.norm.sf(abs(z)))

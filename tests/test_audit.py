@@ -193,3 +193,29 @@ def test_rate_table_newcombe(li2022):
 )
 def test_printed_p_bounds_agree(restated, rv, primary, pv, agree):
     assert audit._p_agree(audit._loose_p(restated, rv), audit._loose_p(primary, pv)) is agree
+
+
+def test_interaction_and_bed_checks_on_rtiot2025():
+    study = load_study("rtiot2025")
+    c = audit.run_checks(study)
+    inter = c[c["check"] == "interaction p"].set_index("key")
+    # OS by ECOG: ratio-of-HRs test 0.047 (see tests/test_stats.py); printed 0.013: both < 0.05
+    assert inter.loc["hr.os.sub.ecog_0", "recomputed"].startswith("0.047")
+    assert inter.loc["hr.os.sub.ecog_0", "status"] == audit.NOT_RECOMPUTABLE
+    # BED10 60.0 (43.2, 96) from 36-60 Gy in 6-30 fractions: attainable 40.32-120 Gy
+    bed = c[c["check"] == "BED range"].iloc[0]
+    assert bed["status"] == audit.REPRODUCED and bed["recomputed"] == "attainable 40.3–120.0"
+    # the paper prints BED10 only: with alpha/beta = 3 there is no printed BED3 to check
+    assert audit.bed_checks(study, alpha_beta=3.0) == []
+
+
+def test_bed_range_not_attainable(data_copy):
+    path = data_copy / "rtiot2025" / "treatment.csv"
+    text = path.read_text(encoding="utf-8")
+    assert '"60.0 (43.2, 96)",,,,,,60.0,43.2,96' in text
+    path.write_text(
+        text.replace('"60.0 (43.2, 96)",,,,,,60.0,43.2,96', '"60.0 (43.2, 196)",,,,,,60.0,43.2,196'),
+        encoding="utf-8",
+    )
+    bed = audit.bed_checks(load_study("rtiot2025", data_copy))[0]
+    assert bed["status"] == audit.INCONSISTENT and "40.3–120.0" in bed["reason"]

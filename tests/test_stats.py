@@ -696,3 +696,18 @@ def test_results_are_plain_floats() -> None:
         assert type(res.statistic) is float
         assert type(res.p) is float
         assert res.df is None or type(res.df) is float
+
+
+def test_interaction_p_from_cis_by_hand():
+    # Hand arithmetic (Altman & Bland, BMJ 2003;326:219 method), z quantile 1.959964:
+    # ECOG 0: HR 0.07 (0.01-0.78): se1 = (ln .78 - ln .01)/3.919928 = 1.111426
+    # ECOG 1-2: HR 0.71 (0.36-1.41): se2 = (ln 1.41 - ln .36)/3.919928 = 0.348282
+    # z = (ln .07 - ln .71)/sqrt(se1^2 + se2^2) = -2.316786/1.164718 = -1.989125, p = 0.046687
+    from reanalysis.stats import interaction_p_from_cis
+
+    p = interaction_p_from_cis(0.07, 0.01, 0.78, 0.71, 0.36, 1.41)
+    assert p == pytest.approx(0.046687, abs=2e-6)
+    # identical subgroups: no interaction at all
+    assert interaction_p_from_cis(0.5, 0.3, 0.8, 0.5, 0.3, 0.8) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="inside its CI"):
+        interaction_p_from_cis(0.9, 0.3, 0.8, 0.5, 0.3, 0.8)
