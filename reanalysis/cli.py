@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--format", choices=("csv", "markdown"), default="csv")
     c.set_defaults(func=cmd_checks)
 
+    from .reconstruct import add_cli as add_reconstruct
+
+    add_reconstruct(sub)
+
     pa = sub.add_parser("params", help="list a chapter's parameters")
     pa.add_argument("chapter")
     pa.set_defaults(func=cmd_params)
@@ -125,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     except ReanalysisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `... reconstruct | head`: the reader left, not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted; previous notebooks and site are left in place", file=sys.stderr)
         return 130

@@ -8,38 +8,43 @@ two arms and gives the distribution of the Cox hazard ratio and of log-rank-type
 that the printed summaries are compatible with.  Printed hazard ratios and p-values are
 never used as inputs, so they can be checked against the reconstruction.
 
-Method (details and its validation in ``book/reconstruction.md``):
+Method (details, rationale and validation in ``book/reconstruction.md``):
 
 1. *Survival curve.*  The points (0, 1), the landmarks (t, S(t)) and (median, 0.5) are
    joined by a piecewise-exponential curve (constant hazard between consecutive points).
    Beyond the last point the last interval's hazard continues; if that hazard is zero
    (a flat last segment) the mean hazard over the printed range, -ln S(last) / last, is
-   used instead.  With a median only, the curve is exponential.  With no point below 1
+   used instead.  An interval ending at S = 0 falls linearly (a constant hazard cannot
+   reach 0).  With a median only, the curve is exponential.  With no point below 1
    at all, the hazard after the last point is the one that makes the expected number of
    events equal ``events`` under the censoring of step 2.
-2. *Censoring.*  Censoring is administrative (staggered entry), with potential follow-up
-   C drawn from a piecewise-uniform distribution: on ``followup_range`` (lo, hi) with half
-   of its mass below ``followup_median``; else uniform on median x (1 - s, 1 + s), the
-   spread s in [0, 1] chosen (at least long enough to reach the last printed time) so
-   that the expected number of events is closest to ``events`` (s = 0.5 when no events
-   are printed); with events but no follow-up, uniform on m x (0.5, 1.5) with m solved
-   for the events; with neither, no censoring before S(t) has fallen to 0.1 / n.
-3. *Events and censoring times.*  Under independent censoring the observed event times
-   have sub-density f(t) G(t) and the censoring times g(t) S(t) (f, S of the curve, g, G
-   of the censoring).  Given the number of events d (``events``, or n times the expected
-   proportion, rounded), the d event times are placed at stratified quantiles of the
-   first (one uniform draw per 1/d stratum, so the seed only jitters them inside their
-   strata) and the n - d censoring times at stratified quantiles of the second.  The
-   Kaplan-Meier curve of the result then follows the printed points, the number of events
-   is exactly d, and the reverse Kaplan-Meier estimates the censoring distribution.
-4. *Follow-up.*  The censoring times are finally multiplied by the factor nearest 1 that
-   makes the reverse Kaplan-Meier median follow-up equal ``followup_median`` exactly (or
-   as near as a finite sample allows).
+2. *Censoring distribution.*  Censoring is administrative (staggered entry): potential
+   follow-up C is piecewise uniform with half its mass on each side of the median
+   follow-up: on ``followup_range`` when printed, else on median x [1 - a, 1 + b].  The
+   shape (a, b) is chosen so that the expected number of events, n x P(T <= C), equals
+   ``events`` (to within half an event; of the shapes that do, the middle one), with the
+   longest follow-up at least reaching the last printed time; without ``events``,
+   a = b = 0.5.  With events but no follow-up, C is uniform on m x [0.5, 1.5] with m
+   solved for the events; with neither, nobody is censored before S(t) falls to 0.1 / n.
+3. *Censoring times.*  Under independent censoring the censored patients' times have
+   sub-density g(t) S(t).  With d events (``events``, or the expected number rounded),
+   the n - d censoring times are put at stratified quantiles of that sub-distribution
+   (one uniform draw inside each of n - d equal-probability strata).
+4. *Event times.*  Walking forward in time, each event is put where the curve equals
+   KM x (1 - u / r), KM being the Kaplan-Meier estimate just before it, r the number at
+   risk and u uniform on [0, 1]: every Kaplan-Meier step then straddles the curve, so the
+   reconstructed estimate is within one step of every printed landmark.  The step that
+   crosses 0.5 is put at the printed median, so the reconstructed median is the printed
+   one.  The number of events is exactly d.
+5. *Follow-up.*  The censoring times are multiplied by the factor nearest 1 that makes
+   the reverse Kaplan-Meier median follow-up equal ``followup_median`` (steps 4 and 5
+   alternate a few times, as the events shift slightly when the censorings move).
 
-The numbers are deterministic for a given ``seed`` (numpy ``Generator``).  ``median_ci``
-is used only by :func:`replicates` with ``jitter="ci"``, which draws the median of each
-replicate from a split normal on the log scale fitted to the printed CI and truncated to
-the range the landmarks allow.
+Results are deterministic for a given ``seed`` (numpy ``Generator``; the seed moves the
+censoring times inside their strata and the events inside their Kaplan-Meier steps).
+``median_ci`` is used only by :func:`replicates` with ``jitter="ci"``, which draws each
+replicate's median from a split normal on the log scale fitted to the printed CI and
+truncated to the range the landmarks allow.
 """
 
 from __future__ import annotations
@@ -47,12 +52,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from .errors import ReanalysisError
 from .survival import cox_batch, km_median_batch, logrank_batch
@@ -62,11 +68,17 @@ __all__ = ["ARM_KEYS", "add_cli", "reconstruct_arm", "replicates", "summarise"]
 ARM_KEYS = ("n", "events", "median", "median_ci", "landmarks", "followup_median", "followup_range")
 
 _GRID = 2001  # points of the time grid on which the sub-distributions are integrated
-_S_FLOOR = 1e-12  # survival proportion 0 is taken as this on the log scale
-_SPREADS = np.linspace(0.0, 1.0, 21)  # candidate censoring spreads s
+_SHAPES = np.linspace(0.0, 1.0, 41)  # candidate censoring spreads below / above the median follow-up
+_SEARCH_GRID = 801  # coarser grid for choosing the censoring shape
+_QUANTILES = (np.arange(128) + 0.5) / 128  # strata of the censoring distribution for expectations
+_SOLVE_GRID = 128  # candidate values when solving for a scale or a hazard
 _DEFAULT_SPREAD = 0.5
+_HALF_TOL = 1e-9  # a Kaplan-Meier estimate this close to 0.5 counts as 0.5
+_FOLLOWUP_CANDIDATES = 12  # censoring times nearest the median follow-up tried as its anchor
+_FOLLOWUP_ROUNDS = 4  # alternations of follow-up matching and event placement
 _TAIL_ALIVE = 0.1  # without censoring, follow until n * S(t) = this many expected survivors
-_Z975 = float(sps.norm.ppf(0.975))
+_NORMAL = NormalDist()
+_Z975 = _NORMAL.inv_cdf(0.975)
 
 
 # --------------------------------------------------------------------------
@@ -149,7 +161,9 @@ def _validate(
     marks: list[tuple[float, float]] = []
     if landmarks is not None:
         if not isinstance(landmarks, Mapping):
-            raise ValueError(f"landmarks must map time -> survival proportion, got {type(landmarks).__name__}")
+            raise ValueError(
+                f"landmarks must map time -> survival proportion, got {type(landmarks).__name__}"
+            )
         for t, s in landmarks.items():
             t_ = _number(t, "landmarks: time")
             if t_ == 0:
@@ -172,7 +186,9 @@ def _validate(
                     f"median {med:g} contradicts landmarks: S({t:g}) = {s:g} is already below 0.5 before it"
                 )
             if t > med and s > 0.5:
-                raise ValueError(f"median {med:g} contradicts landmarks: S({t:g}) = {s:g} is above 0.5 after it")
+                raise ValueError(
+                    f"median {med:g} contradicts landmarks: S({t:g}) = {s:g} is above 0.5 after it"
+                )
             if t == med and s > 0.5:
                 raise ValueError(f"median {med:g} contradicts landmarks: S({t:g}) = {s:g} is above 0.5 at it")
 
@@ -195,47 +211,80 @@ def _validate(
 
 @dataclass(frozen=True)
 class _Curve:
-    """Piecewise-exponential survival: log S linear between knots, then a constant hazard."""
+    """Piecewise-exponential survival: log S linear between knots, then a constant hazard.
+
+    An interval ending at S = 0 (everyone dead by a landmark) cannot have a constant
+    hazard; there S falls linearly (a constant death density) instead.
+    """
 
     times: np.ndarray
-    log_s: np.ndarray
+    log_s: np.ndarray  # log S at the knots; -inf at a final knot where S = 0
     tail_hazard: float
 
-    def log_survival(self, t: np.ndarray) -> np.ndarray:
-        inside = np.interp(t, self.times, self.log_s)
-        beyond = self.log_s[-1] - self.tail_hazard * (t - self.times[-1])
-        return np.where(t <= self.times[-1], inside, beyond)
+    def __post_init__(self) -> None:
+        # plain lists for the scalar inverse, which runs once per reconstructed event
+        object.__setattr__(self, "_t", [float(x) for x in self.times])
+        object.__setattr__(self, "_neg_log_s", [-float(x) for x in self.log_s])
+
+    @property
+    def ends_at_zero(self) -> bool:
+        return bool(np.isneginf(self.log_s[-1]))
+
+    def survival(self, t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        if not self.ends_at_zero:
+            inside = np.interp(t, self.times, self.log_s)
+            beyond = self.log_s[-1] - self.tail_hazard * (t - self.times[-1])
+            return np.exp(np.where(t <= self.times[-1], inside, beyond))
+        t0, t1 = self.times[-2], self.times[-1]
+        head = np.exp(np.interp(t, self.times[:-1], self.log_s[:-1]))
+        linear = math.exp(self.log_s[-2]) * np.clip((t1 - t) / (t1 - t0), 0.0, 1.0)
+        return np.where(t <= t0, head, linear)
 
     def time_at(self, s: float) -> float:
         """First time at which S(t) = s (inf if the curve stays above s)."""
-        ls = math.log(max(s, _S_FLOOR))
-        if ls >= self.log_s[-1]:
-            k = int(np.argmax(self.log_s <= ls))
+        neg, times = self._neg_log_s, self._t  # type: ignore[attr-defined]
+        if s <= 0:
+            return times[-1] if self.ends_at_zero else math.inf
+        ls = math.log(s)
+        if -ls <= neg[-1]:
+            k = bisect_left(neg, -ls)  # first knot with log S <= ls
             if k == 0:
                 return 0.0
-            t0, t1, l0, l1 = self.times[k - 1], self.times[k], self.log_s[k - 1], self.log_s[k]
-            return float(t0 + (t1 - t0) * (l0 - ls) / (l0 - l1)) if l0 > l1 else float(t1)
+            t0, t1, l0, l1 = times[k - 1], times[k], -neg[k - 1], -neg[k]
+            if l1 == -math.inf:
+                return t0 + (t1 - t0) * (1.0 - s / math.exp(l0))
+            return t0 + (t1 - t0) * (l0 - ls) / (l0 - l1)
         if self.tail_hazard <= 0:
             return math.inf
-        return float(self.times[-1] + (self.log_s[-1] - ls) / self.tail_hazard)
+        return times[-1] + (-neg[-1] - ls) / self.tail_hazard
 
 
 def _knots(inp: _Inputs, median: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Knot times and log S: (0, 1), the landmarks, (median, 0.5), up to the first S = 0."""
     pts = {0.0: 1.0}
     pts.update(dict(inp.landmarks))
     if median is not None and median not in pts:
         pts[median] = 0.5
-    times = np.array(sorted(pts))
-    log_s = np.log(np.maximum([pts[t] for t in times], _S_FLOOR))
-    return times, log_s
+    times = sorted(pts)
+    zero = next((i for i, t in enumerate(times) if pts[t] == 0.0), None)
+    if zero is not None:
+        times = times[: zero + 1]
+    surv = np.array([pts[t] for t in times])
+    log_s = np.full(surv.shape, -np.inf)
+    np.log(surv, out=log_s, where=surv > 0)
+    return np.array(times), log_s
 
 
 def _curve(times: np.ndarray, log_s: np.ndarray, tail_hazard: float | None = None) -> _Curve:
     """The curve through the knots; tail hazard from the last interval unless given."""
     if tail_hazard is None:
-        tail_hazard = (log_s[-2] - log_s[-1]) / (times[-1] - times[-2])
-        if tail_hazard <= 0:  # flat last segment: mean hazard over the printed range
-            tail_hazard = -log_s[-1] / times[-1]
+        if np.isneginf(log_s[-1]):
+            tail_hazard = math.inf  # everyone is dead at the last knot
+        else:
+            tail_hazard = (log_s[-2] - log_s[-1]) / (times[-1] - times[-2])
+            if tail_hazard <= 0:  # flat last segment: mean hazard over the printed range
+                tail_hazard = -log_s[-1] / times[-1]
     return _Curve(times, log_s, float(tail_hazard))
 
 
@@ -244,14 +293,22 @@ def _curve(times: np.ndarray, log_s: np.ndarray, tail_hazard: float | None = Non
 _Censoring = tuple[tuple[float, float, float], ...]
 
 
-def _censoring_from(fm: float | None, fr: tuple[float, float] | None, spread: float) -> _Censoring:
+def _censoring_from(
+    fm: float | None, fr: tuple[float, float] | None, shape: tuple[float, float]
+) -> _Censoring:
+    """Half the censoring mass uniform below the median follow-up and half above it.
+
+    On ``fr`` = (lo, hi) when the range is printed (uniform on it without a median), else
+    on median x (1 - a) .. median .. median x (1 + b) for ``shape`` = (a, b).
+    """
     if fr is not None:
         lo, hi = fr
         if fm is None:
             return ((lo, hi, 1.0),)
         return ((lo, fm, 0.5), (fm, hi, 0.5))
     assert fm is not None
-    return ((fm * (1 - spread), fm * (1 + spread), 1.0),)
+    a, b = shape
+    return ((fm * (1 - a), fm, 0.5), (fm, fm * (1 + b), 0.5))
 
 
 def _uniform(m: float) -> _Censoring:
@@ -269,10 +326,10 @@ def _censor_cdf(cens: _Censoring, t: np.ndarray, left: np.ndarray) -> np.ndarray
     return h
 
 
-def _grid(curve: _Curve, cens: _Censoring) -> tuple[np.ndarray, np.ndarray]:
+def _grid(curve: _Curve, cens: _Censoring, size: int = _GRID) -> tuple[np.ndarray, np.ndarray]:
     """Time grid (with a left and a right copy of every point mass) and its ``left`` flags."""
     t_max = max(b for _, b, _ in cens)
-    pts = [np.linspace(0.0, t_max, _GRID), curve.times[curve.times < t_max]]
+    pts = [np.linspace(0.0, t_max, size), curve.times[curve.times < t_max]]
     pts += [np.array([a, b]) for a, b, _ in cens]
     t = np.unique(np.concatenate(pts))
     atoms = np.array(sorted({a for a, b, _ in cens if a == b}))
@@ -299,54 +356,73 @@ class _SubDist:
         return float(self.events[-1] / total) if total > 0 else 0.0
 
 
-def _subdist(curve: _Curve, cens: _Censoring) -> _SubDist:
-    t, left = _grid(curve, cens)
-    surv = np.exp(curve.log_survival(t))
+def _subdist(curve: _Curve, cens: _Censoring, size: int = _GRID) -> _SubDist:
+    t, left = _grid(curve, cens, size)
+    surv = curve.survival(t)
     g = 1.0 - _censor_cdf(cens, t, left)
     ev = -np.diff(surv) * 0.5 * (g[:-1] + g[1:])  # dF times mean G, per interval
     ce = -np.diff(g) * 0.5 * (surv[:-1] + surv[1:])  # dH times mean S, per interval
     return _SubDist(t, np.concatenate([[0.0], np.cumsum(ev)]), np.concatenate([[0.0], np.cumsum(ce)]))
 
 
-def _p_event(curve: _Curve, cens: _Censoring) -> float:
-    return _subdist(curve, cens).p_event
+def _default_shape(curve: _Curve, fm: float) -> tuple[float, float]:
+    b_min = max(0.0, float(curve.times[-1]) / fm - 1.0)
+    return _DEFAULT_SPREAD, max(_DEFAULT_SPREAD, b_min)
 
 
-def _best_spread(curve: _Curve, fm: float, n: int, events: int) -> float:
-    """Censoring spread s whose expected number of events is closest to ``events``.
+def _best_shape(curve: _Curve, fm: float, n: int, events: int) -> tuple[float, float]:
+    """Censoring shape (a, b) that reproduces the expected number of events.
 
-    Spreads too short to follow anyone up to the last printed time are excluded; among
-    near-equal fits (within half an event) the one closest to the default is taken.
+    One equation, two unknowns: of the shapes (a in [0, 1], b from the shortest follow-up
+    that reaches the last printed time up to 1) whose expected events come within half an
+    event of the best fit, take the middle a, and for it the middle b.  As
+    G = 1 - (below_a + above_b) / 2 is separable, the expected events and censorings are
+    sums of one term per a and one per b.
     """
-    s_min = min(1.0, max(0.0, curve.times[-1] / fm - 1.0))
-    spreads = _SPREADS[_SPREADS >= s_min - 1e-12]
-    if spreads.size == 0:
-        spreads = np.array([1.0])
-    t = np.linspace(0.0, 2.0 * fm, _GRID)
-    surv = np.exp(curve.log_survival(t))
-    a, b = fm * (1 - spreads[:, None]), fm * (1 + spreads[:, None])
-    width = np.where(b > a, b - a, 1.0)
-    g = 1.0 - np.where(b > a, np.clip((t - a) / width, 0.0, 1.0), t >= a)
-    ev = np.sum(-np.diff(surv) * 0.5 * (g[:, :-1] + g[:, 1:]), axis=1)
-    ce = np.sum(-np.diff(g, axis=1) * 0.5 * (surv[:-1] + surv[1:]), axis=1)
-    miss = np.abs(n * ev / (ev + ce) - events)
-    ok = miss <= miss.min() + 0.5
-    return float(spreads[ok][np.argmin(np.abs(spreads[ok] - _DEFAULT_SPREAD))])
+    b_min = max(0.0, float(curve.times[-1]) / fm - 1.0)
+    a = _SHAPES
+    b = np.unique(b_min + _SHAPES * max(0.0, 1.0 - b_min))
+    t = np.linspace(0.0, fm * (1 + float(b.max())), _SEARCH_GRID)
+    surv = curve.survival(t)
+    d_f, s_mid = -np.diff(surv), 0.5 * (surv[:-1] + surv[1:])
+
+    def half(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For a uniform half on [lo, hi]: sum of dF x mean CDF, and of dCDF x mean S."""
+        lo, hi = lo[:, None], hi[:, None]
+        cdf = np.where(hi > lo, np.clip((t - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0, 1.0), t >= lo)
+        ev = np.sum(d_f * 0.5 * (cdf[:, :-1] + cdf[:, 1:]), axis=1)
+        return ev, np.sum(np.diff(cdf, axis=1) * s_mid, axis=1)
+
+    ev_a, ce_a = half(fm * (1 - a), np.full(a.shape, fm))
+    ev_b, ce_b = half(np.full(b.shape, fm), fm * (1 + b))
+    ev = d_f.sum() - 0.5 * (ev_a[:, None] + ev_b[None, :])
+    ce = 0.5 * (ce_a[:, None] + ce_b[None, :])
+    miss = np.abs(n * ev / (ev + ce) - events)  # shape (a, b)
+    fits = miss <= miss.min() + 0.5
+    rows = np.flatnonzero(fits.any(axis=1))
+    ia = rows[(rows.size - 1) // 2]
+    cols = np.flatnonzero(fits[ia])
+    return float(a[ia]), float(b[cols[(cols.size - 1) // 2]])
 
 
-def _bisect(fun, lo: float, hi: float, target: float, iters: int = 60, log: bool = True) -> float:
-    """Root of the increasing function fun(x) = target on [lo, hi] (clipped to the ends)."""
-    if fun(hi) <= target:
-        return hi
-    if fun(lo) >= target:
-        return lo
-    for _ in range(iters):
-        mid = math.sqrt(lo * hi) if log else 0.5 * (lo + hi)
-        if fun(mid) < target:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+def _censor_quantiles(cens: _Censoring) -> np.ndarray:
+    """Potential follow-up at the midpoints of ``_QUANTILES`` equal-probability strata."""
+    xs, cs, cum = [], [], 0.0
+    for a, b, mass in sorted(cens):
+        xs += [a, b]
+        cs += [cum, cum + mass]
+        cum += mass
+    return np.interp(_QUANTILES * cum, cs, xs)
+
+
+def _solve(grid: np.ndarray, p: np.ndarray, target: float) -> float:
+    """The grid value (log-interpolated) at which the non-decreasing ``p`` reaches ``target``."""
+    p = np.maximum.accumulate(p)
+    if target <= p[0]:
+        return float(grid[0])
+    if target >= p[-1]:
+        return float(grid[-1])
+    return float(np.exp(np.interp(target, p, np.log(grid))))
 
 
 def _model(inp: _Inputs, median: float | None) -> tuple[_Curve, _Censoring]:
@@ -360,22 +436,27 @@ def _model(inp: _Inputs, median: float | None) -> tuple[_Curve, _Censoring]:
                 "cannot shape the survival curve: give a median, a landmark below 1, "
                 "or events together with followup_median or followup_range"
             )
-        cens = _censoring_from(fm, fr, _DEFAULT_SPREAD)
+        cens = _censoring_from(fm, fr, (_DEFAULT_SPREAD, _DEFAULT_SPREAD))
+        c = _censor_quantiles(cens)  # P(death observed) = E[1 - S(C)]
         scale = fm if fm is not None else max(fr[1], 1e-9)  # type: ignore[index]
+        lams = np.geomspace(1e-6 / scale, 1e3 / scale, _SOLVE_GRID)
+        beyond = np.maximum(c - times[-1], 0.0)
+        p = 1.0 - np.mean(np.exp(np.interp(c, times, log_s) - lams[:, None] * beyond), axis=1)
         target = max(d, 0.5) / n if d < n else 1.0 - 0.5 / n
-        lam = _bisect(lambda h: _p_event(_curve(times, log_s, h), cens), 1e-9 / scale, 1e4 / scale, target)
-        return _curve(times, log_s, lam), cens
+        return _curve(times, log_s, _solve(lams, p, target)), cens
     curve = _curve(times, log_s)
     if fm is not None or fr is not None:
-        spread = _DEFAULT_SPREAD
-        if fr is None and d is not None:
-            spread = _best_spread(curve, fm, n, d)  # type: ignore[arg-type]
-        return curve, _censoring_from(fm, fr, spread)
+        shape = (_DEFAULT_SPREAD, _DEFAULT_SPREAD)
+        if fr is None:
+            shape = _default_shape(curve, fm) if d is None else _best_shape(curve, fm, n, d)  # type: ignore[arg-type]
+        return curve, _censoring_from(fm, fr, shape)
     t_end = max(curve.time_at(_TAIL_ALIVE / n), float(times[-1]))
     if d is None or d == n:
         return curve, ((t_end, t_end, 1.0),)
-    m = _bisect(lambda x: _p_event(curve, _uniform(x)), t_end * 1e-6, t_end / 1.5, max(d, 0.5) / n)
-    return curve, _uniform(m)
+    ms = np.geomspace(t_end * 1e-3, t_end / 1.5, _SOLVE_GRID)  # P(death observed) = E[1 - S(m V)]
+    v = _censor_quantiles(_uniform(1.0))
+    p = 1.0 - np.mean(curve.survival(ms[:, None] * v), axis=1)
+    return curve, _uniform(_solve(ms, p, max(d, 0.5) / n))
 
 
 # --------------------------------------------------------------------------
@@ -398,8 +479,12 @@ def _match_followup(ev_t: np.ndarray, ce_t: np.ndarray, fm: float) -> np.ndarray
     """
     if ce_t.size == 0:
         return ce_t
-    factors = np.concatenate([[1.0], fm / ce_t[ce_t > 0]])
-    rows_t = np.concatenate([np.broadcast_to(ev_t, (factors.size, ev_t.size)), factors[:, None] * ce_t], axis=1)
+    cand = ce_t[ce_t > 0]
+    cand = cand[np.argsort(np.abs(np.log(cand / fm)))[:_FOLLOWUP_CANDIDATES]]
+    factors = np.concatenate([[1.0], fm / cand])
+    rows_t = np.concatenate(
+        [np.broadcast_to(ev_t, (factors.size, ev_t.size)), factors[:, None] * ce_t], axis=1
+    )
     rev = np.concatenate([np.zeros(ev_t.size), np.ones(ce_t.size)])
     med = np.asarray(km_median_batch(rows_t, rev))
     miss = np.abs(med - fm)
@@ -411,7 +496,46 @@ def _match_followup(ev_t: np.ndarray, ce_t: np.ndarray, fm: float) -> np.ndarray
     return factors[best] * ce_t
 
 
-def _reconstruct(inp: _Inputs, median: float | None, seed: int | np.random.SeedSequence) -> pd.DataFrame:
+def _track_events(curve: _Curve, ce_t: np.ndarray, d: int, median: float | None, u: np.ndarray) -> np.ndarray:
+    """Place d event times so that the Kaplan-Meier estimate follows the curve.
+
+    Walking forward in time with the censoring times ``ce_t`` (sorted) already fixed,
+    each event goes where S(t) = KM x (1 - u / r), KM being the estimate just before it
+    and r the number at risk: the KM step then straddles the curve, so at any time the
+    estimate is within one step of S(t).  The step that takes the KM from above 0.5 to
+    0.5 or below is put at the printed median, and if the events run out before it the
+    last one goes there, so the reconstructed median is the printed one.  ``u`` holds one
+    number in [0, 1] per event (the seed's jitter).
+    """
+    n = d + ce_t.size
+    t_med = curve.time_at(0.5) if median is not None else None
+    out = np.empty(d)
+    km, r, j = 1.0, n, 0
+    tie_next = False
+    for k in range(d):
+        while True:
+            # the step across 0.5 goes at the median; the last event is kept for it
+            crosses = t_med is not None and km > 0.5 + _HALF_TOL
+            crosses = crosses and (km * (1 - 1 / r) <= 0.5 + _HALF_TOL or k == d - 1)
+            t = t_med if crosses or tie_next else curve.time_at(km * (1 - u[k] / r))
+            if j < ce_t.size and ce_t[j] < t:
+                r -= 1  # a censoring comes first
+                j += 1
+                continue
+            break
+        out[k] = t
+        # a step landing on exactly 0.5 leaves the median to rounding (and R takes a
+        # midpoint): the next event then shares the median time
+        tie_next = crosses and abs(km * (1 - 1 / r) - 0.5) <= _HALF_TOL
+        km *= 1 - 1 / r
+        r -= 1
+    return out
+
+
+def _reconstruct_arrays(
+    inp: _Inputs, median: float | None, seed: int | np.random.SeedSequence
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times and event flags of one reconstruction (events first, then censorings)."""
     curve, cens = _model(inp, median)
     sub = _subdist(curve, cens)
     n = inp.n
@@ -421,17 +545,25 @@ def _reconstruct(inp: _Inputs, median: float | None, seed: int | np.random.SeedS
     if d < n and sub.censored[-1] <= 0:
         raise ValueError(f"events ({d}) < n ({n}) but nobody can be censored: the curve reaches 0 first")
     rng = np.random.default_rng(seed)
-    ev_t = _stratified(sub.t, sub.events, d, rng)
     ce_t = _stratified(sub.t, sub.censored, n - d, rng)
-    if inp.followup_median is not None:
-        ce_t = _match_followup(ev_t, ce_t, inp.followup_median)
-    out = pd.DataFrame(
-        {
-            "time": np.concatenate([ev_t, ce_t]).astype(float),
-            "event": np.concatenate([np.ones(d, dtype=int), np.zeros(n - d, dtype=int)]),
-        }
-    )
-    return out.sort_values(["time", "event"], kind="stable").reset_index(drop=True)
+    u = rng.random(d)
+    ev_t = _track_events(curve, ce_t, d, median, u)
+    fm = inp.followup_median
+    if fm is not None:
+        for _ in range(_FOLLOWUP_ROUNDS):  # events move a little when the censorings do
+            scaled = _match_followup(ev_t, ce_t, fm)
+            if np.allclose(scaled, ce_t, rtol=1e-12, atol=0.0):
+                break
+            ce_t = scaled
+            ev_t = _track_events(curve, ce_t, d, median, u)
+        ce_t = _match_followup(ev_t, ce_t, fm)
+    return np.concatenate([ev_t, ce_t]), np.concatenate([np.ones(d, dtype=int), np.zeros(n - d, dtype=int)])
+
+
+def _reconstruct(inp: _Inputs, median: float | None, seed: int | np.random.SeedSequence) -> pd.DataFrame:
+    time, event = _reconstruct_arrays(inp, median, seed)
+    order = np.lexsort((event, time))
+    return pd.DataFrame({"time": time[order].astype(float), "event": event[order]})
 
 
 def reconstruct_arm(
@@ -494,16 +626,16 @@ def _draw_median(inp: _Inputs, rng: np.random.Generator) -> float | None:
             return 0.0
         z = math.log(x) - mu
         if z < 0:
-            return 2 * w * float(sps.norm.cdf(z / sd_lo)) if sd_lo > 0 else 0.0
-        return w + 2 * (1 - w) * (float(sps.norm.cdf(z / sd_hi)) - 0.5) if sd_hi > 0 else 1.0
+            return 2 * w * _NORMAL.cdf(z / sd_lo) if sd_lo > 0 else 0.0
+        return w + 2 * (1 - w) * (_NORMAL.cdf(z / sd_hi) - 0.5) if sd_hi > 0 else 1.0
 
     b_lo, b_hi = _median_bounds(inp)
     u_lo, u_hi = cdf(b_lo), (cdf(b_hi) if math.isfinite(b_hi) else 1.0)
     u = u_lo + (u_hi - u_lo) * float(rng.random())
     if u < w:
-        z = sd_lo * float(sps.norm.ppf(u / (2 * w)))
+        z = sd_lo * _NORMAL.inv_cdf(min(max(u / (2 * w), 1e-300), 1 - 1e-16))
     else:
-        z = sd_hi * float(sps.norm.ppf(0.5 + (u - w) / (2 * (1 - w))))
+        z = sd_hi * _NORMAL.inv_cdf(min(max(0.5 + (u - w) / (2 * (1 - w)), 1e-300), 1 - 1e-16))
     x = math.exp(mu + z)
     return float(min(max(x, math.nextafter(b_lo, math.inf)), math.nextafter(b_hi, 0.0)))
 
@@ -552,16 +684,14 @@ def replicates(
     times = np.empty((n_rep, inputs[0].n + inputs[1].n))
     events = np.empty_like(times, dtype=int)
     used = np.empty((n_rep, 2))
+    n0 = inputs[0].n
     for r in range(n_rep):
-        cols = []
         for k, inp in enumerate(inputs):
             med = _draw_median(inp, rng) if jitter == "ci" else inp.median
             used[r, k] = math.nan if med is None else med
-            cols.append(_reconstruct(inp, med, seeds[2 * r + k]))
-        both = pd.concat(cols, ignore_index=True)
-        times[r], events[r] = both["time"].to_numpy(), both["event"].to_numpy()
+            cols = slice(0, n0) if k == 0 else slice(n0, None)
+            times[r, cols], events[r, cols] = _reconstruct_arrays(inp, med, seeds[2 * r + k])
     group = np.concatenate([np.ones(inputs[0].n), np.zeros(inputs[1].n)])
-    n0 = inputs[0].n
     cox = cox_batch(times, events, group)
     out = {"replicate": np.arange(n_rep)}
     for k, name in enumerate(names):
@@ -569,7 +699,11 @@ def replicates(
     out[f"median_{names[0]}"] = km_median_batch(times[:, :n0], events[:, :n0])
     out[f"median_{names[1]}"] = km_median_batch(times[:, n0:], events[:, n0:])
     out.update({"hr": cox.hr, "log_hr": cox.log_hr, "se_log_hr": cox.se})
-    for label, weighting in (("logrank", "logrank"), ("wilcoxon", "wilcoxon"), ("tarone_ware", "tarone-ware")):
+    for label, weighting in (
+        ("logrank", "logrank"),
+        ("wilcoxon", "wilcoxon"),
+        ("tarone_ware", "tarone-ware"),
+    ):
         out[f"p_{label}"] = logrank_batch(times, events, group, weighting).p
     return pd.DataFrame(out)
 
@@ -666,7 +800,11 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--median", metavar="M", help="median survival")
     p.add_argument("--median-ci", metavar="LO:HI", help="95%% CI of the median (HI may be NR)")
     p.add_argument(
-        "--landmark", action="append", default=[], metavar="T:S", help="survival proportion S at time T (repeatable)"
+        "--landmark",
+        action="append",
+        default=[],
+        metavar="T:S",
+        help="survival proportion S at time T (repeatable)",
     )
     p.add_argument("--followup-median", metavar="F", help="median follow-up (reverse Kaplan-Meier)")
     p.add_argument("--followup-range", metavar="LO:HI", help="range of follow-up")
