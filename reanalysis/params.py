@@ -53,6 +53,28 @@ STUDY_PARAMS: dict[str, Param] = {
         ),
         Param("ci_method", str, "wilson", "confidence interval for a proportion", choices=CI_METHODS),
         Param(
+            "seed",
+            int,
+            0,
+            "seed of the survival reconstruction (pseudo patient data)",
+            check=lambda x: None if x >= 0 else "must not be negative",
+        ),
+        Param(
+            "n_replicates",
+            int,
+            200,
+            "reconstruction replicates for the spread of HR and p",
+            check=lambda x: None if 20 <= x <= 20000 else "must lie between 20 and 20000",
+        ),
+        Param(
+            "weighting",
+            str,
+            "auto",
+            "test comparing reconstructed arms: auto (the paper's: "
+            "Breslow/Wilcoxon if it names one, else log-rank), logrank, wilcoxon, tarone-ware",
+            choices=("auto", "logrank", "wilcoxon", "tarone-ware"),
+        ),
+        Param(
             "alpha_beta",
             float,
             10.0,

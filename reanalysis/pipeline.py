@@ -133,6 +133,12 @@ def execute_chapter(
             report_mode=False,
         )
         nb = normalise(nbformat.read(tmp, as_version=4))
+        noisy = [c.get("id") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+        if noisy:  # warnings carry machine-specific paths and break strict nbval elsewhere
+            raise ReanalysisError(
+                f"chapter '{chapter}' wrote to stderr in cell(s) {', '.join(noisy)}; "
+                "fix the warning instead of storing it"
+            )
         _atomic_write_text(output, nbformat.writes(nb) + "\n")
     except pm.PapermillExecutionError as exc:
         raise ReanalysisError(

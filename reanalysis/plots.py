@@ -36,7 +36,7 @@ def response_bars(study: Study) -> plt.Figure:
         hue="arm",
         col="criterion",
         kind="bar",
-        palette=PALETTE,
+        palette=PALETTE[: r["arm"].nunique()],
         height=3.4,
         aspect=1.3,
         order=["CR", "PR", "SD", "PD", "ORR", "DCR"],
@@ -126,7 +126,7 @@ def factor_medians(study: Study) -> plt.Figure | None:
         y="subgroup",
         col="endpoint",
         kind="point",
-        join=False,
+        linestyle="none",
         height=0.3 * sub["subgroup"].nunique() + 1.8,
         aspect=1.1,
         color=PALETTE[0],
@@ -214,5 +214,45 @@ def forest(study: Study) -> plt.Figure | None:
     ax.set_xscale("log")
     ax.set_yticks(y, hr["label"].tolist())
     ax.set_xlabel("hazard ratio as printed (log scale); < 1 favours the first arm")
+    fig.tight_layout()
+    return fig
+
+
+def km_reconstructed(
+    ipd: pd.DataFrame, study: Study, endpoint: str, landmarks: dict[str, dict[float, float]], title: str
+) -> plt.Figure:
+    """Kaplan–Meier curves of reconstructed pseudo-IPD per arm, censor marks, printed landmark
+    rates as markers, and a number-at-risk table aligned under the time axis (lifelines)."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.plotting import add_at_risk_counts
+
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    fitters = []
+    for colour, (arm, df) in zip(PALETTE * 3, ipd.groupby("arm", sort=False), strict=False):
+        label = study.arm(arm).label
+        kmf = KaplanMeierFitter(label=label).fit(df["time"], df["event"])
+        kmf.plot_survival_function(
+            ax=ax, ci_show=True, show_censors=True, color=colour, censor_styles={"ms": 5, "marker": "|"}
+        )
+        lm = landmarks.get(arm) or {}
+        if lm:
+            ax.scatter(
+                list(lm),
+                list(lm.values()),
+                marker="D",
+                s=36,
+                color=colour,
+                edgecolor="black",
+                zorder=5,
+                label=f"{label}: printed rates",
+            )
+        fitters.append(kmf)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("months")
+    ax.set_ylabel(f"{endpoint}: survival probability")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
     fig.tight_layout()
     return fig

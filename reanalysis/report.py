@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from . import audit, plots, tables
+from . import audit, plots, pseudo, tables
 from . import params as P
 from .data import Study, load_study
 from .feasibility import feasible_counts
@@ -282,6 +282,56 @@ class Chapter:
 
     def forest_figure(self):
         return plots.forest(self.study)
+
+    @property
+    def weighting(self) -> str:
+        if self.params["weighting"] != "auto":
+            return self.params["weighting"]
+        named = str((self.study.meta.get("tests_named") or {}).get("survival", "")).lower()
+        return "wilcoxon" if ("breslow" in named or "wilcoxon" in named) else "logrank"
+
+    def reconstructed_survival(self) -> None:
+        """Per printed endpoint: KM curves of reconstructed pseudo-IPD and printed vs reconstructed."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        eps = pseudo.endpoints(self.study, self.criterion)
+        if not eps:
+            display(Markdown("_The paper prints too little to reconstruct any survival curve._"))
+            return
+        for name in eps:
+            ep = pseudo.endpoint_inputs(self.study, name, self.criterion, self.checks)
+            ipd = pseudo.reconstruct_endpoint(ep, seed=self.params["seed"])
+            table, _ = pseudo.compare(
+                self.study,
+                ep,
+                ipd,
+                n_rep=self.params["n_replicates"],
+                seed=self.params["seed"],
+                weighting=self.weighting,
+            )
+            crit = f" ({ep.criterion})" if ep.criterion else ""
+            display(Markdown(f"**{name}{crit}**"))
+            fig = plots.km_reconstructed(
+                ipd,
+                self.study,
+                name,
+                ep.landmarks,
+                f"{name}{crit}: reconstructed from printed summaries, not patient data",
+            )
+            display(fig)
+            plt.close(fig)
+            if ep.notes:
+                display(Markdown("\n".join(f"- {n}" for n in ep.notes)))
+            table = table.assign(status=table["status"].map(tables.MARK))
+            display(
+                tables.show(
+                    table.drop(columns=["endpoint"]),
+                    f"recon-{name.lower()}",
+                    f"{name}: printed vs reconstructed (seed {self.params['seed']}, "
+                    f"{self.params['n_replicates']} replicates, {self.weighting} test)",
+                )
+            )
 
     def survival_checks(self) -> HTML:
         c = self.checks[

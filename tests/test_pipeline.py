@@ -79,3 +79,21 @@ def test_failed_run_leaves_previous_output(tmp_path, monkeypatch):
         pipeline.execute_chapter("li2022", output=target)
     assert target.read_text(encoding="utf-8") == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["li2022.ipynb"], "no temporary file left behind"
+
+
+def test_warnings_are_not_stored(tmp_path, monkeypatch):
+    """A warning in a chapter (it would carry this machine's paths) fails the run."""
+    target = tmp_path / "li2022.ipynb"
+
+    def noisy(chapter, values):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        p = nbformat.v4.new_code_cell("study_id = ''")
+        p.metadata["tags"] = ["parameters"]
+        nb.cells = [p, nbformat.v4.new_code_cell("import warnings\nwarnings.warn('careful')")]
+        return nb
+
+    monkeypatch.setattr(pipeline, "prepare_template", noisy)
+    with pytest.raises(ReanalysisError, match="wrote to stderr"):
+        pipeline.execute_chapter("li2022", output=target)
+    assert not target.exists()

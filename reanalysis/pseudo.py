@@ -1,0 +1,247 @@
+"""Pseudo patient-level survival data for a study's printed endpoints, and how close it gets.
+
+Reads a study's printed survival summaries (``survival.csv``), reconstructs every arm of an
+endpoint with :func:`reanalysis.reconstruct.reconstruct_arm`, and compares what the
+reconstruction gives (medians, landmark rates, Cox HR, log-rank / Wilcoxon p) with what the
+paper printed. Printed HRs and p-values are never inputs: they are what it is checked against.
+Everything produced here is labelled *reconstructed*: it is not the authors' data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import audit
+from . import stats as S
+from .data import Study
+from .reconstruct import reconstruct_arm, replicates, summarise
+from .survival import cox_batch, km_table, logrank_batch, median_survival
+
+WEIGHTINGS = ("logrank", "wilcoxon", "tarone-ware")
+P_COLUMN = {"logrank": "p_logrank", "wilcoxon": "p_wilcoxon", "tarone-ware": "p_tarone_ware"}
+
+
+@dataclass
+class Endpoint:
+    """One endpoint's printed inputs per arm, and what was left out and why."""
+
+    name: str
+    criterion: str | None
+    inputs: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    landmarks: dict[str, dict[float, float]] = field(default_factory=dict)
+
+
+def endpoints(study: Study, criterion: str | None = None) -> list[str]:
+    """Endpoints with a printed median or landmark rate for every arm (subgroups excluded)."""
+    sv = study["survival"]
+    sv = sv[sv["subgroup"].isna() & sv["statistic"].isin(["median", "landmark"])]
+    out = []
+    for ep in dict.fromkeys(sv["endpoint"]):
+        rows = sv[sv["endpoint"] == ep]
+        if criterion is not None and rows["criterion"].notna().any():
+            rows = rows[rows["criterion"] == criterion]
+        arms = [a.id for a in study.arms if a.n is not None]
+        if arms and all((rows["arm"] == a).any() for a in arms):
+            out.append(ep)
+    return out
+
+
+def endpoint_inputs(study: Study, endpoint: str, criterion: str | None, checks: pd.DataFrame) -> Endpoint:
+    """Reconstruction inputs per arm from the printed summaries.
+
+    An event count whose printed percentage failed its n/N check is not used (it cannot be
+    what the paper meant); the note says so.
+    """
+    sv = study["survival"]
+    rows = sv[(sv["endpoint"] == endpoint) & sv["subgroup"].isna()]
+    if rows["criterion"].notna().any():
+        rows = (
+            rows[rows["criterion"] == criterion]
+            if criterion in set(rows["criterion"])
+            else rows[rows["criterion"] == rows["criterion"].dropna().iloc[0]]
+        )
+    follow = sv[(sv["endpoint"] == "followup") & (sv["statistic"] == "followup_median")]
+    bad = checks[(checks["check"] == "percentage") & (checks["status"] == audit.INCONSISTENT)]
+    ep = Endpoint(endpoint, rows["criterion"].dropna().iloc[0] if rows["criterion"].notna().any() else None)
+    for arm in [a.id for a in study.arms if a.n is not None]:
+        r = rows[rows["arm"] == arm]
+        spec: dict = {"n": study.arm_sizes[arm]}
+        med = r[r["statistic"] == "median"]
+        if len(med):
+            m = med.iloc[0]
+            spec["median"] = float(m["value"])
+            if pd.notna(m["lower"]) and pd.notna(m["upper"]):
+                spec["median_ci"] = (float(m["lower"]), float(m["upper"]))
+        lm = r[r["statistic"] == "landmark"]
+        if len(lm):
+            spec["landmarks"] = {
+                float(t): float(v) / 100 for t, v in zip(lm["time"], lm["value"], strict=True)
+            }
+            ep.landmarks[arm] = spec["landmarks"]
+        ev = r[r["statistic"] == "events"]
+        if len(ev):
+            e = ev.iloc[0]
+            if ((bad["key"] == e["key"]) & (bad["arm"] == arm)).any():
+                ep.notes.append(
+                    f"{study.arm(arm).label}: the printed event count ({e['printed']}) is not used: "
+                    "its percentage is inconsistent with it"
+                )
+            else:
+                spec["events"] = int(e["value"])
+        fu = follow[follow["arm"] == arm]
+        if len(fu):
+            spec["followup_median"] = float(fu.iloc[0]["value"])
+        ep.inputs[arm] = spec
+    return ep
+
+
+def reconstruct_endpoint(ep: Endpoint, seed: int = 0) -> pd.DataFrame:
+    """Pseudo-IPD of every arm of an endpoint (columns arm, time, event), deterministic."""
+    frames = []
+    for i, (arm, spec) in enumerate(ep.inputs.items()):
+        df = reconstruct_arm(**spec, seed=seed + 1000 * i)
+        frames.append(df.assign(arm=arm))
+    return pd.concat(frames, ignore_index=True)[["arm", "time", "event"]]
+
+
+def compare(
+    study: Study,
+    ep: Endpoint,
+    ipd: pd.DataFrame,
+    n_rep: int = 200,
+    seed: int = 0,
+    weighting: str = "wilcoxon",
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Printed vs reconstructed for one endpoint: a check table and the replicate summary."""
+    rows = []
+    for arm, spec in ep.inputs.items():
+        df = ipd[ipd["arm"] == arm]
+        label = study.arm(arm).label
+        if "median" in spec:
+            got = median_survival(df)
+            rows.append(
+                _row(
+                    ep,
+                    label,
+                    "median",
+                    f"{spec['median']:g}",
+                    got,
+                    _close(got, spec["median"], 0.05 * spec["median"] + 0.05),
+                )
+            )
+        for t, s in (spec.get("landmarks") or {}).items():
+            got = float(km_table(df, [t])["survival"].iloc[0])
+            at_risk = max(int((df["time"] >= t).sum()), 1)
+            rows.append(
+                _row(
+                    ep,
+                    label,
+                    f"S({t:g})",
+                    f"{100 * s:g}%",
+                    100 * got,
+                    _close(100 * got, 100 * s, 100 / at_risk + 0.05),
+                )
+            )
+    spread = None
+    if len(ep.inputs) == 2:
+        (a, sa), (b, sb) = ep.inputs.items()
+        data = ipd.assign(g=(ipd["arm"] == a).astype(int))
+        cox = cox_batch(data["time"].to_numpy(), data["event"].to_numpy(), data["g"].to_numpy())
+        test = logrank_batch(
+            data["time"].to_numpy(), data["event"].to_numpy(), data["g"].to_numpy(), weighting
+        )
+        reps = replicates({a: sa, b: sb}, n_rep=n_rep, seed=seed)
+        spread = summarise(reps[["hr", P_COLUMN[weighting], "p_logrank"]])
+        hr_lo, hr_hi = (float(np.percentile(reps["hr"], q)) for q in (2.5, 97.5))
+        p_lo, p_hi = (float(np.percentile(reps[P_COLUMN[weighting]], q)) for q in (2.5, 97.5))
+        hrs = study["hazard_ratios"]
+        hrs = hrs[
+            (hrs["endpoint"] == ep.name)
+            & hrs["subgroup"].isna()
+            & (hrs["model"] == "univariable")
+            & (hrs["comparison"] == f"{a} vs {b}")
+        ]
+        hr_printed = hrs.iloc[0] if len(hrs) else None
+        rows.append(
+            _row(
+                ep,
+                "both arms",
+                "Cox HR",
+                hr_printed["printed"] if hr_printed is not None else "",
+                float(cox.hr),
+                _in_spread(hr_printed["hr"] if hr_printed is not None else None, hr_lo, hr_hi),
+                f"replicates {hr_lo:.2f}–{hr_hi:.2f}",
+            )
+        )
+        pv = study["pvalues"]
+        p_rows = pv[
+            pv["key"].str.startswith(f"survival.{ep.name.lower()}") & pv["key"].str.endswith("median")
+        ]
+        if ep.criterion:
+            p_rows = p_rows[p_rows["key"].str.contains(ep.criterion.split()[0].lower(), regex=False)]
+        p_printed = p_rows.iloc[0]["printed"] if len(p_rows) else ""
+        status = _p_status(p_printed, p_lo, p_hi)
+        rows.append(
+            _row(
+                ep,
+                "both arms",
+                f"{weighting} p",
+                p_printed,
+                float(test.p),
+                status,
+                f"replicates {audit.fmt_p(p_lo)}–{audit.fmt_p(p_hi)}",
+            )
+        )
+    return pd.DataFrame(rows), spread
+
+
+def _row(
+    ep: Endpoint, arm: str, what: str, printed: str, got: float, status: tuple[str, str], spread: str = ""
+) -> dict:
+    return {
+        "endpoint": ep.name,
+        "arm": arm,
+        "quantity": what,
+        "printed": printed,
+        "reconstructed": f"{got:.3g}" if what.endswith("p") else f"{got:.2f}",
+        "replicate spread": spread,
+        "status": status[0],
+        "reason": status[1],
+    }
+
+
+def _close(got: float, want: float, tol: float) -> tuple[str, str]:
+    if math.isnan(got):
+        return audit.NOT_RECOMPUTABLE, "not reached in the reconstruction"
+    if abs(got - want) <= tol:
+        return audit.REPRODUCED, ""
+    return (
+        audit.INCONSISTENT,
+        f"differs by {abs(got - want):.2f} (tolerance {tol:.2f}): the printed summaries "
+        "do not fit one survival curve",
+    )
+
+
+def _in_spread(printed: float | None, lo: float, hi: float) -> tuple[str, str]:
+    if printed is None:
+        return audit.NOT_RECOMPUTABLE, "no HR printed for this comparison"
+    if lo <= printed <= hi:
+        return audit.REPRODUCED, "the printed HR lies within the replicates' 95% range"
+    return audit.INCONSISTENT, (
+        "the printed HR lies outside the replicates' 95% range: the printed summaries "
+        "and the printed HR do not fit together under the reconstruction's assumptions"
+    )
+
+
+def _p_status(printed: str, lo: float, hi: float) -> tuple[str, str]:
+    if not printed:
+        return audit.NOT_RECOMPUTABLE, "no p printed for this comparison"
+    p = S.parse_p(printed)
+    if audit._p_in_range(p, lo, hi):
+        return audit.REPRODUCED, "the printed p lies within the replicates' 95% range"
+    return audit.INCONSISTENT, "the printed p lies outside the replicates' 95% range"
