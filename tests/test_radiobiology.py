@@ -7,12 +7,15 @@ import pytest
 from reanalysis.radiobiology import attainable_bed, bed, eqd2
 
 
-@pytest.mark.parametrize(("dose", "n", "ab", "expected"), [
-    (60, 30, 10, 72.0),  # conventional 60 Gy / 30 fx: BED10 = 60 (1 + 2/10) = 72 Gy
-    (50, 5, 10, 100.0),  # SBRT 50 Gy / 5 fx: BED10 = 50 (1 + 10/10) = 100 Gy
-    (54, 3, 10, 151.2),  # SBRT 54 Gy / 3 fx: BED10 = 54 (1 + 18/10) = 151.2 Gy
-    (60, 30, 3, 100.0),  # late-reacting tissue: 60 (1 + 2/3) = 100 Gy
-])
+@pytest.mark.parametrize(
+    ("dose", "n", "ab", "expected"),
+    [
+        (60, 30, 10, 72.0),  # conventional 60 Gy / 30 fx: BED10 = 60 (1 + 2/10) = 72 Gy
+        (50, 5, 10, 100.0),  # SBRT 50 Gy / 5 fx: BED10 = 50 (1 + 10/10) = 100 Gy
+        (54, 3, 10, 151.2),  # SBRT 54 Gy / 3 fx: BED10 = 54 (1 + 18/10) = 151.2 Gy
+        (60, 30, 3, 100.0),  # late-reacting tissue: 60 (1 + 2/3) = 100 Gy
+    ],
+)
 def test_bed(dose, n, ab, expected):
     assert bed(dose, n, ab) == pytest.approx(expected)
 

@@ -23,79 +23,25 @@ from __future__ import annotations
 import argparse
 import io
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines import datasets
 from scipy import stats as sps
 
 from reanalysis.errors import ReanalysisError
 from reanalysis.reconstruct import add_cli, reconstruct_arm, replicates, summarise
 from reanalysis.survival import (
-    cox_batch,
     km_table,
-    logrank_batch,
     median_followup,
     median_survival,
-    median_survival_ci,
 )
+from reanalysis.validation import ALL, CASES
+from reanalysis.validation import arms as _arms
+from reanalysis.validation import printed as _printed
+from reanalysis.validation import two_arm as _two_arm
 
-# ----------------------------------------------------------------------------
-# real data and what a paper would print from it
-
-
-@dataclass(frozen=True)
-class Case:
-    load: str  # lifelines.datasets loader
-    time: str
-    event: str
-    first: str  # pandas query selecting the first arm (compared with the rest)
-    landmarks: tuple[float, ...]  # printed S(t) times, spread over follow-up
-    between: tuple[float, ...]  # unprinted times inside the printed range, for held-out checks
-
-
-CASES = {
-    "rossi": Case("load_rossi", "week", "arrest", "fin == 1", (13, 26, 39, 52), (8, 20, 45)),
-    "lung": Case("load_lung", "time", "status", "sex == 2", (180, 365, 540, 730), (90, 270, 450, 640)),
-    "leukemia": Case("load_leukemia", "t", "status", "Rx == 1", (5, 10, 15), (3, 8, 12)),
-    "gbsg2": Case("load_gbsg2", "time", "cens", "horTh == 'yes'", (365, 730, 1095, 1825), (545, 1460)),
-}
-STRESS = {"waltons": Case("load_waltons", "T", "E", "group == 'miR-137'", (15, 30, 45, 60), (10, 20, 40))}
-ALL = {**CASES, **STRESS}
-
-
-def _arms(case: Case) -> tuple[pd.DataFrame, pd.DataFrame]:
-    d = getattr(datasets, case.load)()
-    first = d.eval(case.first).to_numpy()
-    out = []
-    for mask in (first, ~first):
-        out.append(
-            pd.DataFrame(
-                {
-                    "time": d.loc[mask, case.time].to_numpy(float),
-                    "event": d.loc[mask, case.event].to_numpy(int),
-                }
-            )
-        )
-    return out[0], out[1]
-
-
-def _printed(df: pd.DataFrame, landmarks: tuple[float, ...]) -> dict:
-    """The summaries a paper prints, rounded as printed: S(t) in % to 1 decimal, times to 1 decimal."""
-    out: dict = {"n": len(df), "events": int(df["event"].sum())}
-    surv = km_table(df, list(landmarks))["survival"]
-    out["landmarks"] = {float(t): round(float(s), 3) for t, s in zip(landmarks, surv, strict=True)}
-    med = median_survival(df)
-    if math.isfinite(med):  # otherwise printed as "not reached"
-        lo, hi = median_survival_ci(df)
-        out["median"] = round(med, 1)
-        out["median_ci"] = (round(lo, 1), round(hi, 1) if math.isfinite(hi) else None)
-    fu = median_followup(df)
-    if math.isfinite(fu):
-        out["followup_median"] = round(fu, 1)
-    return out
+# real data and what a paper would print from it: reanalysis.validation
 
 
 def _greenwood_se(df: pd.DataFrame, t: float) -> float:
@@ -118,19 +64,6 @@ def _step_after(df: pd.DataFrame, t: float) -> float:
 
 def _z(p: float) -> float:
     return float(sps.norm.isf(p / 2))
-
-
-def _two_arm(a: pd.DataFrame, b: pd.DataFrame) -> dict:
-    t = np.r_[a["time"], b["time"]]
-    e = np.r_[a["event"], b["event"]]
-    g = np.r_[np.ones(len(a)), np.zeros(len(b))]
-    cox = cox_batch(t, e, g)
-    return {
-        "log_hr": cox.log_hr,
-        "se": cox.se,
-        "p_logrank": logrank_batch(t, e, g).p,
-        "p_wilcoxon": logrank_batch(t, e, g, "wilcoxon").p,
-    }
 
 
 _CACHE: dict = {}
