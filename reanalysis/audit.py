@@ -1020,6 +1020,99 @@ def bed_checks(study: Study, alpha_beta: float = 10.0) -> list[dict]:
     ]
 
 
+GRADE_SETS = {"any": ("1", "2", "3", "4", "5"), ">=3": ("3", "4", "5"), "3-4": ("3", "4")}
+
+
+def _grade_totals(study: Study, arm: str, band: str) -> pd.Series:
+    """Per term, the events of the given band summed over the printed single grades."""
+    ae = study["adverse_events"]
+    ae = ae[(ae["arm"] == arm) & ae["grade_band"].isin(GRADE_SETS[band]) & ae["n"].notna()]
+    return ae.groupby("term", sort=False)["n"].sum().astype(int)
+
+
+def ae_claim_checks(study: Study) -> list[dict]:
+    """Claims about adverse events: overall grade >= 3 rates against the bounds that the per-term
+    grade counts allow, and 'most common' claims against the per-term totals.
+
+    A patient may have several events, so the share of patients with any grade >= 3 event lies
+    between the largest single term and the sum over terms (capped at N).
+    """
+    rows = []
+    ae = study["adverse_events"]
+    graded = ae[ae["grade_band"].isin(["1", "2", "3", "4", "5"])]
+    if graded.empty:
+        return rows
+    for arm in [a.id for a in study.arms if a.n is not None]:
+        N = study.arm_sizes[arm]
+        for band in (">=3", "3-4"):
+            totals = _grade_totals(study, arm, band)
+            overall = ae[(ae["arm"] == arm) & (ae["grade_band"] == band) & ~ae["term"].isin(totals.index)]
+            if totals.empty:
+                continue
+            lo, hi = int(totals.max()), min(N, int(totals.sum()))
+            for _, r in overall.iterrows():
+                n, _, note = count_for(study, r["key"], arm)
+                if n is None:
+                    continue
+                ok = lo <= n <= hi
+                rows.append(
+                    _row(
+                        study,
+                        "AE claim",
+                        r["key"],
+                        r["location"],
+                        f"{r['term']} (grade {band})",
+                        arm,
+                        r["printed"],
+                        f"n = {n}; attainable {lo}–{hi}",
+                        "patients with any such event: between the largest term and the sum of terms",
+                        REPRODUCED if ok else INCONSISTENT,
+                        "; ".join(x for x in (note, "" if ok else f"{n} lies outside {lo}–{hi}") if x),
+                    )
+                )
+        for claim in study.meta.get("ae_claims") or []:
+            totals = _grade_totals(study, arm, claim.get("grade_band", "any"))
+            if totals.empty or claim.get("term") not in totals.index:
+                rows.append(
+                    _row(
+                        study,
+                        "AE claim",
+                        "ae.claims",
+                        claim.get("location", ""),
+                        claim.get("printed", ""),
+                        arm,
+                        claim.get("printed", ""),
+                        "",
+                        "",
+                        NOT_RECOMPUTABLE,
+                        "the claimed term has no graded counts",
+                    )
+                )
+                continue
+            ranked = totals.sort_values(ascending=False, kind="stable")
+            rank = {"most_common": 1, "second_most_common": 2}[claim["kind"]]
+            value = int(totals[claim["term"]])
+            distinct = sorted(set(ranked.to_numpy().tolist()), reverse=True)
+            ok = len(distinct) >= rank and value == distinct[rank - 1]
+            top = ", ".join(f"{t} {v}" for t, v in ranked.head(3).items())
+            rows.append(
+                _row(
+                    study,
+                    "AE claim",
+                    "ae.claims",
+                    claim.get("location", ""),
+                    f"{claim['kind'].replace('_', ' ')} (grade {claim.get('grade_band', 'any')})",
+                    arm,
+                    claim.get("printed", ""),
+                    f"{claim['term']}: {value}; top: {top}",
+                    "per-term totals over the printed grades",
+                    REPRODUCED if ok else INCONSISTENT,
+                    "" if ok else f"{claim['term']} is not ranked {rank} ({top})",
+                )
+            )
+    return rows
+
+
 def not_recomputable_p(study: Study, done: set[str]) -> list[dict]:
     """Every printed p no other check covers, listed with why it cannot be recomputed."""
     rows, labels = [], quantity_labels(study)
@@ -1067,7 +1160,7 @@ def run_checks(
         {r["key"] for r in rows if r["check"] in ("p-value", "landmark p", "paired p", "interaction p")},
     )
     rows += sum_checks(study) + restatement_checks(study) + hazard_ratio_checks(study, alpha)
-    rows += bed_checks(study, alpha_beta)
+    rows += bed_checks(study, alpha_beta) + ae_claim_checks(study)
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
 

@@ -477,6 +477,17 @@ class Chapter:
     def response_figure(self):
         return plots.response_bars(self.study)
 
+    def ae_claims(self) -> HTML | Markdown:
+        """Claims about adverse events (overall grade >= 3 rate, 'most common') against the graded counts."""
+        c = self.checks[self.checks["check"] == "AE claim"]
+        if c.empty:
+            return Markdown("_No claims about adverse events to check against graded counts._")
+        return tables.show(
+            tables.checks_table(c, ["location", "quantity", "printed", "recomputed", "status", "reason"]),
+            "ae-claims",
+            "Claims about adverse events",
+        )
+
     def ae_figure(self):
         if self.b is None:
             return plots.ae_grades(self.study, self.a)

@@ -219,3 +219,36 @@ def test_bed_range_not_attainable(data_copy):
     )
     bed = audit.bed_checks(load_study("rtiot2025", data_copy))[0]
     assert bed["status"] == audit.INCONSISTENT and "40.3–120.0" in bed["reason"]
+
+
+def test_ae_claims_against_graded_counts(data_copy):
+    # 003 Table 4: grade >= 3 totals per term -- thrombocytopenia 16 + 3 = 19 is the largest;
+    # the abstract's 30.6% of 108 is n = 33, attainable between 19 (largest term) and 47 (sum)
+    c = audit.run_checks(load_study("singlecentre2025"))
+    claims = c[c["check"] == "AE claim"]
+    assert (claims["status"] == audit.REPRODUCED).all() and len(claims) == 4
+    assert claims.iloc[0]["recomputed"] == "n = 33; attainable 19–47"
+    path = data_copy / "singlecentre2025" / "study.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('term: "Leucopenia"', 'term: "Anemia"'), encoding="utf-8")
+    c = audit.run_checks(load_study("singlecentre2025", data_copy))
+    bad = c[(c["check"] == "AE claim") & (c["status"] == audit.INCONSISTENT)]
+    assert len(bad) == 1 and "Anemia is not ranked 2" in bad.iloc[0]["reason"]
+
+
+@pytest.mark.parametrize("sid", ["li2022", "rtiot2025", "singlecentre2025", "multicentre2026"])
+def test_every_printed_p_and_percentage_has_a_verdict(sid):
+    """Done-when of issue 3: each printed p and percentage shows a recomputed value or an
+    explicit 'not recomputable' with its reason."""
+    study = load_study(sid)
+    c = audit.run_checks(study)
+    for key in study["pvalues"]["key"]:
+        rows = c[c["key"] == key]
+        assert len(rows), key
+        assert ((rows["recomputed"] != "") | (rows["reason"] != "")).all(), key
+    for table in ("baseline", "treatment", "response", "adverse_events"):
+        df = study[table]
+        for _, r in df[df["pct"].notna()].iterrows():
+            hit = c[(c["check"] == "percentage") & (c["key"] == r["key"]) & (c["arm"] == r["arm"])]
+            assert len(hit) == 1, (sid, r["key"], r["arm"])
+            assert hit.iloc[0]["status"] in audit.STATUSES
