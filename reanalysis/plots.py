@@ -219,7 +219,12 @@ def forest(study: Study) -> plt.Figure | None:
 
 
 def km_reconstructed(
-    ipd: pd.DataFrame, study: Study, endpoint: str, landmarks: dict[str, dict[float, float]], title: str
+    ipd: pd.DataFrame,
+    study: Study,
+    endpoint: str,
+    landmarks: dict[str, dict[float, float]],
+    title: str,
+    medians: dict[str, str] | None = None,
 ) -> plt.Figure:
     """Kaplan–Meier curves of reconstructed pseudo-IPD per arm, censor marks, printed landmark
     rates as markers, and a number-at-risk table aligned under the time axis (lifelines)."""
@@ -230,7 +235,9 @@ def km_reconstructed(
     fitters = []
     for colour, (arm, df) in zip(PALETTE * 3, ipd.groupby("arm", sort=False), strict=False):
         label = study.arm(arm).label
-        kmf = KaplanMeierFitter(label=label).fit(df["time"], df["event"])
+        med = (medians or {}).get(arm)
+        kmf = KaplanMeierFitter(label=f"{label} (printed median {med})" if med else label)
+        kmf.fit(df["time"], df["event"])
         kmf.plot_survival_function(
             ax=ax, ci_show=True, show_censors=True, color=colour, censor_styles={"ms": 5, "marker": "|"}
         )

@@ -31,46 +31,81 @@ class Endpoint:
 
     name: str
     criterion: str | None
+    subgroup: str | None = None
     inputs: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     landmarks: dict[str, dict[float, float]] = field(default_factory=dict)
 
+    @property
+    def title(self) -> str:
+        crit = f" ({self.criterion})" if self.criterion else ""
+        sub = f", {self.subgroup}" if self.subgroup else ""
+        return f"{self.name}{crit}{sub}"
 
-def endpoints(study: Study, criterion: str | None = None) -> list[str]:
-    """Endpoints with a printed median or landmark rate for every arm (subgroups excluded)."""
+
+def _rows(study: Study, endpoint: str, subgroup: str | None, criterion: str | None) -> pd.DataFrame:
     sv = study["survival"]
-    sv = sv[sv["subgroup"].isna() & sv["statistic"].isin(["median", "landmark"])]
-    out = []
-    for ep in dict.fromkeys(sv["endpoint"]):
-        rows = sv[sv["endpoint"] == ep]
-        if criterion is not None and rows["criterion"].notna().any():
-            rows = rows[rows["criterion"] == criterion]
-        arms = [a.id for a in study.arms if a.n is not None]
-        if arms and all((rows["arm"] == a).any() for a in arms):
-            out.append(ep)
-    return out
+    rows = sv[
+        (sv["endpoint"] == endpoint)
+        & (sv["subgroup"].isna() if subgroup is None else sv["subgroup"] == subgroup)
+    ]
+    if rows["criterion"].notna().any():
+        chosen = criterion if criterion in set(rows["criterion"]) else rows["criterion"].dropna().iloc[0]
+        rows = rows[rows["criterion"].isna() | (rows["criterion"] == chosen)]
+    return rows
 
 
-def endpoint_inputs(study: Study, endpoint: str, criterion: str | None, checks: pd.DataFrame) -> Endpoint:
+def endpoints(study: Study, criterion: str | None = None) -> tuple[list[tuple[str, str | None]], list[str]]:
+    """(endpoint, subgroup) pairs with a printed median or landmark rate for every arm, and
+    notes on printed subgroup summaries too thin to reconstruct.
+
+    A subgroup (e.g. a PSM-matched cohort) needs its own arm sizes (statistic ``n``);
+    survival by prognostic-factor level is shown in its own table, not reconstructed.
+    """
+    sv = study["survival"]
+    sv = sv[sv["endpoint"] != "followup"]
+    arms = [a.id for a in study.arms if a.n is not None]
+    out, skipped = [], []
+    for (ep, sub), _ in sv.groupby([sv["endpoint"], sv["subgroup"].fillna("")], sort=False):
+        subgroup = sub or None
+        rows = _rows(study, ep, subgroup, criterion)
+        shape = rows[rows["statistic"].isin(["median", "landmark"])]
+        has_arms = bool(arms) and all((shape["arm"] == a).any() for a in arms)
+        sized = subgroup is None or all(((rows["statistic"] == "n") & (rows["arm"] == a)).any() for a in arms)
+        if has_arms and sized:
+            out.append((ep, subgroup))
+        elif subgroup is not None and len(shape) and not _is_factor_level(study, rows):
+            skipped.append(
+                f"{ep}, {subgroup}: not reconstructed (the paper prints no arm sizes or too few "
+                "summaries for it)"
+            )
+    return out, skipped
+
+
+def _is_factor_level(study: Study, rows: pd.DataFrame) -> bool:
+    pv = study["pvalues"]
+    levels = {lv.strip() for x in pv["levels"].dropna() for lv in str(x).split(";")}
+    return bool(set(rows["key"]) & levels)
+
+
+def endpoint_inputs(
+    study: Study, endpoint: str, criterion: str | None, checks: pd.DataFrame, subgroup: str | None = None
+) -> Endpoint:
     """Reconstruction inputs per arm from the printed summaries.
 
     An event count whose printed percentage failed its n/N check is not used (it cannot be
-    what the paper meant); the note says so.
+    what the paper meant); the note says so. Follow-up is the study's, for whole arms only.
     """
     sv = study["survival"]
-    rows = sv[(sv["endpoint"] == endpoint) & sv["subgroup"].isna()]
-    if rows["criterion"].notna().any():
-        rows = (
-            rows[rows["criterion"] == criterion]
-            if criterion in set(rows["criterion"])
-            else rows[rows["criterion"] == rows["criterion"].dropna().iloc[0]]
-        )
+    rows = _rows(study, endpoint, subgroup, criterion)
     follow = sv[(sv["endpoint"] == "followup") & (sv["statistic"] == "followup_median")]
     bad = checks[(checks["check"] == "percentage") & (checks["status"] == audit.INCONSISTENT)]
-    ep = Endpoint(endpoint, rows["criterion"].dropna().iloc[0] if rows["criterion"].notna().any() else None)
+    crit = rows["criterion"].dropna().iloc[0] if rows["criterion"].notna().any() else None
+    ep = Endpoint(endpoint, crit, subgroup)
     for arm in [a.id for a in study.arms if a.n is not None]:
         r = rows[rows["arm"] == arm]
-        spec: dict = {"n": study.arm_sizes[arm]}
+        size = r[r["statistic"] == "n"]
+        spec: dict = {"n": int(size.iloc[0]["value"]) if len(size) else study.arm_sizes[arm]}
         med = r[r["statistic"] == "median"]
         if len(med):
             m = med.iloc[0]
@@ -94,7 +129,7 @@ def endpoint_inputs(study: Study, endpoint: str, criterion: str | None, checks: 
             else:
                 spec["events"] = int(e["value"])
         fu = follow[follow["arm"] == arm]
-        if len(fu):
+        if len(fu) and subgroup is None:
             spec["followup_median"] = float(fu.iloc[0]["value"])
         ep.inputs[arm] = spec
     return ep
@@ -160,12 +195,13 @@ def compare(
         hr_lo, hr_hi = (float(np.percentile(reps["hr"], q)) for q in (2.5, 97.5))
         p_lo, p_hi = (float(np.percentile(reps[P_COLUMN[weighting]], q)) for q in (2.5, 97.5))
         hrs = study["hazard_ratios"]
-        hrs = hrs[
-            (hrs["endpoint"] == ep.name)
-            & hrs["subgroup"].isna()
-            & (hrs["model"] == "univariable")
-            & (hrs["comparison"] == f"{a} vs {b}")
-        ]
+        hrs = hrs[(hrs["endpoint"] == ep.name) & (hrs["comparison"] == f"{a} vs {b}")]
+        if ep.subgroup is None:
+            hrs = hrs[hrs["subgroup"].isna() & (hrs["model"] == "univariable")]
+        elif "psm" in ep.subgroup.lower():
+            hrs = hrs[hrs["model"] == "psm"]
+        else:
+            hrs = hrs[hrs["subgroup"] == ep.subgroup]
         hr_printed = hrs.iloc[0] if len(hrs) else None
         rows.append(
             _row(
@@ -174,18 +210,18 @@ def compare(
                 "Cox HR",
                 hr_printed["printed"] if hr_printed is not None else "",
                 float(cox.hr),
-                _in_spread(hr_printed["hr"] if hr_printed is not None else None, hr_lo, hr_hi),
+                _shape_guard(
+                    ep, _in_spread(hr_printed["hr"] if hr_printed is not None else None, hr_lo, hr_hi)
+                ),
                 f"replicates {hr_lo:.2f}–{hr_hi:.2f}",
             )
         )
-        pv = study["pvalues"]
-        p_rows = pv[
-            pv["key"].str.startswith(f"survival.{ep.name.lower()}") & pv["key"].str.endswith("median")
-        ]
-        if ep.criterion:
-            p_rows = p_rows[p_rows["key"].str.contains(ep.criterion.split()[0].lower(), regex=False)]
-        p_printed = p_rows.iloc[0]["printed"] if len(p_rows) else ""
-        status = _p_status(p_printed, p_lo, p_hi)
+        pv = study["pvalues"].set_index("key")
+        med_keys = _rows(study, ep.name, ep.subgroup, ep.criterion)
+        med_keys = med_keys.loc[med_keys["statistic"] == "median", "key"]
+        p_key = next((k for k in med_keys if k in pv.index), None)
+        p_printed = pv.loc[p_key, "printed"] if p_key else ""
+        status = _shape_guard(ep, _p_status(p_printed, p_lo, p_hi))
         rows.append(
             _row(
                 ep,
@@ -204,7 +240,7 @@ def _row(
     ep: Endpoint, arm: str, what: str, printed: str, got: float, status: tuple[str, str], spread: str = ""
 ) -> dict:
     return {
-        "endpoint": ep.name,
+        "endpoint": ep.title,
         "arm": arm,
         "quantity": what,
         "printed": printed,
@@ -225,6 +261,21 @@ def _close(got: float, want: float, tol: float) -> tuple[str, str]:
         f"differs by {abs(got - want):.2f} (tolerance {tol:.2f}): the printed summaries "
         "do not fit one survival curve",
     )
+
+
+MIN_LANDMARKS = 2  # below this the curve's shape is assumed, not printed
+
+
+def _shape_guard(ep: Endpoint, status: tuple[str, str]) -> tuple[str, str]:
+    """Never call a printed HR or p inconsistent when the printed summaries do not pin the
+    curves' shape (fewer than two landmark rates per arm): the mismatch may be the assumption's."""
+    thin = [a for a, spec in ep.inputs.items() if len(spec.get("landmarks") or {}) < MIN_LANDMARKS]
+    if status[0] == audit.INCONSISTENT and thin:
+        return audit.NOT_RECOMPUTABLE, (
+            f"{status[1]}; but fewer than {MIN_LANDMARKS} landmark rates are printed "
+            "per arm, so the curves' shape is assumed and the mismatch is not evidence"
+        )
+    return status
 
 
 def _in_spread(printed: float | None, lo: float, hi: float) -> tuple[str, str]:

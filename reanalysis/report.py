@@ -7,6 +7,7 @@ plain Python ``int``/``float``/Markdown so ``{glue:text}`` format specs work.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -16,6 +17,16 @@ from . import audit, plots, pseudo, tables
 from . import params as P
 from .data import Study, load_study
 from .feasibility import feasible_counts
+
+
+def _printed_medians(ep: pseudo.Endpoint) -> dict[str, str]:
+    """Arm id → the printed median with its CI, for the KM legend."""
+    out = {}
+    for arm, spec in ep.inputs.items():
+        if "median" in spec:
+            ci = spec.get("median_ci")
+            out[arm] = f"{spec['median']:g}" + (f" ({ci[0]:g}–{ci[1]:g})" if ci else "")
+    return out
 
 
 def _count(checks: pd.DataFrame, check: str, status: str) -> int:
@@ -252,7 +263,7 @@ class Chapter:
         return tables.show(
             out.reset_index(drop=True),
             "survival-by-factor",
-            "Median survival by prognostic factor, as printed",
+            "Survival summaries by subgroup or prognostic factor, as printed",
         )
 
     def factor_figure(self):
@@ -295,12 +306,11 @@ class Chapter:
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        eps = pseudo.endpoints(self.study, self.criterion)
+        eps, skipped = pseudo.endpoints(self.study, self.criterion)
         if not eps:
             display(Markdown("_The paper prints too little to reconstruct any survival curve._"))
-            return
-        for name in eps:
-            ep = pseudo.endpoint_inputs(self.study, name, self.criterion, self.checks)
+        for name, subgroup in eps:
+            ep = pseudo.endpoint_inputs(self.study, name, self.criterion, self.checks, subgroup)
             ipd = pseudo.reconstruct_endpoint(ep, seed=self.params["seed"])
             table, _ = pseudo.compare(
                 self.study,
@@ -310,28 +320,31 @@ class Chapter:
                 seed=self.params["seed"],
                 weighting=self.weighting,
             )
-            crit = f" ({ep.criterion})" if ep.criterion else ""
-            display(Markdown(f"**{name}{crit}**"))
+            display(Markdown(f"**{ep.title}**"))
             fig = plots.km_reconstructed(
                 ipd,
                 self.study,
                 name,
                 ep.landmarks,
-                f"{name}{crit}: reconstructed from printed summaries, not patient data",
+                f"{ep.title}: reconstructed from printed summaries, not patient data",
+                medians=_printed_medians(ep),
             )
             display(fig)
             plt.close(fig)
             if ep.notes:
                 display(Markdown("\n".join(f"- {n}" for n in ep.notes)))
             table = table.assign(status=table["status"].map(tables.MARK))
+            slug = re.sub(r"[^a-z0-9]+", "-", ep.title.lower()).strip("-")
             display(
                 tables.show(
                     table.drop(columns=["endpoint"]),
-                    f"recon-{name.lower()}",
-                    f"{name}: printed vs reconstructed (seed {self.params['seed']}, "
+                    f"recon-{slug}",
+                    f"{ep.title}: printed vs reconstructed (seed {self.params['seed']}, "
                     f"{self.params['n_replicates']} replicates, {self.weighting} test)",
                 )
             )
+        if skipped:
+            display(Markdown("\n".join(f"- {n}" for n in skipped)))
 
     def survival_checks(self) -> HTML:
         c = self.checks[

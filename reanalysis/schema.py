@@ -96,7 +96,7 @@ TABLES: dict[str, dict[str, Col]] = {
         "subgroup": Col("str", optional_column=True),  # e.g. "AFP >= 400 ng/ml: yes"
         "arm": Col("arm", True),
         "statistic": Col(
-            "str", True, ("median", "landmark", "events", "alive", "lost", "censored", "followup_median")
+            "str", True, ("median", "landmark", "events", "alive", "lost", "censored", "followup_median", "n")
         ),
         "time": Col("float"),
         **COMMON,

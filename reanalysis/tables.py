@@ -132,7 +132,7 @@ def show(
     styler = (
         df.style.set_uuid(uid)
         .hide(axis="index")
-        .format(precision=precision, na_rep="")
+        .format(precision=precision, na_rep="", escape="html")
         .map(_colour)
         .set_table_attributes('class="reanalysis-table"')
         .set_properties(**{"text-align": "left", "vertical-align": "top"})

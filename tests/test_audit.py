@@ -252,3 +252,17 @@ def test_every_printed_p_and_percentage_has_a_verdict(sid):
             hit = c[(c["check"] == "percentage") & (c["key"] == r["key"]) & (c["arm"] == r["arm"])]
             assert len(hit) == 1, (sid, r["key"], r["arm"])
             assert hit.iloc[0]["status"] in audit.STATUSES
+
+
+def test_reconstruction_does_not_flag_hr_when_only_medians_are_printed():
+    # rtiot2025 PSM cohort: medians 9.1 vs 5.0 with 18 per arm, nothing else: the curve shape is
+    # assumed (exponential), so a printed HR outside the replicates' range is not evidence.
+    from reanalysis import pseudo
+
+    study = load_study("rtiot2025")
+    ep = pseudo.endpoint_inputs(study, "PFS", None, audit.run_checks(study), "PSM-matched cohort")
+    assert ep.inputs["rt_io_t"]["n"] == 18 and ep.inputs["io_t"]["n"] == 18
+    table, _ = pseudo.compare(study, ep, pseudo.reconstruct_endpoint(ep), n_rep=40)
+    hr = table[table["quantity"] == "Cox HR"].iloc[0]
+    # the printed 0.43 lies outside the replicates' range, and the guard says why that is no evidence
+    assert hr["status"] == audit.NOT_RECOMPUTABLE and "shape is assumed" in hr["reason"]
