@@ -1247,3 +1247,100 @@ def arm_rates(study: Study, method: str = "wilson", alpha: float = 0.05) -> pd.D
             }
         )
     return pd.DataFrame(rows, columns=["arm", "criterion", "scope", "outcome", "n", "N", "rate", "lo", "hi"])
+
+
+# ---------------------------------------------------------------- across studies
+
+AUDIT_COLUMNS = ["study", "location", "quantity", "printed", "recomputed", "method", "status", "reason"]
+AUDIT_STATUS = {REPRODUCED: "consistent", INCONSISTENT: "inconsistent", NOT_RECOMPUTABLE: "not recomputable"}
+
+
+def audit_all(
+    studies: list[str] | None = None,
+    test_rule: str = "gtsummary",
+    alpha: float = 0.05,
+    alpha_beta: float = 10.0,
+) -> pd.DataFrame:
+    """Every check of every study (or of ``studies``) as one table, study by study.
+
+    Keeps the chapter columns (check, key, arm, test_named, tests_reproducing) beside the audit
+    columns; :func:`audit_table` gives the audit's own view.
+    """
+    from .data import list_studies, load_study
+
+    frames = [
+        run_checks(load_study(s), test_rule=test_rule, alpha=alpha, alpha_beta=alpha_beta)
+        for s in (studies or list_studies())
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CHECK_COLUMNS)
+
+
+def audit_table(checks: pd.DataFrame) -> pd.DataFrame:
+    """The audit's view: ``study, location, quantity, printed, recomputed, method, status, reason``
+    with status ``consistent`` / ``inconsistent`` / ``not recomputable``."""
+    out = checks.assign(quantity=checks["quantity"] + checks["arm"].map(lambda a: f" [{a}]" if a else ""))
+    out = out.assign(status=out["status"].map(AUDIT_STATUS))
+    return out[AUDIT_COLUMNS].reset_index(drop=True)
+
+
+def test_usage(checks: pd.DataFrame) -> pd.DataFrame:
+    """Per study: how many printed p-values each test reproduces, beside the test the paper named."""
+    pc = checks[checks["check"].eq("p-value") & checks["status"].ne(NOT_RECOMPUTABLE)]
+    rows = []
+    for sid, grp in pc.groupby("study", sort=False):
+        named = "; ".join(sorted({t for t in grp["test_named"] if t})) or "not named"
+        reproducing = grp["tests_reproducing"].str.split("; ")
+        tests = sorted({t for ts in reproducing for t in ts if t})
+        row = {
+            "study": sid,
+            "test named in the paper": named,
+            "p-values checked": len(grp),
+            "reproduced by none": int((grp["tests_reproducing"] == "").sum()),
+        }
+        for t in tests:
+            row[f"reproduced by {t}"] = int(reproducing.map(lambda ts, t=t: t in ts).sum())
+        only = grp["tests_reproducing"].where(~grp["tests_reproducing"].str.contains(";"))
+        row["most often the only test that reproduces"] = (
+            only.replace("", pd.NA).dropna().mode().iat[0] if only.replace("", pd.NA).dropna().size else ""
+        )
+        rows.append(row)
+    return pd.DataFrame(rows).fillna(0)
+
+
+def baseline_pvalues(checks: pd.DataFrame) -> pd.DataFrame:
+    """Printed baseline p-values per study (Carlisle-style view), with the recomputed p where any."""
+    base = checks[checks["check"].eq("p-value") & checks["key"].str.startswith("baseline.")]
+    out = base[["study", "key", "quantity", "printed", "recomputed"]].copy()
+    out["p printed"] = out["printed"].map(lambda x: S.parse_p(_loose_p_text(x)).value)
+    out["bound"] = out["printed"].str.contains("<")
+    return out.reset_index(drop=True)
+
+
+def carlisle(pvalues: pd.Series) -> dict[str, float]:
+    """How far a set of baseline p-values is from uniform: KS distance and p, and Stouffer's
+    combined z (Carlisle, Anaesthesia 2017). In randomised trials baseline p-values are uniform;
+    these studies are not randomised, so an excess of small p-values is expected, not suspicious."""
+    p = pvalues.astype(float).clip(1e-12, 1 - 1e-12).to_numpy()
+    if len(p) < 3:
+        return {
+            "n": int(len(p)),
+            "ks": float("nan"),
+            "ks_p": float("nan"),
+            "stouffer_z": float("nan"),
+            "stouffer_p": float("nan"),
+        }
+    ks = sps.kstest(p, "uniform")
+    st = sps.combine_pvalues(p, method="stouffer")
+    return {
+        "n": int(len(p)),
+        "ks": float(ks.statistic),
+        "ks_p": float(ks.pvalue),
+        "stouffer_z": float(st.statistic),
+        "stouffer_p": float(st.pvalue),
+    }
+
+
+def carlisle_table(baseline: pd.DataFrame) -> pd.DataFrame:
+    """:func:`carlisle` for every study of a :func:`baseline_pvalues` table."""
+    rows = [{"study": sid, **carlisle(grp["p printed"])} for sid, grp in baseline.groupby("study", sort=True)]
+    return pd.DataFrame(rows, columns=["study", "n", "ks", "ks_p", "stouffer_z", "stouffer_p"])

@@ -68,6 +68,21 @@ def cmd_checks(args: argparse.Namespace) -> None:
         table.to_csv(sys.stdout, index=False, lineterminator="\n")
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    from .audit import audit_all, audit_table
+    from .data import list_studies
+
+    known = list_studies()
+    for sid in args.study:
+        if sid not in known:
+            raise ParameterError(f"audit: unknown study '{sid}' (known: {', '.join(known)})")
+    table = audit_table(audit_all(args.study or None))
+    if args.format == "markdown":
+        print(table.to_markdown(index=False))
+    else:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+
+
 def cmd_params(args: argparse.Namespace) -> None:
     from .pipeline import resolve_parameters
 
@@ -114,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     c.add_argument("--format", choices=("csv", "markdown"), default="csv")
     c.set_defaults(func=cmd_checks)
+
+    au = sub.add_parser("audit", help="every check over every study (CSV to stdout)")
+    au.add_argument("--study", action="append", default=[], help="limit to a study (repeatable)")
+    au.add_argument("--format", choices=("csv", "markdown"), default="csv")
+    au.set_defaults(func=cmd_audit)
 
     from .reconstruct import add_cli as add_reconstruct
 

@@ -263,3 +263,40 @@ def km_reconstructed(
     add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
     fig.tight_layout()
     return fig
+
+
+def baseline_ecdf(baseline: pd.DataFrame) -> plt.Figure | None:
+    """ECDF of printed baseline p-values per study against the uniform line (Carlisle-style)."""
+    if baseline.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for colour, (sid, grp) in zip(
+        sns.color_palette("colorblind"), baseline.groupby("study", sort=True), strict=False
+    ):
+        p = sorted(grp["p printed"].astype(float))
+        ax.step(
+            [0, *p, 1],
+            [0, *[(i + 1) / len(p) for i in range(len(p))], 1],
+            where="post",
+            color=colour,
+            label=f"{sid} (n={len(p)})",
+        )
+    ax.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=0.8, label="uniform")
+    ax.set_xlabel("printed baseline p-value")
+    ax.set_ylabel("cumulative share")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def audit_bars(checks: pd.DataFrame) -> plt.Figure:
+    """Checks per study, stacked by status."""
+    counts = pd.crosstab(checks["study"], checks["status"]).reindex(columns=list(STATUSES), fill_value=0)
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(counts) + 1.3))
+    counts.plot.barh(stacked=True, ax=ax, color=[STATUS_COLOURS[s] for s in STATUSES], width=0.7)
+    ax.set_xlabel("number of checks")
+    ax.set_ylabel("")
+    ax.invert_yaxis()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -7,6 +7,7 @@ shown beside each fixture.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from reanalysis import audit
@@ -266,3 +267,32 @@ def test_reconstruction_does_not_flag_hr_when_only_medians_are_printed():
     hr = table[table["quantity"] == "Cox HR"].iloc[0]
     # the printed 0.43 lies outside the replicates' range, and the guard says why that is no evidence
     assert hr["status"] == audit.NOT_RECOMPUTABLE and "shape is assumed" in hr["reason"]
+
+
+def test_audit_across_studies_and_cli(capsys):
+    from reanalysis.cli import main
+
+    c = audit.audit_all(["li2022", "rtiot2025"])
+    assert set(c["study"]) == {"li2022", "rtiot2025"}
+    view = audit.audit_table(c)
+    assert list(view.columns) == audit.AUDIT_COLUMNS
+    assert set(view["status"]) <= {"consistent", "inconsistent", "not recomputable"}
+    assert main(["audit", "--study", "li2022"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ",".join(audit.AUDIT_COLUMNS) and len(out) == 1 + (c["study"] == "li2022").sum()
+    assert main(["audit", "--study", "nope"]) == 2
+
+
+def test_carlisle_against_scipy_reference():
+    # Uniform p-values 0.1, 0.3, 0.5, 0.7, 0.9: KS distance 0.1 (scipy.stats.kstest), Stouffer z = 0
+    r = audit.carlisle(pd.Series([0.1, 0.3, 0.5, 0.7, 0.9]))
+    assert r["ks"] == pytest.approx(0.1) and r["stouffer_z"] == pytest.approx(0.0, abs=1e-12)
+    # li2022 Table 1 prints 21 baseline p-values; none is below 0.01
+    base = audit.baseline_pvalues(audit.audit_all(["li2022"]))
+    assert len(base) == 21 and base["p printed"].min() >= 0.01
+
+
+def test_test_usage_li2022():
+    usage = audit.test_usage(audit.audit_all(["li2022"])).iloc[0]
+    assert usage["most often the only test that reproduces"] == "Fisher exact"
+    assert usage["reproduced by none"] == 1  # mRECIST SD 0.774
