@@ -27,7 +27,7 @@ def parameters(chapter):
 def chapter_inputs(wildcards):
     values = parameters(wildcards.chapter)
     # a chapter without a study (the overview) reads every study
-    data = sorted(str(p) for p in Path("data", values["study_id"] or ".").glob("**/*") if p.is_file())
+    data = sorted(str(p) for p in Path("data", values.get("study_id") or ".").glob("**/*") if p.is_file())
     return ["book/chapters.yml", "book/templates/" + CHAPTERS[wildcards.chapter]["template"], *PACKAGE, *data]
 
 

@@ -84,10 +84,11 @@ def cmd_audit(args: argparse.Namespace) -> None:
 
 
 def cmd_params(args: argparse.Namespace) -> None:
-    from .pipeline import resolve_parameters
+    from .pipeline import load_chapters, resolve_parameters
 
     values = resolve_parameters(args.chapter)
-    for name, spec in P.STUDY_PARAMS.items():
+    specs = P.PARAM_SETS[load_chapters()[args.chapter].get("parameter_set", "study")]
+    for name, spec in specs.items():
         choices = f" [{', '.join(spec.choices)}]" if spec.choices else ""
         print(f"{name} = {values[name]!r} ({spec.type.__name__}{choices}): {spec.help}")
 

@@ -24,6 +24,14 @@ class Param:
     check: Callable[[Any], str | None] | None = None  # returns a complaint or None
 
 
+def _known_studies(text: str) -> str | None:
+    from .data import list_studies
+
+    known = list_studies()
+    unknown = [s.strip() for s in text.split(",") if s.strip() and s.strip() not in known]
+    return f"names unknown study '{unknown[0]}' (known: {', '.join(known)})" if unknown else None
+
+
 def _open_unit(x: float) -> str | None:
     return None if 0 < x < 1 else "must lie strictly between 0 and 1"
 
@@ -87,6 +95,10 @@ STUDY_PARAMS: dict[str, Param] = {
 
 def coerce(spec: Param, value: Any, where: str) -> Any:
     """Convert a value (possibly a command-line string) to the parameter's type."""
+    if isinstance(value, str) and spec.type is bool:
+        if value.lower() not in ("true", "false"):
+            raise ParameterError(f"{where}: parameter '{spec.name}' must be true or false, got '{value}'")
+        value = value.lower() == "true"
     if isinstance(value, str) and spec.type is not str:
         try:
             value = spec.type(value)
@@ -146,3 +158,40 @@ def parse_assignments(items: list[str], where: str = "command line") -> dict[str
             raise ParameterError(f"{where}: expected NAME=VALUE, got '{item}'")
         out[name.strip()] = value.strip()
     return out
+
+
+SYNTHESIS_PARAMS: dict[str, Param] = {
+    p.name: p
+    for p in (
+        Param(
+            "estimator",
+            str,
+            "DL",
+            "between-study variance: DL (DerSimonian-Laird), PM (Paule-Mandel), REML, FE (fixed effect)",
+            choices=("DL", "PM", "REML", "FE"),
+        ),
+        Param("criterion", str, "mRECIST", "response criterion pooled (RECIST 1.1 or mRECIST)"),
+        Param(
+            "include",
+            str,
+            "",
+            "comma-separated study ids to include (empty: every study)",
+            check=_known_studies,
+        ),
+        Param(
+            "continuity",
+            float,
+            0.5,
+            "continuity correction for 0 or n events (proportions)",
+            check=lambda x: None if 0 <= x <= 1 else "must lie between 0 and 1",
+        ),
+        Param("alpha", float, 0.05, "1 - confidence level of pooled intervals", check=_open_unit),
+        Param(
+            "pool_across_comparators",
+            bool,
+            False,
+            "pool hazard ratios against different control arms (off: only comparable controls are pooled)",
+        ),
+    )
+}
+PARAM_SETS = {"study": STUDY_PARAMS, "synthesis": SYNTHESIS_PARAMS}

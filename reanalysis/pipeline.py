@@ -52,8 +52,9 @@ def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) ->
     if chapter not in chapters:
         raise ParameterError(f"unknown chapter '{chapter}' (known: {', '.join(chapters)})")
     merged = {**(chapters[chapter].get("parameters") or {}), **(overrides or {})}
-    values = P.validate(merged, where=f"chapter '{chapter}'")
-    if values["study_id"]:
+    specs = P.PARAM_SETS[chapters[chapter].get("parameter_set", "study")]
+    values = P.validate(merged, specs, where=f"chapter '{chapter}'")
+    if values.get("study_id"):
         folder = Path(DATA_DIR) / values["study_id"]
         if not (folder / "study.yml").is_file():
             raise ParameterError(
@@ -69,8 +70,8 @@ def prepare_template(chapter: str, values: dict[str, Any]) -> nbformat.NotebookN
     """The chapter's template with ``{{title}}``-style placeholders in Markdown filled from
     the study's metadata (text only: numbers in prose are glued, never substituted)."""
     nb = nbformat.read(TEMPLATES / load_chapters()[chapter]["template"], as_version=4)
-    fill = {"study_id": values["study_id"], "chapter": chapter}
-    if values["study_id"]:
+    fill = {"study_id": values.get("study_id", ""), "chapter": chapter}
+    if values.get("study_id"):
         meta, arms = load_meta(Path(DATA_DIR) / values["study_id"])
         labels = {a.id: a.label for a in arms}
         what = " vs ".join(labels[x] for x in meta.get("comparison") or [a.id for a in arms])

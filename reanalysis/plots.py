@@ -300,3 +300,41 @@ def audit_bars(checks: pd.DataFrame) -> plt.Figure:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def forest_meta(
+    frame: pd.DataFrame | None, title: str, xlabel: str, log: bool = False, scale: float = 1.0
+) -> plt.Figure | None:
+    """Forest plot of a pooled analysis: studies (square size ~ weight) and the pooled diamond
+    with its prediction interval."""
+    if frame is None:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(frame) + 1.5))
+    y = list(range(len(frame)))[::-1]
+    for yi, (_, r) in zip(y, frame.iterrows(), strict=True):
+        est, lo, hi = (scale * r[c] for c in ("estimate", "lower", "upper"))
+        if r["kind"] == "pooled":
+            ax.fill([lo, est, hi, est], [yi, yi + 0.25, yi, yi - 0.25], color="black")
+            if pd.notna(r["pi_lower"]):
+                ax.plot(
+                    [scale * r["pi_lower"], scale * r["pi_upper"]],
+                    [yi, yi],
+                    color="black",
+                    linewidth=1,
+                    linestyle=":",
+                )
+        else:
+            ax.plot([lo, hi], [yi, yi], color=PALETTE[0], linewidth=1.3)
+            ax.plot([est], [yi], marker="s", markersize=4 + r["weight"] / 8, color=PALETTE[0])
+    labels = [
+        f"{r['label']}  ({r['weight']:.0f}%)" if r["kind"] == "study" else r["label"]
+        for _, r in frame.iterrows()
+    ]
+    ax.set_yticks(y, labels)
+    if log:
+        ax.set_xscale("log")
+        ax.axvline(1, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

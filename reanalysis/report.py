@@ -541,3 +541,77 @@ def overview(test_rule: str = "gtsummary") -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+class SynthesisChapter:
+    """The cross-study synthesis chapter: pooled rates and hazard ratios, forest plots, benchmarks."""
+
+    def __init__(self, **parameters: Any) -> None:
+        from . import synthesis
+
+        self.params = P.validate(parameters, P.SYNTHESIS_PARAMS, where="synthesis parameters")
+        p = self.params
+        self.rates = {
+            o: synthesis.pool_rates(
+                o, p["criterion"], p["include"], p["estimator"], p["alpha"], p["continuity"]
+            )
+            for o in ("ORR", "DCR", "AE>=3")
+        }
+        self.hrs = {
+            e: synthesis.pool_hrs(e, p["include"], p["estimator"], p["alpha"], p["pool_across_comparators"])
+            for e in ("PFS", "OS")
+        }
+
+    def glue(self) -> None:
+        from myst_nb import glue
+
+        glue("estimator", Markdown(self.params["estimator"]), display=False)
+        glue("max_k", max(len(x.rows) for x in [*self.rates.values(), *self.hrs.values()]), display=False)
+
+    def summary(self) -> HTML:
+        from . import synthesis
+
+        crit = self.params["criterion"]
+        rows = [
+            synthesis.summary_row(f"{o} ({crit}), %" if o != "AE>=3" else "grade ≥ 3 AE, %", x, "logit", 100)
+            for o, x in self.rates.items()
+        ]
+        rows += [synthesis.summary_row(f"{e} HR, RT vs control", x, "log") for e, x in self.hrs.items()]
+        return tables.show(pd.DataFrame(rows), "synthesis-summary", "Pooled estimates")
+
+    def _section(self, items: dict, transform: str, xlabel: str, log: bool, scale: float) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from . import synthesis
+
+        for name, x in items.items():
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+            display(Markdown(f"**{name}**"))
+            display(tables.show(x.rows, f"rows-{slug}", f"{name}: studies as printed"))
+            if len(x.excluded):
+                display(tables.show(x.excluded, f"excluded-{slug}", f"{name}: studies left out"))
+            if x.note:
+                display(Markdown(f"_{x.note}_"))
+            frame = synthesis.forest_frame(x, transform, list(x.rows["study"]))
+            fig = plots.forest_meta(
+                frame, f"{name}: {self.params['estimator']}", xlabel, log=log, scale=scale
+            )
+            if fig is not None:
+                display(fig)
+                plt.close(fig)
+
+    def rates_section(self) -> None:
+        self._section(self.rates, "logit", "proportion (%)", log=False, scale=100)
+
+    def hr_section(self) -> None:
+        self._section(self.hrs, "log", "hazard ratio (log scale)", log=True, scale=1)
+
+    def cited(self) -> HTML:
+        from . import synthesis
+
+        return tables.show(
+            synthesis.cited_benchmarks().drop(columns=["source"]),
+            "cited",
+            "Benchmarks as cited in the seed papers",
+        )

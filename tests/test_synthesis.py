@@ -1,0 +1,44 @@
+"""Synthesis: which printed numbers go into each pooled analysis, and when pooling is refused.
+
+The pooling itself is tested against metafor in tests/test_meta.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reanalysis import meta, synthesis
+from reanalysis.cli import main
+
+
+def test_orr_rows_are_the_printed_counts_of_rt_arms():
+    p = synthesis.pool_rates("ORR", "mRECIST")
+    got = {r["study"].split(":")[0]: (r["events"], r["total"]) for _, r in p.rows.iterrows()}
+    # Li 2022 Table 2 mRECIST ORR 21/37; 002 Table 3 ORR (RT+IO+T, n=29); 003 Table 3 mRECIST ORR of 108
+    assert got["Li 2022"] == (21, 37)
+    assert got["RT+IO+T cohort 2025"][1] == 29 and got["Single-centre RT + ICI 2025"][1] == 108
+    assert "Multicentre 2026" in p.excluded["study"].iloc[0]  # arm size not printed
+    same = meta.pool_proportions(p.rows["events"], p.rows["total"], method="DL")
+    assert p.result.estimate == pytest.approx(same.estimate)
+
+
+def test_grade3_ae_uses_inferred_counts_and_says_so():
+    p = synthesis.pool_rates("AE>=3")
+    li = p.rows[p.rows["study"].str.startswith("Li 2022")].iloc[0]
+    assert (li["events"], li["total"]) == (11, 37) and "inferred from 29.7%" in li["note"]
+
+
+def test_hazard_ratios_are_not_pooled_across_different_controls():
+    p = synthesis.pool_hrs("PFS")
+    assert p.result is None and "controls differ" in p.note
+    assert set(p.rows["control"]) == {"TACE + sorafenib", "IO + T"}
+    forced = synthesis.pool_hrs("PFS", across_comparators=True)
+    assert forced.result is not None and forced.result.k == 2 and "different controls" in forced.note
+
+
+def test_include_and_bad_parameters():
+    p = synthesis.pool_rates("ORR", include="li2022")
+    assert len(p.rows) == 1 and p.result is None
+    assert main(["execute", "synthesis", "-p", "include=li2022,nope"]) == 2
+    assert main(["execute", "synthesis", "-p", "estimator=bayes"]) == 2
+    assert main(["execute", "synthesis", "-p", "pool_across_comparators=maybe"]) == 2
