@@ -646,8 +646,12 @@ def _p_agree(r: S.PrintedP, q: S.PrintedP) -> bool:
     if r.relation == q.relation:
         return True  # two bounds on the same side never contradict each other
     if "=" in (r.relation, q.relation):
+        # a printed value stands for the interval its rounding covers: "0.001" may be 0.00087
         exact, bound = (r, q) if r.relation == "=" else (q, r)
-        return exact.value < bound.value if bound.relation == "<" else exact.value > bound.value
+        half = 0.5 * 10**-exact.decimals
+        if bound.relation == "<":
+            return exact.value - half < bound.value
+        return exact.value + half > bound.value
     low, high = (r, q) if r.relation == ">" else (q, r)  # p > low and p < high
     return low.value < high.value
 

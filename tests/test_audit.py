@@ -185,7 +185,9 @@ def test_rate_table_newcombe(li2022):
     ("restated", "rv", "primary", "pv", "agree"),
     [
         ("P = 0.017", 0.017, "0.017", 0.017, True),
-        ("P < 0.001", 0.001, "0.001", 0.001, False),  # Li 2022 ALT grade 3-4: text < 0.001, Table 3 0.001
+        # Li 2022 ALT grade 3-4: text < 0.001, Table 3 0.001; Fisher gives 0.00087, which is both
+        ("P < 0.001", 0.001, "0.001", 0.001, True),
+        ("P < 0.001", 0.001, "0.007", 0.007, False),  # rtiot2025 thrombocytopenia: Discussion vs Table 4
         ("all p>0.2", 0.2, "0.146", 0.146, False),
         ("all p>0.2", 0.2, "0.563", 0.563, True),
         ("p < 0.0001", 0.0001, "<0.001", 0.001, True),
