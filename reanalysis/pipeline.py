@@ -22,7 +22,7 @@ import nbformat
 import yaml
 
 from . import params as P
-from .data import DATA_DIR, REPO_ROOT, load_meta
+from .data import DATA_DIR, REPO_ROOT, load_meta, load_study
 from .errors import ParameterError, ReanalysisError
 
 BOOK = REPO_ROOT / "book"
@@ -117,6 +117,8 @@ def execute_chapter(
     import papermill as pm
 
     values = resolve_parameters(chapter, overrides)
+    if values.get("study_id"):
+        load_study(values["study_id"])  # bad data fails here, naming file/line/column, before any kernel
     template = prepare_template(chapter, values)
     output = Path(output) if output else EXECUTED / f"{chapter}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,158 @@
+"""Bad input from the command line: one clear message naming file/line/column (or the
+parameter), a non-zero exit, the executed notebooks and site untouched, data/ untouched.
+
+Each case runs the real command in a subprocess (as a user would), against a broken copy of
+the data given through REANALYSIS_DATA, so the repository's data/ is never edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reanalysis.data import DATA_DIR, REPO_ROOT
+
+CHAPTERS = REPO_ROOT / "book" / "chapters"
+
+
+def tree_hash(*roots: Path) -> str:
+    h = hashlib.sha256()
+    for root in roots:
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts:
+                h.update(str(p.relative_to(root)).encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture text not found in {path.name}: {old!r}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# name: (how to break the data copy or None, argv, fragments the message must contain)
+CASES = {
+    "missing data file": (
+        lambda d: (d / "li2022" / "study.yml").unlink(),
+        ["validate", "li2022"],
+        ["li2022/study.yml", "missing metadata file"],
+    ),
+    "missing column": (
+        lambda d: edit(d / "li2022" / "survival.csv", "key,endpoint,", "key,endpt,"),
+        ["validate", "li2022"],
+        ["survival.csv", "column 'endpoint'", "missing column"],
+    ),
+    "wrong type": (
+        lambda d: edit(d / "li2022" / "baseline.csv", "count,35(94.60%),35,", "count,35(94.60%),x35,"),
+        ["validate", "li2022"],
+        ["baseline.csv", "line 2", "column 'n'"],
+    ),
+    "n > N": (
+        lambda d: edit(d / "li2022" / "baseline.csv", "count,35(94.60%),35,", "count,35(94.60%),38,"),
+        ["execute", "li2022", "-o", "{tmp}/out.ipynb"],
+        ["baseline.csv", "line 2", "column 'n'", "larger than its denominator"],
+    ),
+    "negative count": (
+        lambda d: edit(d / "li2022" / "response.csv", ",count,20 (54.05%),20,", ",count,20 (54.05%),-20,"),
+        ["validate", "li2022"],
+        ["response.csv", "line 2", "column 'n'", "negative"],
+    ),
+    "duplicate key": (
+        lambda d: (d / "li2022" / "hazard_ratios.csv").write_text(
+            (d / "li2022" / "hazard_ratios.csv").read_text(encoding="utf-8")
+            + (d / "li2022" / "hazard_ratios.csv").read_text(encoding="utf-8").splitlines()[1]
+            + "\n",
+            encoding="utf-8",
+        ),
+        ["validate", "li2022"],
+        ["hazard_ratios.csv", "column 'key'", "duplicate"],
+    ),
+    "unknown arm": (
+        lambda d: edit(d / "li2022" / "adverse_events.csv", "any,rt_pd1,", "any,rt_pd2,"),
+        ["validate", "li2022"],
+        ["adverse_events.csv", "line 2", "column 'arm'", "unknown arm"],
+    ),
+    "unknown study": (
+        None,
+        ["execute", "li2022", "-p", "study_id=nosuch"],
+        ["study_id", "no study 'nosuch'"],
+    ),
+    "unknown parameter": (
+        None,
+        ["execute", "li2022", "-p", "critrion=RECIST"],
+        ["unknown parameter 'critrion'"],
+    ),
+    "ill-typed parameter": (
+        None,
+        ["execute", "li2022", "-p", "n_replicates=many"],
+        ["'n_replicates' must be a int"],
+    ),
+    "alpha outside (0,1)": (
+        None,
+        ["build", "-p", "li2022.alpha=1.5"],
+        ["'alpha'", "strictly between 0 and 1"],
+    ),
+    "non-monotone landmarks": (
+        None,
+        ["reconstruct", "--n", "37", "--landmark", "3:0.9", "--landmark", "6:0.95"],
+        ["landmarks are not monotone"],
+    ),
+    "malformed landmark": (None, ["reconstruct", "--n", "37", "--landmark", "3-0.9"], ["--landmark"]),
+    "empty CSV": (
+        lambda d: (d / "li2022" / "pvalues.csv").write_text("", encoding="utf-8"),
+        ["validate", "li2022"],
+        ["pvalues.csv", "empty file"],
+    ),
+    "wrong encoding": (
+        lambda d: (d / "li2022" / "baseline.csv").write_bytes(
+            (d / "li2022" / "baseline.csv").read_text(encoding="utf-8").encode("utf-16")
+        ),
+        ["validate", "li2022"],
+        ["baseline.csv", "not UTF-8"],
+    ),
+    "unknown criterion": (
+        None,
+        ["execute", "li2022", "-p", "criterion=iRECIST"],
+        ["'iRECIST' is not a criterion"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def before():
+    return tree_hash(DATA_DIR), tree_hash(CHAPTERS)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input(name, before, tmp_path):
+    breaker, argv, fragments = CASES[name]
+    env = dict(os.environ)
+    if breaker is not None:
+        copy = tmp_path / "data"
+        shutil.copytree(DATA_DIR, copy)
+        breaker(copy)
+        env["REANALYSIS_DATA"] = str(copy)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    proc = subprocess.run(
+        [sys.executable, "-m", "reanalysis", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    assert proc.returncode != 0, proc.stdout
+    err = proc.stderr.strip()
+    assert err.startswith("error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+    assert not (tmp_path / "out.ipynb").exists()
+    assert (tree_hash(DATA_DIR), tree_hash(CHAPTERS)) == before, "data/ or executed notebooks changed"
