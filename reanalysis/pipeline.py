@@ -197,6 +197,8 @@ def run_workflow(
     """Run the Snakemake workflow: re-executes only chapters whose inputs or parameters changed."""
     for chapter, values in (overrides or {}).items():
         resolve_parameters(chapter, values)  # fail here, before Snakemake or any kernel starts
+    for stale in EXECUTED.glob(".*.tmp.ipynb"):  # left by a run that was killed mid-way
+        stale.unlink()
     cmd = [
         sys.executable,
         "-m",
