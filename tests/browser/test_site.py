@@ -1,0 +1,114 @@
+"""Real-browser check of the built site (`make browser`, after `make book`).
+
+Serves _build/html on localhost and opens every page in headless Chromium (Debian's, driven by
+Playwright with executable_path): no failed request, no request leaving localhost, no console
+error beyond an explicit allow-list, every image loaded, every internal link resolving, no
+unresolved glue placeholder. A screenshot of each page goes to _build/screenshots/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+# The book theme's two known, harmless console messages (shared/notes/toolchain-facts.md).
+ALLOWED_CONSOLE = ("THEBE_JS_URL", "Got invalid theme mode")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = pytest.mark.skipif(not (SITE / "index.html").is_file(), reason="build the site first: make book")
+
+
+@pytest.fixture(scope="module")
+def server():
+    handler = functools.partial(QuietHandler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("Debian chromium is not installed (make browser installs it)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def pages() -> list[str]:
+    return sorted(
+        str(p.relative_to(SITE))
+        for p in SITE.rglob("*.html")
+        if not p.name.startswith(("genindex", "search")) and "_static" not in p.parts
+    )
+
+
+@pytest.mark.parametrize("page", pages() if (SITE / "index.html").is_file() else [])
+def test_page(page, server, browser):
+    ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    pg = ctx.new_page()
+    failed, outside, console = [], [], []
+    pg.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+    pg.on("response", lambda r: failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
+    pg.on(
+        "request",
+        lambda r: (
+            outside.append(r.url)
+            if urlparse(r.url).hostname not in ("127.0.0.1", None)
+            and not r.url.startswith(("data:", "blob:"))
+            else None
+        ),
+    )
+    pg.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    url = urljoin(server, page)
+    response = pg.goto(url, wait_until="networkidle")
+    assert response is not None and response.ok, page
+    assert not failed, f"failed requests on {page}: {failed}"
+    assert not outside, f"requests leaving localhost on {page}: {outside}"
+    errors = [c for c in console if not any(a in c for a in ALLOWED_CONSOLE)]
+    assert not errors, f"console errors on {page}: {errors}"
+    broken = pg.eval_on_selector_all(
+        "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+    )
+    assert not broken, f"images not loaded on {page}: {broken}"
+    text = pg.inner_text("article") if pg.query_selector("article") else pg.inner_text("body")
+    assert "{glue" not in text and "glue:" not in text, f"unresolved glue placeholder on {page}"
+    for href in pg.eval_on_selector_all("article a[href]", "as => as.map(a => a.href)"):
+        target, _ = urldefrag(href)
+        if urlparse(target).hostname == "127.0.0.1":
+            path = SITE / urlparse(target).path.lstrip("/")
+            if path.is_dir():
+                path = path / "index.html"
+            assert path.is_file(), f"broken internal link on {page}: {href}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / (page.replace("/", "__").removesuffix(".html") + ".png")), full_page=False)
+    ctx.close()
