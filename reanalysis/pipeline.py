@@ -9,6 +9,7 @@ notebook (``book/chapters/``). The site is built into a work folder and swapped 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -197,7 +198,15 @@ def run_workflow(
     """Run the Snakemake workflow: re-executes only chapters whose inputs or parameters changed."""
     for chapter, values in (overrides or {}).items():
         resolve_parameters(chapter, values)  # fail here, before Snakemake or any kernel starts
-    for stale in EXECUTED.glob(".*.tmp.ipynb"):  # left by a run that was killed mid-way
+    BUILD.mkdir(parents=True, exist_ok=True)
+    lock = open(BUILD / ".build.lock", "w")  # noqa: SIM115  (held for the whole build)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ReanalysisError("another build of this book is running; wait for it to finish") from None
+    # We hold the lock, so no build of ours runs: whatever a killed run left is stale.
+    shutil.rmtree(REPO_ROOT / ".snakemake" / "locks", ignore_errors=True)
+    for stale in EXECUTED.glob(".*.tmp.ipynb"):
         stale.unlink()
     cmd = [
         sys.executable,
@@ -209,6 +218,7 @@ def run_workflow(
         str(REPO_ROOT),
         "--cores",
         str(jobs),
+        "--rerun-incomplete",
         "--config",
         f"overrides={json.dumps(overrides or {}, sort_keys=True)}",
     ]
