@@ -23,9 +23,16 @@ def _chapter_overrides(items: list[str]) -> dict[str, dict[str, str]]:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
+    from . import manifest
+
+    overrides = _chapter_overrides(args.param)
+    if not args.force and manifest.unchanged(overrides):
+        print("nothing changed: _build/html/index.html is up to date")
+        return
     from .pipeline import run_workflow
 
-    run_workflow(_chapter_overrides(args.param), jobs=args.jobs, quiet=not args.verbose)
+    run_workflow(overrides, jobs=args.jobs, quiet=not args.verbose)
+    manifest.record(overrides)  # after the build: executed notebooks are inputs too
     print("built _build/html/index.html")
 
 
@@ -108,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     b.add_argument("-j", "--jobs", type=int, default=2, help="parallel chapter executions")
     b.add_argument("-v", "--verbose", action="store_true")
+    b.add_argument("--force", action="store_true", help="run the workflow even if no input changed")
     b.set_defaults(func=cmd_build)
 
     e = sub.add_parser("execute", help="execute one chapter with papermill")

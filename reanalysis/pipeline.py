@@ -126,10 +126,12 @@ def execute_chapter(
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{chapter}.", suffix=".tmp.ipynb")
     os.close(fd)
     try:
+        # inject only what the template declares (its parameters cell)
+        declared = set(pm.inspect_notebook(str(TEMPLATES / load_chapters()[chapter]["template"])))
         pm.execute_notebook(
             template,
             tmp,
-            parameters=values,
+            parameters={k: v for k, v in values.items() if k in declared},
             cwd=str(EXECUTED),
             kernel_name="python3",
             progress_bar=progress,
