@@ -1,0 +1,348 @@
+"""Patient-level data: CDISC ADaM-style tables, their pandera schemas and the folder loader.
+
+A patient-data folder holds ``adsl.csv`` (one row per subject), ``adtte.csv`` (time to event),
+and optionally ``adrs.csv`` (best overall response) and ``adae.csv`` (adverse events), plus an
+optional ``patient.yml`` (``synthetic``, ``note``, ``source``, ``notes``). Column names follow
+ADaM where a standard name exists (USUBJID, ARM, AGE, SEX, PARAMCD, AVAL, CNSR, AVALC,
+AETERM, AETOXGR); the HCC-specific baseline variables (ECOG, CHILDPUGH, BCLC, AFP, TUMSIZE,
+PVTT, EHM, TRTLINE, HBV, PRIORTX, RTDOSE, RTFX) are named here. CNSR follows ADaM:
+0 = event, 1 = censored.
+
+Every CSV is read as text, stripped, then typed and checked by pandera. Baseline covariates
+may be empty (not recorded); identifiers, arms and outcomes may not. Any violation raises
+:class:`~reanalysis.errors.DataError` naming file, CSV line (header = line 1) and column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+from ..errors import DataError
+
+__all__ = [
+    "CRITERIA",
+    "FILES",
+    "PARAMCDS",
+    "RESPONSES",
+    "TABLES",
+    "PatientData",
+    "load_patient_data",
+    "patient_schema",
+    "validate_frame",
+]
+
+PARAMCDS = ("OS", "PFS", "IRFS", "ORFS")
+CRITERIA = ("RECIST 1.1", "mRECIST")
+RESPONSES = ("CR", "PR", "SD", "PD", "NE")
+YN = ("Y", "N")
+FILES = {"adsl": "adsl.csv", "adtte": "adtte.csv", "adrs": "adrs.csv", "adae": "adae.csv"}
+OPTIONAL_TABLES = ("adrs", "adae")
+META_FILE = "patient.yml"
+
+
+@dataclass(frozen=True)
+class PCol:
+    """One patient-level column: type, emptiness, allowed values or range, presence."""
+
+    kind: str  # "str", "float", "int"
+    nullable: bool = True
+    allowed: tuple[str, ...] | None = None
+    ge: float | None = None
+    le: float | None = None
+    optional_column: bool = False  # the column itself may be absent from the file
+    unique: bool = False
+
+
+TABLES: dict[str, dict[str, PCol]] = {
+    "adsl": {
+        "USUBJID": PCol("str", nullable=False, unique=True),
+        "ARM": PCol("str", nullable=False),
+        "AGE": PCol("float", ge=0),
+        "SEX": PCol("str", allowed=("M", "F")),
+        "ECOG": PCol("int", ge=0, le=4),
+        "CHILDPUGH": PCol("str", allowed=("A", "B", "C")),
+        "BCLC": PCol("str", allowed=("A", "B", "C", "D")),
+        "AFP": PCol("float", ge=0),
+        "TUMSIZE": PCol("float", ge=0),
+        "PVTT": PCol("str", allowed=YN),
+        "EHM": PCol("str", allowed=YN),
+        "TRTLINE": PCol("int", ge=1),
+        "HBV": PCol("str", allowed=YN),
+        "PRIORTX": PCol("str", optional_column=True),
+        "RTDOSE": PCol("float", ge=0, optional_column=True),
+        "RTFX": PCol("int", ge=1, optional_column=True),
+    },
+    "adtte": {
+        "USUBJID": PCol("str", nullable=False),
+        "ARM": PCol("str", optional_column=True),
+        "PARAMCD": PCol("str", nullable=False, allowed=PARAMCDS),
+        "AVAL": PCol("float", nullable=False, ge=0),
+        "CNSR": PCol("int", nullable=False, ge=0, le=1),
+    },
+    "adrs": {
+        "USUBJID": PCol("str", nullable=False),
+        "ARM": PCol("str", optional_column=True),
+        "CRITERION": PCol("str", nullable=False, allowed=CRITERIA),
+        "AVALC": PCol("str", nullable=False, allowed=RESPONSES),
+    },
+    "adae": {
+        "USUBJID": PCol("str", nullable=False),
+        "ARM": PCol("str", optional_column=True),
+        "AETERM": PCol("str", nullable=False),
+        "AETOXGR": PCol("int", nullable=False, ge=1, le=5),
+    },
+}
+
+UNIQUE: dict[str, list[str] | None] = {
+    "adsl": None,  # USUBJID is unique by its column check
+    "adtte": ["USUBJID", "PARAMCD"],
+    "adrs": ["USUBJID", "CRITERION"],
+    "adae": None,  # several rows per subject (and term) are allowed
+}
+
+_DTYPES = {"str": str, "float": "float64", "int": "Int64"}
+_KIND_WORDS = {"str": "text", "float": "a number", "int": "a whole number"}
+
+
+@dataclass
+class PatientData:
+    """The four patient-level tables of one cohort (adrs/adae None when absent).
+
+    ``synthetic`` is True for a cohort generated from published aggregates; its ``note`` says
+    so and must be shown wherever results from it are shown. ``notes`` records how each
+    variable was generated (or why it was left empty).
+    """
+
+    adsl: pd.DataFrame
+    adtte: pd.DataFrame
+    adrs: pd.DataFrame | None = None
+    adae: pd.DataFrame | None = None
+    synthetic: bool = False
+    note: str = ""
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def arms(self) -> list[str]:
+        """Arm values in order of first appearance in ADSL."""
+        return list(dict.fromkeys(self.adsl["ARM"]))
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        if name not in FILES:
+            raise ValueError(f"unknown table '{name}' (known: {', '.join(FILES)})")
+        return getattr(self, name)
+
+
+def _column(col: PCol) -> pa.Column:
+    checks: list[pa.Check] = []
+    if col.allowed:
+        checks.append(pa.Check.isin(col.allowed, error=f"must be one of {', '.join(col.allowed)}"))
+    if col.ge is not None:
+        checks.append(pa.Check.ge(col.ge, error=f"must be at least {col.ge:g}"))
+    if col.le is not None:
+        checks.append(pa.Check.le(col.le, error=f"must be at most {col.le:g}"))
+    return pa.Column(
+        _DTYPES[col.kind],
+        nullable=col.nullable,
+        unique=col.unique,
+        checks=checks,
+        coerce=True,
+        required=not col.optional_column,
+    )
+
+
+def patient_schema(table: str) -> pa.DataFrameSchema:
+    """The pandera schema of one patient-level table."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table '{table}' (known: {', '.join(TABLES)})")
+    return pa.DataFrameSchema(
+        {name: _column(col) for name, col in TABLES[table].items()},
+        unique=UNIQUE[table],
+        strict=True,
+        ordered=False,
+        name=table,
+    )
+
+
+def _message(table: str, case: pd.Series) -> tuple[str | None, str]:
+    """(column, message) for one pandera failure case, in words a data manager understands."""
+    check = str(case.get("check"))
+    column = case.get("column")
+    column = column if isinstance(column, str) and column in TABLES[table] else None
+    value = case.get("failure_case")
+    if "uniqueness" in check:
+        keys = UNIQUE[table] or [column or "USUBJID"]
+        return keys[0], f"duplicate {' + '.join(keys)} (value: {value})"
+    if check.startswith("coerce_dtype") or check.startswith("dtype"):
+        kind = TABLES[table][column].kind if column else "str"
+        return column, f"cannot be read as {_KIND_WORDS[kind]} (value: {value})"
+    if check == "not_nullable":
+        return column, "must not be empty"
+    return column, f"{check} (value: {value})"
+
+
+def _schema_error(name: str, table: str, exc: pa.errors.SchemaErrors) -> DataError:
+    fc = exc.failure_cases.copy()
+    entries = []
+    for _, case in fc.iterrows():
+        idx = case.get("index")
+        row = int(idx) + 2 if pd.notna(idx) else None
+        column, msg = _message(table, case)
+        entries.append((row, column, msg))
+    entries = list(dict.fromkeys(entries))
+    # a column that failed to coerce also fails its range checks as a whole: report the cells only
+    located = {c for r, c, _ in entries if r is not None}
+    entries = [e for e in entries if e[0] is not None or e[1] not in located]
+    entries.sort(key=lambda e: (e[0] is None, e[0] or 0))
+    lines = [
+        ", ".join(x for x in (f"line {r}" if r else "", f"column '{c}'" if c else "") if x) + f": {m}"
+        for r, c, m in entries[:10]
+    ]
+    more = f"\n  … and {len(entries) - 10} more" if len(entries) > 10 else ""
+    row, column, first = entries[0] if entries else (None, None, "schema violation")
+    rest = "\n  " + "\n  ".join(lines[1:]) if len(lines) > 1 else ""
+    return DataError(name, first + rest + more, row=row, column=column)
+
+
+def validate_frame(raw: pd.DataFrame, table: str, name: str | None = None) -> pd.DataFrame:
+    """Check columns, then type and validate one table (a frame of text, empty cells as NaN).
+
+    ``name`` is the file named in errors (default ``<table>.csv``). Returns the typed frame
+    with the table's columns in schema order (optional columns that are absent are added empty).
+    """
+    name = name or FILES[table]
+    spec = TABLES[table]
+    missing = [c for c, col in spec.items() if c not in raw.columns and not col.optional_column]
+    if missing:
+        raise DataError(
+            name, f"missing required column (required: {', '.join(_required(table))})", column=missing[0]
+        )
+    extra = [c for c in raw.columns if c not in spec]
+    if extra:
+        raise DataError(name, f"unknown column (known: {', '.join(spec)})", column=str(extra[0]))
+    raw = raw.reset_index(drop=True)
+    try:
+        out = patient_schema(table).validate(raw, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        raise _schema_error(name, table, exc) from None
+    for c, col in spec.items():
+        if c in out.columns and col.kind == "str":
+            out[c] = out[c].where(out[c].notna(), np.nan)  # one missing marker (None and NaN alike)
+        if c not in out.columns:
+            out[c] = pd.Series(
+                np.nan, index=out.index, dtype=_DTYPES[col.kind] if col.kind != "str" else object
+            )
+    return out[list(spec)]
+
+
+def _required(table: str) -> list[str]:
+    return [c for c, col in TABLES[table].items() if not col.optional_column]
+
+
+def _read_csv(path: Path, name: str) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(name, f"not UTF-8 encoded (byte {exc.start})") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(name, "empty file: expected a header row") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(name, f"not a valid CSV ({exc})") from None
+    raw = raw.apply(lambda s: s.str.strip())
+    return raw.where(raw != "", np.nan)
+
+
+def _check_links(data: PatientData, names: dict[str, str]) -> None:
+    """Subjects of the other tables must exist in ADSL; an ARM they carry must agree with it."""
+    arm_of = dict(zip(data.adsl["USUBJID"], data.adsl["ARM"], strict=True))
+    arms = sorted(set(arm_of.values()))
+    for table in ("adtte", "adrs", "adae"):
+        frame = data.table(table)
+        if frame is None:
+            continue
+        for idx, sid in frame["USUBJID"].items():
+            if sid not in arm_of:
+                raise DataError(
+                    names[table], f"subject '{sid}' is not in adsl.csv", row=int(idx) + 2, column="USUBJID"
+                )
+        for idx, (sid, arm) in frame[["USUBJID", "ARM"]].iterrows():
+            if pd.isna(arm):
+                continue
+            if arm not in arms:
+                raise DataError(
+                    names[table],
+                    f"unknown arm '{arm}' (adsl.csv has {', '.join(arms)})",
+                    row=int(idx) + 2,
+                    column="ARM",
+                )
+            if arm != arm_of[sid]:
+                raise DataError(
+                    names[table],
+                    f"arm '{arm}' of subject '{sid}' differs from adsl.csv ('{arm_of[sid]}')",
+                    row=int(idx) + 2,
+                    column="ARM",
+                )
+
+
+def _read_meta(path: Path, name: str) -> dict:
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataError(name, f"not readable as UTF-8 YAML ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(meta, dict):
+        raise DataError(name, "must be a mapping")
+    known = {"synthetic", "note", "source", "notes"}
+    extra = sorted(set(meta) - known)
+    if extra:
+        raise DataError(name, f"unknown field (known: {', '.join(sorted(known))})", column=extra[0])
+    if not isinstance(meta.get("synthetic", False), bool):
+        raise DataError(name, "must be true or false", column="synthetic")
+    if not isinstance(meta.get("notes", []), list):
+        raise DataError(name, "must be a list of strings", column="notes")
+    return meta
+
+
+def load_patient_data(folder: Path | str) -> PatientData:
+    """Load and validate a patient-data folder (adsl.csv and adtte.csv required)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(str(folder), "patient-data folder not found")
+    frames: dict[str, pd.DataFrame | None] = {}
+    names = {t: str(folder / f) for t, f in FILES.items()}
+    for table, fname in FILES.items():
+        path = folder / fname
+        if not path.is_file():
+            if table in OPTIONAL_TABLES:
+                frames[table] = None
+                continue
+            raise DataError(
+                names[table], f"missing file (a patient-data folder needs {', '.join(_needed())})"
+            )
+        frames[table] = validate_frame(_read_csv(path, names[table]), table, names[table])
+    meta = {}
+    if (folder / META_FILE).is_file():
+        meta = _read_meta(folder / META_FILE, str(folder / META_FILE))
+    data = PatientData(
+        adsl=frames["adsl"],
+        adtte=frames["adtte"],
+        adrs=frames["adrs"],
+        adae=frames["adae"],
+        synthetic=bool(meta.get("synthetic", False)),
+        note=str(meta.get("note", "")),
+        source=str(meta.get("source", "")),
+        notes=[str(x) for x in meta.get("notes", [])],
+    )
+    if data.adsl.empty:
+        raise DataError(names["adsl"], "no subjects: expected one row per subject")
+    _check_links(data, names)
+    return data
+
+
+def _needed() -> list[str]:
+    return [f for t, f in FILES.items() if t not in OPTIONAL_TABLES]
