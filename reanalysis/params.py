@@ -32,6 +32,14 @@ def _known_studies(text: str) -> str | None:
     return f"names unknown study '{unknown[0]}' (known: {', '.join(known)})" if unknown else None
 
 
+def _patient_source(x: str) -> str | None:
+    from pathlib import Path
+
+    if x in ("synthetic", "none") or Path(x).is_dir():
+        return None
+    return "must be 'synthetic', 'none' or a folder of patient-level CSVs (adsl.csv, adtte.csv, …)"
+
+
 def _open_unit(x: float) -> str | None:
     return None if 0 < x < 1 else "must lie strictly between 0 and 1"
 
@@ -81,6 +89,14 @@ STUDY_PARAMS: dict[str, Param] = {
             "test comparing reconstructed arms: auto (the paper's: "
             "Breslow/Wilcoxon if it names one, else log-rank), logrank, wilcoxon, tarone-ware",
             choices=("auto", "logrank", "wilcoxon", "tarone-ware"),
+        ),
+        Param(
+            "patient_data",
+            str,
+            "synthetic",
+            "patient-level section: 'synthetic' (a labelled cohort "
+            "generated from the published aggregates), 'none', or a folder in the patient schema",
+            check=_patient_source,
         ),
         Param(
             "alpha_beta",

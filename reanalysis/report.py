@@ -416,6 +416,30 @@ class Chapter:
             "Which test did the paper really use?",
         )
 
+    # ------------------------------------------------------------ patient-level mode
+    def patient_level(self) -> None:
+        """Every patient-level analysis on ``patient_data`` (aggregates only), or why there is none."""
+        from IPython.display import display
+
+        from .patient import report as patient_report
+
+        data, why = patient_report.load(self.params["patient_data"], self.study, seed=self.params["seed"])
+        if data is None:
+            display(Markdown(f"_No patient-level analyses: {why}._"))
+            return
+        part = patient_report.PatientSection(data, self.study, seed=self.params["seed"])
+        display(part.banner())
+        display(Markdown("**Baseline characteristics**"))
+        display(part.table_one())
+        display(Markdown("**Survival: Kaplan–Meier and Cox models**"))
+        part.survival()
+        display(Markdown("**Propensity-score matching**"))
+        part.matching()
+        display(Markdown("**Subgroups**"))
+        part.subgroups()
+        display(Markdown("**Response models**"))
+        part.response_models(self.criterion)
+
     # ------------------------------------------------------------ abstract-only studies
     def claims(self) -> HTML | Markdown:
         """Statements printed without data (verbatim from study.yml's printed_claims)."""

@@ -697,8 +697,11 @@ def shap_summary(
     est = results.fitted[name]
     cols = list(Xf.columns)
     try:
-        with warnings.catch_warnings():  # shap's plotting colours trip a matplotlib deprecation
+        # shap's plotting colours trip a matplotlib deprecation, and in a Jupyter kernel its
+        # tqdm.auto import warns that ipywidgets is absent (it uses no progress bar here)
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", PendingDeprecationWarning)
+            warnings.filterwarnings("ignore", message="IProgress not found")
             import shap
     except ImportError:
         return _permutation_summary(results, name, seed)

@@ -1,0 +1,209 @@
+"""The patient-level section of a study chapter: the analyses the seed papers ran, on patient data.
+
+``patient_data`` (a chapter parameter) is ``"synthetic"`` (a cohort generated from the study's
+published aggregates, labelled as such everywhere), ``"none"``, or a folder in the documented
+schema (``reanalysis.patient.schema``). Everything shown is aggregate: no per-patient row,
+identifier or value ever reaches the notebook output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from .. import tables
+from ..data import Study
+from . import analysis as A
+
+PS_CANDIDATES = ("AGE", "ECOG", "TUMSIZE", "EHM", "TRTLINE", "PVTT", "BCLC")
+COX_CANDIDATES = ("AGE", "SEX", "ECOG", "BCLC", "TUMSIZE", "EHM", "PVTT", "HBV", "AFP", "TRTLINE")
+SUBGROUPS = {"Age": ("AGE", 60.0), "BCLC stage": "BCLC", "Extrahepatic metastasis": "EHM", "PVTT": "PVTT"}
+
+
+def load(patient_data: str, study: Study, seed: int = 0):
+    """The patient data a chapter analyses, or None with the reason."""
+    from .schema import load_patient_data
+    from .synthetic import synthetic_cohort
+
+    if patient_data in ("", "none"):
+        return None, "patient-level mode is off (patient_data = none)"
+    if patient_data == "synthetic":
+        try:
+            return synthetic_cohort(study.id, seed=seed), ""
+        except ValueError as exc:
+            return None, f"no synthetic cohort can be generated for this study: {exc}"
+    return load_patient_data(Path(patient_data)), ""
+
+
+def _complete(adsl: pd.DataFrame, candidates: tuple[str, ...]) -> list[str]:
+    """Covariates recorded for every patient and not constant (usable in a model)."""
+    return [c for c in candidates if c in adsl and adsl[c].notna().all() and adsl[c].nunique() > 1]
+
+
+def _not_estimable(what: str, exc: Exception) -> None:
+    """Say plainly that an analysis could not be fitted on these data (it is not an error of ours)."""
+    display(Markdown(f"_{what}: not estimable on these data ({exc})._"))
+
+
+class PatientSection:
+    """Table 1, Kaplan–Meier, Cox, PSM, subgroups and response models on patient data."""
+
+    def __init__(self, data, study: Study, seed: int = 0) -> None:
+        self.data, self.study, self.seed = data, study, seed
+        self.arms = list(study.comparison) if study.is_two_arm else [a.id for a in study.arms]
+        self.treat = self.arms[0]
+
+    def banner(self) -> Markdown:
+        if getattr(self.data, "synthetic", False):
+            return Markdown(f"**Synthetic data.** {self.data.note}")
+        return Markdown(
+            f"**Patient-level data** from `{self.data.source}` "
+            f"({len(self.data.adsl)} patients); only aggregates are shown."
+        )
+
+    def table_one(self) -> HTML:
+        t = A.table_one(self.data.adsl)
+        return tables.show(
+            t,
+            "patient-table-one",
+            "Baseline characteristics from patient data (SMD: standardised mean difference)",
+        )
+
+    def survival(self) -> None:
+        for paramcd in sorted(set(self.data.adtte["PARAMCD"])):
+            km = A.km_by_arm(self.data.adsl, self.data.adtte, paramcd)
+            display(
+                tables.show(
+                    km.table,
+                    f"patient-km-{paramcd.lower()}",
+                    f"{paramcd}: Kaplan–Meier medians; log-rank p = {km.p:.4f}",
+                )
+            )
+            covs = _complete(self.data.adsl, COX_CANDIDATES)
+            if len(self.arms) < 2:
+                continue
+            try:
+                cm = A.cox_models(self.data.adsl, self.data.adtte, paramcd, self.treat, covs)
+            except (ValueError, ArithmeticError) as exc:
+                _not_estimable(f"{paramcd} Cox models", exc)
+                continue
+            display(
+                tables.show(
+                    cm.univariable.round(4),
+                    f"patient-cox-uni-{paramcd.lower()}",
+                    f"{paramcd}: univariable Cox models",
+                )
+            )
+            display(
+                tables.show(
+                    cm.multivariable.round(4),
+                    f"patient-cox-multi-{paramcd.lower()}",
+                    f"{paramcd}: multivariable Cox model (arm + covariates with p < {cm.p_enter:g})",
+                )
+            )
+            display(
+                tables.show(
+                    cm.ph.round(4),
+                    f"patient-ph-{paramcd.lower()}",
+                    f"{paramcd}: proportional-hazards check (rank-transformed time)",
+                )
+            )
+
+    def matching(self) -> None:
+        if len(self.arms) < 2:
+            display(Markdown("_Propensity-score matching needs two arms._"))
+            return
+        covs = _complete(self.data.adsl, PS_CANDIDATES)
+        try:
+            m = A.propensity_match(self.data.adsl, self.treat, covariates=covs, caliper=0.2, seed=self.seed)
+        except (ValueError, ArithmeticError) as exc:
+            _not_estimable("Propensity-score matching", exc)
+            return
+        summary = pd.DataFrame([{"item": k, "value": v} for k, v in m.summary.items()])
+        display(
+            tables.show(
+                summary,
+                "patient-psm-summary",
+                "1:1 nearest-neighbour matching on the logit propensity score, caliper 0.2 SD",
+            )
+        )
+        display(tables.show(m.balance.round(3), "patient-psm-balance", "Balance before and after matching"))
+        fig = A.love_plot(m.balance)
+        display(fig)
+        plt.close(fig)
+        for paramcd in sorted(set(self.data.adtte["PARAMCD"])):
+            try:
+                cox = A.cox_matched(m.matched, self.data.adtte, paramcd, self.treat)
+            except (ValueError, ArithmeticError) as exc:
+                _not_estimable(f"{paramcd} Cox model in the matched cohort", exc)
+                continue
+            display(
+                tables.show(
+                    cox.round(4),
+                    f"patient-psm-cox-{paramcd.lower()}",
+                    f"{paramcd} in the matched cohort: Cox with robust SE by pair",
+                )
+            )
+
+    def subgroups(self) -> None:
+        if len(self.arms) < 2:
+            return
+        subs = {
+            k: v
+            for k, v in SUBGROUPS.items()
+            if (v[0] if isinstance(v, tuple) else v) in _complete(self.data.adsl, COX_CANDIDATES)
+        }
+        for paramcd in sorted(set(self.data.adtte["PARAMCD"])):
+            try:
+                df = A.subgroup_hrs(self.data.adsl, self.data.adtte, paramcd, self.treat, subs)
+            except (ValueError, ArithmeticError) as exc:
+                _not_estimable(f"{paramcd} subgroup hazard ratios", exc)
+                continue
+            display(
+                tables.show(
+                    df.round(4),
+                    f"patient-subgroups-{paramcd.lower()}",
+                    f"{paramcd}: treatment hazard ratio by subgroup, interaction p",
+                )
+            )
+            fig = A.forest_plot(df, f"{paramcd}: subgroups")
+            display(fig)
+            plt.close(fig)
+
+    def response_models(self, criterion: str) -> None:
+        from . import models as M
+
+        if self.data.adrs is None:
+            display(Markdown("_No response data (adrs.csv)._"))
+            return
+        feats = tuple(
+            f
+            for f in M.DEFAULT_FEATURES
+            if f == "RT" and len(self.arms) > 1 or f in _complete(self.data.adsl, tuple(M.DEFAULT_FEATURES))
+        )
+        try:
+            X, y = M.response_dataset(self.data.adsl, self.data.adrs, criterion=criterion, features=feats)
+            res = M.fit_models(X, y, seed=self.seed)
+        except ValueError as exc:
+            display(Markdown(f"_Response models not fitted: {exc}_"))
+            return
+        display(
+            tables.show(
+                res.table.round(3),
+                "patient-models",
+                f"Objective response ({criterion}): eight "
+                "model families, validation AUC with DeLong 95% CI, Brier score",
+            )
+        )
+        for make in (M.roc_plot, M.calibration_plot):
+            fig = make(res)
+            display(fig)
+            plt.close(fig)
+        shap = M.shap_summary(res, X, seed=self.seed, max_samples=100)
+        display(tables.show(shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})"))
+        fig = M.shap_plot(shap)
+        display(fig)
+        plt.close(fig)
