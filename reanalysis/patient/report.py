@@ -72,6 +72,66 @@ class PatientSection:
             "Baseline characteristics from patient data (SMD: standardised mean difference)",
         )
 
+    def _count_table(self, long: pd.DataFrame, uid: str, caption: str) -> HTML:
+        """Rows × arms counts n/N (%) with the p of the gtsummary rule (two arms)."""
+        from .. import stats as S
+
+        sizes = self.data.adsl["ARM"].value_counts()
+        out = []
+        for row, grp in long.groupby("row", sort=False):
+            r = {"": row}
+            counts = {a: int(grp.loc[grp["ARM"] == a, "USUBJID"].nunique()) for a in self.arms}
+            for a in self.arms:
+                n, N = counts[a], int(sizes.get(a, 0))
+                r[self.study.arm(a).label] = f"{n}/{N} ({100 * n / N:.1f}%)" if N else ""
+            if len(self.arms) == 2 and all(sizes.get(a, 0) for a in self.arms):
+                a, b = self.arms
+                table = S.two_by_two(counts[a], int(sizes[a]), counts[b], int(sizes[b]))
+                test, _ = S.choose_test(table, "gtsummary")
+                res = S.categorical_tests(table)[test]
+                r["p"] = "n/a" if pd.isna(res.p) else f"{res.p:.3f}"
+                r["test"] = test
+            out.append(r)
+        return tables.show(pd.DataFrame(out), uid, caption)
+
+    def response(self, criterion: str) -> HTML | Markdown:
+        adrs = self.data.adrs
+        if adrs is None or not (adrs["CRITERION"] == criterion).any():
+            return Markdown(f"_No {criterion} responses in the patient data._")
+        r = adrs[adrs["CRITERION"] == criterion].merge(
+            self.data.adsl[["USUBJID", "ARM"]], on="USUBJID", suffixes=("_rs", "")
+        )
+        long = pd.concat(
+            [
+                r.assign(row=r["AVALC"]),
+                r[r["AVALC"].isin(["CR", "PR"])].assign(row="ORR (CR + PR)"),
+                r[r["AVALC"].isin(["CR", "PR", "SD"])].assign(row="DCR (CR + PR + SD)"),
+            ]
+        )
+        order = ["CR", "PR", "SD", "PD", "NE", "ORR (CR + PR)", "DCR (CR + PR + SD)"]
+        long["row"] = pd.Categorical(long["row"], categories=order, ordered=True)
+        long = long.sort_values("row")
+        long["row"] = long["row"].astype(str)
+        return self._count_table(
+            long, "patient-response", f"Best overall response ({criterion}) from patient data"
+        )
+
+    def adverse_events(self) -> HTML | Markdown:
+        adae = self.data.adae
+        if adae is None or adae.empty:
+            return Markdown("_No adverse events in the patient data._")
+        ae = adae.merge(self.data.adsl[["USUBJID", "ARM"]], on="USUBJID", suffixes=("_ae", ""))
+        long = pd.concat(
+            [
+                ae.assign(row=ae["AETERM"] + ": any grade"),
+                ae[ae["AETOXGR"] >= 3].assign(row=ae["AETERM"] + ": grade ≥ 3"),
+            ]
+        )
+        long = long.sort_values("row", kind="stable")
+        return self._count_table(
+            long, "patient-ae", "Patients with each adverse event (worst grade) from patient data"
+        )
+
     def survival(self) -> None:
         for paramcd in sorted(set(self.data.adtte["PARAMCD"])):
             km = A.km_by_arm(self.data.adsl, self.data.adtte, paramcd)
