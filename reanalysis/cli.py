@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     au.add_argument("--format", choices=("csv", "markdown"), default="csv")
     au.set_defaults(func=cmd_audit)
 
-    from .reconstruct import add_cli as add_reconstruct
+    from .reconstruct_cli import add_cli as add_reconstruct
 
     add_reconstruct(sub)
 

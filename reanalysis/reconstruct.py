@@ -49,9 +49,7 @@ truncated to the range the landmarks allow.
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,7 +58,6 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from .errors import ReanalysisError
 from .survival import cox_batch, km_median_batch, logrank_batch
 
 __all__ = ["ARM_KEYS", "add_cli", "reconstruct_arm", "replicates", "summarise"]
@@ -733,80 +730,4 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 # command line
 
 
-def _cli_number(text: str | None, option: str, *, whole: bool = False) -> float | int | None:
-    if text is None:
-        return None
-    try:
-        return int(text) if whole else float(text)
-    except ValueError:
-        kind = "a whole number" if whole else "a number"
-        raise ReanalysisError(f"{option}: expected {kind}, got {text!r}") from None
-
-
-def _cli_pair(text: str | None, option: str, allow_nr: bool = False) -> tuple[float, float | None] | None:
-    if text is None:
-        return None
-    lo, colon, hi = text.partition(":")
-    if not colon:
-        raise ReanalysisError(f"{option}: expected LO:HI, got {text!r}")
-    hi_val = None if allow_nr and hi.strip().upper() in ("NR", "INF", "") else _cli_number(hi, option)
-    return _cli_number(lo, option), hi_val  # type: ignore[return-value]
-
-
-def _cli_landmarks(items: list[str]) -> dict[float, float] | None:
-    out: dict[float, float] = {}
-    for item in items:
-        t, colon, s = item.partition(":")
-        if not colon:
-            raise ReanalysisError(f"--landmark: expected T:S (e.g. 12:0.522), got {item!r}")
-        t_, s_ = _cli_number(t, "--landmark time"), _cli_number(s, "--landmark survival")
-        if t_ in out:
-            raise ReanalysisError(f"--landmark: time {t_:g} given twice")
-        out[t_] = s_  # type: ignore[index]
-    return out or None
-
-
-def cmd_reconstruct(args: argparse.Namespace) -> None:
-    """Write one reconstructed arm as CSV (time,event) to stdout."""
-    kwargs = {
-        "events": _cli_number(args.events, "--events", whole=True),
-        "median": _cli_number(args.median, "--median"),
-        "median_ci": _cli_pair(args.median_ci, "--median-ci", allow_nr=True),
-        "landmarks": _cli_landmarks(args.landmark),
-        "followup_median": _cli_number(args.followup_median, "--followup-median"),
-        "followup_range": _cli_pair(args.followup_range, "--followup-range"),
-        "seed": _cli_number(args.seed, "--seed", whole=True),
-    }
-    n = _cli_number(args.n, "--n", whole=True)
-    if kwargs["seed"] is None or kwargs["seed"] < 0:  # type: ignore[operator]
-        raise ReanalysisError(f"--seed: expected a non-negative whole number, got {args.seed!r}")
-    try:
-        df = reconstruct_arm(n, **kwargs)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ReanalysisError(f"reconstruct: {exc}") from exc
-    df.to_csv(sys.stdout, index=False, lineterminator="\n", float_format="%.4f")
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Register the ``reconstruct`` subcommand (one arm, CSV to stdout) on ``subparsers``."""
-    p = subparsers.add_parser(
-        "reconstruct",
-        help="pseudo patient-level data of one arm from printed summaries (CSV to stdout)",
-        description="Reconstruct one arm's (time, event) data from its printed summaries; "
-        "method in book/reconstruction.md.",
-    )
-    p.add_argument("--n", required=True, metavar="N", help="number of patients in the arm")
-    p.add_argument("--events", metavar="D", help="number of events")
-    p.add_argument("--median", metavar="M", help="median survival")
-    p.add_argument("--median-ci", metavar="LO:HI", help="95%% CI of the median (HI may be NR)")
-    p.add_argument(
-        "--landmark",
-        action="append",
-        default=[],
-        metavar="T:S",
-        help="survival proportion S at time T (repeatable)",
-    )
-    p.add_argument("--followup-median", metavar="F", help="median follow-up (reverse Kaplan-Meier)")
-    p.add_argument("--followup-range", metavar="LO:HI", help="range of follow-up")
-    p.add_argument("--seed", default="0", help="random seed (default 0)")
-    p.set_defaults(func=cmd_reconstruct)
+from .reconstruct_cli import add_cli, cmd_reconstruct  # noqa: E402,F401  (kept importable from here)
