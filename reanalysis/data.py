@@ -124,9 +124,9 @@ def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
     return meta, arms
 
 
-def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
-    """Read one CSV as text, then validate and type it with its schema."""
-    name = _rel(path)
+def read_csv_text(path: Path, name: str) -> pd.DataFrame:
+    """A CSV as stripped text with empty cells as NaN, so printed digits survive; unreadable,
+    empty or non-UTF-8 files raise a DataError naming the file."""
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -136,7 +136,13 @@ def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         raise DataError(name, f"not a valid CSV ({exc})") from None
     raw = raw.apply(lambda s: s.str.strip())
-    raw = raw.where(raw != "", np.nan)
+    return raw.where(raw != "", np.nan)
+
+
+def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
+    """Read one CSV as text, then validate and type it with its schema."""
+    name = _rel(path)
+    raw = read_csv_text(path, name)
     missing = [c for c, col in TABLES[table].items() if c not in raw.columns and not col.optional_column]
     if missing:
         raise DataError(name, "missing column", column=missing[0])

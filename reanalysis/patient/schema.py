@@ -23,6 +23,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from ..data import read_csv_text
 from ..errors import DataError
 
 __all__ = [
@@ -246,16 +247,7 @@ def _required(table: str) -> list[str]:
 
 
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(name, f"not UTF-8 encoded (byte {exc.start})") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(name, "empty file: expected a header row") from None
-    except pd.errors.ParserError as exc:
-        raise DataError(name, f"not a valid CSV ({exc})") from None
-    raw = raw.apply(lambda s: s.str.strip())
-    return raw.where(raw != "", np.nan)
+    return read_csv_text(path, name)
 
 
 def _check_links(data: PatientData, names: dict[str, str]) -> None:
