@@ -1,8 +1,12 @@
 """Re-analysis of published studies of radiotherapy with immunotherapy in advanced HCC.
 
-Modules: ``data`` (load and validate extracted data), ``schema`` (pandera schemas),
-``stats`` (tests, CIs, GRIM), ``audit`` (printed vs recomputed), ``tables`` and ``plots``
-(display), ``params`` (chapter parameters), ``pipeline`` (execute chapters, build the book).
+Modules: ``data`` and ``schema`` (load and validate extracted data), ``stats`` (tests, CIs,
+GRIM, McNemar ranges, interactions), ``audit`` (printed vs recomputed, across studies),
+``feasibility`` (counts behind printed percentages), ``radiobiology`` (BED/EQD2),
+``reconstruct``, ``survival``, ``pseudo`` and ``validation`` (pseudo patient data from printed
+summaries), ``meta`` and ``synthesis`` (random-effects pooling), ``tables``, ``plots`` and
+``report`` (chapter sections), ``params``, ``pipeline`` and ``manifest`` (execute chapters, build
+the book), ``cli``; ``patient`` (patient-level mode: schema, synthetic cohorts, analyses, models).
 """
 
 __version__ = "0.1.0"
