@@ -285,14 +285,11 @@ def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dic
         chosen, why = S.choose_test(table, rule, paper_test=paper_test, printed=printed)
         if rule != test_rule:
             why += " (the paper names no test for this p, so the gtsummary rule applies)"
+        shape = "×".join(map(str, table.shape))
         if chosen not in results:  # e.g. Fisher chosen for an r×c table: scipy has only 2×2
-            why += (
-                f"; {chosen} is not available for a {'×'.join(map(str, table.shape))} table, "
-                "so Pearson is shown"
-            )
+            why += f"; {chosen} is not available for a {shape} table, so Pearson is shown"
             chosen = S.TEST_PEARSON
         res = results[chosen]
-        shape = "×".join(map(str, table.shape))
         all_p = "; ".join(f"{name} {fmt_p(x.p)}" for name, x in results.items())
         if all(math.isnan(x.p) for x in results.values()):
             status, reason = NOT_RECOMPUTABLE, "no events in either arm: every test is undefined"

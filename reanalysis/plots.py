@@ -291,15 +291,9 @@ def baseline_ecdf(baseline: pd.DataFrame) -> plt.Figure | None:
 
 def audit_bars(checks: pd.DataFrame) -> plt.Figure:
     """Checks per study, stacked by status."""
-    counts = pd.crosstab(checks["study"], checks["status"]).reindex(columns=list(STATUSES), fill_value=0)
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(counts) + 1.3))
-    counts.plot.barh(stacked=True, ax=ax, color=[STATUS_COLOURS[s] for s in STATUSES], width=0.7)
-    ax.set_xlabel("number of checks")
-    ax.set_ylabel("")
-    ax.invert_yaxis()
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, frameon=False)
-    fig.tight_layout()
-    return fig
+    return status_bars(
+        pd.crosstab(checks["study"], checks["status"]).reindex(columns=list(STATUSES), fill_value=0)
+    )
 
 
 def forest_meta(

@@ -24,6 +24,20 @@ def glued(path: Path) -> dict[str, str]:
     return out
 
 
+def template_running(source: str):
+    """A stand-in for prepare_template: a parameters cell, then one cell running ``source``."""
+
+    def prepare(chapter, values):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        p = nbformat.v4.new_code_cell("study_id = ''")
+        p.metadata["tags"] = ["parameters"]
+        nb.cells = [p, nbformat.v4.new_code_cell(source)]
+        return nb
+
+    return prepare
+
+
 def test_normalise_drops_run_dependent_metadata():
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x = 1")
@@ -66,15 +80,7 @@ def test_failed_run_leaves_previous_output(tmp_path, monkeypatch):
     target = tmp_path / "li2022.ipynb"
     target.write_text("previous", encoding="utf-8")
 
-    def broken(chapter, values):
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        p = nbformat.v4.new_code_cell("study_id = ''")
-        p.metadata["tags"] = ["parameters"]
-        nb.cells = [p, nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
-        return nb
-
-    monkeypatch.setattr(pipeline, "prepare_template", broken)
+    monkeypatch.setattr(pipeline, "prepare_template", template_running("raise RuntimeError('boom')"))
     with pytest.raises(ReanalysisError, match="chapter 'li2022' failed.*RuntimeError: boom"):
         pipeline.execute_chapter("li2022", output=target)
     assert target.read_text(encoding="utf-8") == "previous"
@@ -85,15 +91,9 @@ def test_warnings_are_not_stored(tmp_path, monkeypatch):
     """A warning in a chapter (it would carry this machine's paths) fails the run."""
     target = tmp_path / "li2022.ipynb"
 
-    def noisy(chapter, values):
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        p = nbformat.v4.new_code_cell("study_id = ''")
-        p.metadata["tags"] = ["parameters"]
-        nb.cells = [p, nbformat.v4.new_code_cell("import warnings\nwarnings.warn('careful')")]
-        return nb
-
-    monkeypatch.setattr(pipeline, "prepare_template", noisy)
+    monkeypatch.setattr(
+        pipeline, "prepare_template", template_running("import warnings\nwarnings.warn('careful')")
+    )
     with pytest.raises(ReanalysisError, match="wrote to stderr"):
         pipeline.execute_chapter("li2022", output=target)
     assert not target.exists()

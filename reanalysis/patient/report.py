@@ -43,9 +43,13 @@ def _complete(adsl: pd.DataFrame, candidates: tuple[str, ...]) -> list[str]:
     return [c for c in candidates if c in adsl and adsl[c].notna().all() and adsl[c].nunique() > 1]
 
 
-def _not_estimable(what: str, exc: Exception) -> None:
-    """Say plainly that an analysis could not be fitted on these data (it is not an error of ours)."""
-    display(Markdown(f"_{what}: not estimable on these data ({exc})._"))
+def _attempt(what: str, fit, *args, **kwargs):
+    """Fit a model, or say plainly that it cannot be fitted on these data (not an error of ours)."""
+    try:
+        return fit(*args, **kwargs)
+    except (ValueError, ArithmeticError) as exc:
+        display(Markdown(f"_{what}: not estimable on these data ({exc})._"))
+        return None
 
 
 class PatientSection:
@@ -55,6 +59,7 @@ class PatientSection:
         self.data, self.study, self.seed = data, study, seed
         self.arms = list(study.comparison) if study.is_two_arm else [a.id for a in study.arms]
         self.treat = self.arms[0]
+        self.paramcds = sorted(set(data.adtte["PARAMCD"]))
 
     def banner(self) -> Markdown:
         if getattr(self.data, "synthetic", False):
@@ -133,7 +138,8 @@ class PatientSection:
         )
 
     def survival(self) -> None:
-        for paramcd in sorted(set(self.data.adtte["PARAMCD"])):
+        covs = _complete(self.data.adsl, COX_CANDIDATES)
+        for paramcd in self.paramcds:
             km = A.km_by_arm(self.data.adsl, self.data.adtte, paramcd)
             display(
                 tables.show(
@@ -142,13 +148,18 @@ class PatientSection:
                     f"{paramcd}: Kaplan–Meier medians; log-rank p = {km.p:.4f}",
                 )
             )
-            covs = _complete(self.data.adsl, COX_CANDIDATES)
             if len(self.arms) < 2:
                 continue
-            try:
-                cm = A.cox_models(self.data.adsl, self.data.adtte, paramcd, self.treat, covs)
-            except (ValueError, ArithmeticError) as exc:
-                _not_estimable(f"{paramcd} Cox models", exc)
+            cm = _attempt(
+                f"{paramcd} Cox models",
+                A.cox_models,
+                self.data.adsl,
+                self.data.adtte,
+                paramcd,
+                self.treat,
+                covs,
+            )
+            if cm is None:
                 continue
             display(
                 tables.show(
@@ -177,10 +188,16 @@ class PatientSection:
             display(Markdown("_Propensity-score matching needs two arms._"))
             return
         covs = _complete(self.data.adsl, PS_CANDIDATES)
-        try:
-            m = A.propensity_match(self.data.adsl, self.treat, covariates=covs, caliper=0.2, seed=self.seed)
-        except (ValueError, ArithmeticError) as exc:
-            _not_estimable("Propensity-score matching", exc)
+        m = _attempt(
+            "Propensity-score matching",
+            A.propensity_match,
+            self.data.adsl,
+            self.treat,
+            covariates=covs,
+            caliper=0.2,
+            seed=self.seed,
+        )
+        if m is None:
             return
         summary = pd.DataFrame([{"item": k, "value": v} for k, v in m.summary.items()])
         display(
@@ -194,11 +211,16 @@ class PatientSection:
         fig = A.love_plot(m.balance)
         display(fig)
         plt.close(fig)
-        for paramcd in sorted(set(self.data.adtte["PARAMCD"])):
-            try:
-                cox = A.cox_matched(m.matched, self.data.adtte, paramcd, self.treat)
-            except (ValueError, ArithmeticError) as exc:
-                _not_estimable(f"{paramcd} Cox model in the matched cohort", exc)
+        for paramcd in self.paramcds:
+            cox = _attempt(
+                f"{paramcd} Cox model in the matched cohort",
+                A.cox_matched,
+                m.matched,
+                self.data.adtte,
+                paramcd,
+                self.treat,
+            )
+            if cox is None:
                 continue
             display(
                 tables.show(
@@ -216,11 +238,17 @@ class PatientSection:
             for k, v in SUBGROUPS.items()
             if (v[0] if isinstance(v, tuple) else v) in _complete(self.data.adsl, COX_CANDIDATES)
         }
-        for paramcd in sorted(set(self.data.adtte["PARAMCD"])):
-            try:
-                df = A.subgroup_hrs(self.data.adsl, self.data.adtte, paramcd, self.treat, subs)
-            except (ValueError, ArithmeticError) as exc:
-                _not_estimable(f"{paramcd} subgroup hazard ratios", exc)
+        for paramcd in self.paramcds:
+            df = _attempt(
+                f"{paramcd} subgroup hazard ratios",
+                A.subgroup_hrs,
+                self.data.adsl,
+                self.data.adtte,
+                paramcd,
+                self.treat,
+                subs,
+            )
+            if df is None:
                 continue
             display(
                 tables.show(
