@@ -13,7 +13,7 @@ CHAPTERS = load_chapters()
 OVERRIDES = config.get("overrides") or {}
 if isinstance(OVERRIDES, str):
     OVERRIDES = json.loads(OVERRIDES)
-PACKAGE = sorted(str(p) for p in Path("reanalysis").glob("*.py"))
+PACKAGE = sorted(str(p) for p in Path("reanalysis").rglob("*.py"))
 STAMPS = "_build/.stamps"
 
 wildcard_constraints:

@@ -4,7 +4,8 @@ Modules: ``data`` and ``schema`` (load and validate extracted data), ``stats`` (
 GRIM, McNemar ranges, interactions), ``audit`` (printed vs recomputed, across studies),
 ``feasibility`` (counts behind printed percentages), ``radiobiology`` (BED/EQD2),
 ``reconstruct``, ``survival``, ``pseudo`` and ``validation`` (pseudo patient data from printed
-summaries), ``meta`` and ``synthesis`` (random-effects pooling), ``tables``, ``plots`` and
+summaries), ``meta`` and ``synthesis`` (random-effects pooling), ``tables``, ``plots``,
+``downloads`` (CSV/PNG/SVG/zip beside tables and figures) and
 ``report`` (chapter sections), ``params``, ``pipeline`` and ``manifest`` (execute chapters, build
 the book), ``cli``; ``patient`` (patient-level mode: schema, synthetic cohorts, analyses, models).
 """

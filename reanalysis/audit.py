@@ -1345,3 +1345,22 @@ def carlisle_table(baseline: pd.DataFrame) -> pd.DataFrame:
     """:func:`carlisle` for every study of a :func:`baseline_pvalues` table."""
     rows = [{"study": sid, **carlisle(grp["p printed"])} for sid, grp in baseline.groupby("study", sort=True)]
     return pd.DataFrame(rows, columns=["study", "n", "ks", "ks_p", "stouffer_z", "stouffer_p"])
+
+
+def glance_rows(checks: pd.DataFrame) -> list[tuple[str, str]]:
+    """The audit's 'at a glance' rows: scale, verdicts, where the inconsistencies are, and the
+    commonest reason a printed number cannot be recomputed."""
+    counts = checks["status"].value_counts()
+    per_study = checks[checks["status"] == INCONSISTENT]["study"].value_counts()
+    nr = checks.loc[checks["status"] == NOT_RECOMPUTABLE, "reason"].value_counts()
+    return [
+        ("Studies", f"{checks['study'].nunique()} ({', '.join(sorted(checks['study'].unique()))})"),
+        (
+            "Checked",
+            f"{len(checks)} printed numbers: {counts.get(REPRODUCED, 0)} reproduced, "
+            f"{counts.get(INCONSISTENT, 0)} inconsistent, {counts.get(NOT_RECOMPUTABLE, 0)} not "
+            "recomputable from published data",
+        ),
+        ("Inconsistent, by study", "; ".join(f"{s} {n}" for s, n in per_study.items()) or "none"),
+        ("Not recomputable, most often because", f"{nr.iloc[0]}× {nr.index[0]}" if len(nr) else ""),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections import defaultdict
 
 from . import params as P
@@ -41,8 +42,9 @@ def cmd_execute(args: argparse.Namespace) -> None:
 
     overrides: dict = json.loads(args.params_json) if args.params_json else {}
     overrides.update(P.parse_assignments(args.param))
+    start = time.perf_counter()
     out = execute_chapter(args.chapter, overrides, output=args.output, progress=args.progress)
-    print(f"executed {args.chapter} -> {out}")
+    print(f"executed {args.chapter} in {time.perf_counter() - start:.1f} s -> {out}", flush=True)
 
 
 def cmd_site(args: argparse.Namespace) -> None:

@@ -17,6 +17,7 @@ INPUTS = (
     "reanalysis/**/*.py",
     "book/templates/*.ipynb",
     "book/chapters/*.ipynb",
+    "book/chapters/downloads/**/*",
     "book/*.md",
     "book/*.yml",
     "book/*.png",

@@ -12,16 +12,19 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import yaml
 
+from . import downloads
 from . import params as P
 from .data import DATA_DIR, REPO_ROOT, load_meta, load_study
 from .errors import ParameterError, ReanalysisError
@@ -120,18 +123,32 @@ def execute_chapter(
     values = resolve_parameters(chapter, overrides)
     if values.get("study_id"):
         load_study(values["study_id"])  # bad data fails here, naming file/line/column, before any kernel
+    if values.get("patient_data") not in (None, "synthetic", "none"):
+        from .patient.schema import load_patient_data
+
+        load_patient_data(values["patient_data"])  # a user's cohort too, before any kernel
     template = prepare_template(chapter, values)
     output = Path(output) if output else EXECUTED / f"{chapter}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)
+    page = re.sub(r"[^a-z0-9_-]+", "-", output.stem.lower()).strip("-_") or "chapter"
+    shelf = output.parent / downloads.FOLDER
+    shelf.mkdir(exist_ok=True)
+    files = Path(tempfile.mkdtemp(dir=shelf, prefix=f".{page}.", suffix=".tmp"))
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{chapter}.", suffix=".tmp.ipynb")
     os.close(fd)
+    saved_env = os.environ.get(downloads.ENV)
+    os.environ[downloads.ENV] = str(files)  # the kernel inherits it and writes the downloads there
     try:
-        # inject only what the template declares (its parameters cell)
+        # inject only what the template declares (its parameters cell); `page` names the
+        # downloads folder and is set here, never by the user
         declared = set(pm.inspect_notebook(str(TEMPLATES / load_chapters()[chapter]["template"])))
+        injected = {k: v for k, v in values.items() if k in declared}
+        if "page" in declared:
+            injected["page"] = page
         pm.execute_notebook(
             template,
             tmp,
-            parameters={k: v for k, v in values.items() if k in declared},
+            parameters=injected,
             cwd=str(EXECUTED),
             kernel_name="python3",
             progress_bar=progress,
@@ -145,14 +162,32 @@ def execute_chapter(
                 f"chapter '{chapter}' wrote to stderr in cell(s) {', '.join(noisy)}; "
                 "fix the warning instead of storing it"
             )
+        _swap_folder(files, shelf / page)  # downloads first: the notebook is what marks success
         _atomic_write_text(output, nbformat.writes(nb) + "\n")
     except pm.PapermillExecutionError as exc:
         raise ReanalysisError(
             f"chapter '{chapter}' failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
         ) from None
     finally:
+        if saved_env is None:
+            os.environ.pop(downloads.ENV, None)
+        else:
+            os.environ[downloads.ENV] = saved_env
         Path(tmp).unlink(missing_ok=True)
+        shutil.rmtree(files, ignore_errors=True)
+        if not any(shelf.iterdir()):
+            shelf.rmdir()
     return output
+
+
+def _swap_folder(new: Path, final: Path) -> None:
+    """Put a finished folder in place of ``final``; the old one is removed only afterwards."""
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def build_site(builder: str = "html") -> Path:
@@ -184,11 +219,63 @@ def build_site(builder: str = "html") -> Path:
     for p in (new, old):
         shutil.rmtree(p, ignore_errors=True)
     shutil.copytree(WORK / "_build" / "html", new)
+    # the root redirect page has no icon link, so browsers ask for /favicon.ico: serve ours
+    shutil.copyfile(BOOK / "favicon.png", new / "favicon.ico")
+    shelf = EXECUTED / downloads.FOLDER  # the files the pages link to, beside the pages
+    for chapter in load_chapters():
+        if (shelf / chapter).is_dir():
+            shutil.copytree(shelf / chapter, new / shelf.relative_to(REPO_ROOT) / chapter)
     if SITE.exists():
         os.replace(SITE, old)
     os.replace(new, SITE)
     shutil.rmtree(old, ignore_errors=True)
     return SITE
+
+
+PLAN_RE = re.compile(r"^chapter\s+(\d+)\s*$")
+STEP_RE = re.compile(r"^(\d+) of (\d+) steps \((\d+%)\) done")
+
+
+def _run_with_progress(cmd: list[str], quiet: bool) -> int:
+    """Run Snakemake; unless verbose, show only the plan, one line per finished chapter (with
+    its time), the step count and errors. On a failure without an ``error:`` line, its tail."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    assert proc.stdout is not None
+    tail: deque[str] = deque(maxlen=40)
+    explained = False
+    for line in proc.stdout:
+        tail.append(line)
+        if not quiet:
+            print(line, end="", flush=True)
+        elif m := PLAN_RE.match(line):
+            print(f"executing {m.group(1)} chapter(s), then building the site", flush=True)
+        elif m := STEP_RE.match(line):
+            print(f"  [{m.group(1)}/{m.group(2)} steps done, {m.group(3)}]", flush=True)
+        elif line.startswith(("executed ", "site -> ")):
+            print(line, end="", flush=True)
+        elif line.startswith("error:"):
+            print(line, end="", file=sys.stderr, flush=True)
+            explained = True
+    code = proc.wait()
+    if code != 0 and quiet and not explained:
+        print("".join(tail), end="", file=sys.stderr)
+    return code
+
+
+def missing_downloads() -> list[str]:
+    """Chapters whose executed notebook links to a download that is not on disk (the folder is
+    not in git: a fresh clone or a deleted folder); the build re-executes them."""
+    out = []
+    for chapter in load_chapters():
+        nb = EXECUTED / f"{chapter}.ipynb"
+        links = (
+            re.findall(r'href=\\"(downloads/[^"\\]+)\\"', nb.read_text(encoding="utf-8"))
+            if nb.is_file()
+            else []
+        )
+        if any(not (EXECUTED / link).is_file() for link in links):
+            out.append(chapter)
+    return out
 
 
 def run_workflow(
@@ -210,6 +297,11 @@ def run_workflow(
     shutil.rmtree(REPO_ROOT / ".snakemake" / "locks", ignore_errors=True)
     for stale in EXECUTED.glob(".*.tmp.ipynb"):
         stale.unlink()
+    shelf = EXECUTED / downloads.FOLDER
+    for stale in [*shelf.glob(".*.tmp"), *shelf.glob(".*.old")]:
+        shutil.rmtree(stale, ignore_errors=True)
+    for chapter in missing_downloads():
+        (BUILD / ".stamps" / f"{chapter}.done").unlink(missing_ok=True)
     cmd = [
         sys.executable,
         "-m",
@@ -224,11 +316,8 @@ def run_workflow(
         "--config",
         f"overrides={json.dumps(overrides or {}, sort_keys=True)}",
     ]
-    if quiet:
-        cmd += ["--quiet", "progress", "rules", "host"]
     cmd += targets or []
-    proc = subprocess.run(cmd)
-    if proc.returncode != 0:
+    if _run_with_progress(cmd, quiet) != 0:
         raise ReanalysisError(
             "workflow failed (see the messages above); previous notebooks and site are left in place"
         )

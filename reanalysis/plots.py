@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from . import downloads
 from .audit import STATUSES
 from .data import Study
 
@@ -332,3 +333,17 @@ def forest_meta(
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def show(fig: plt.Figure | None, name: str) -> None:
+    """Display a figure with PNG and SVG downloads (when a chapter page is active), then close
+    it so the inline backend does not show it twice. ``None`` (no figure to draw) shows nothing."""
+    if fig is None:
+        return
+    from IPython.display import HTML, display
+
+    display(fig)
+    links = downloads.figure_files(fig, name)
+    plt.close(fig)
+    if links:
+        display(HTML(links))

@@ -50,6 +50,7 @@ truncated to the range the landmarks allow.
 from __future__ import annotations
 
 import math
+import sys
 from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -655,7 +656,11 @@ def _arm_inputs(name: str, spec: object) -> _Inputs:
 
 
 def replicates(
-    arms: dict[str, dict], n_rep: int = 1000, seed: int = 0, jitter: str | None = "ci"
+    arms: dict[str, dict],
+    n_rep: int = 1000,
+    seed: int = 0,
+    jitter: str | None = "ci",
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Reconstruct two arms ``n_rep`` times and compare them in every replicate.
 
@@ -666,6 +671,7 @@ def replicates(
     (``median_input_<arm>``) and reconstructed (``median_<arm>``), the Cox hazard ratio
     of the first arm vs the second (``hr``, ``log_hr``, ``se_log_hr``) and the p-values
     of the log-rank, Gehan-Breslow generalised Wilcoxon and Tarone-Ware tests.
+    ``progress`` shows a bar on stderr (for the command line; chapters keep it off).
     """
     if not isinstance(arms, Mapping) or len(arms) != 2:
         raise ValueError(f"arms must be a dict with exactly two arms, got {arms!r}")
@@ -682,7 +688,9 @@ def replicates(
     events = np.empty_like(times, dtype=int)
     used = np.empty((n_rep, 2))
     n0 = inputs[0].n
-    for r in range(n_rep):
+    from tqdm import tqdm
+
+    for r in tqdm(range(n_rep), desc="replicates", unit="rep", disable=not progress, file=sys.stderr):
         for k, inp in enumerate(inputs):
             med = _draw_median(inp, rng) if jitter == "ci" else inp.median
             used[r, k] = math.nan if med is None else med

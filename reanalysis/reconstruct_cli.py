@@ -68,6 +68,33 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
     df.to_csv(sys.stdout, index=False, lineterminator="\n", float_format="%.4f")
 
 
+def cmd_replicates(args: argparse.Namespace) -> None:
+    """Draw reconstruction replicates of one printed two-arm endpoint; CSV of HR and p per replicate."""
+    from . import pseudo
+    from .audit import run_checks
+    from .data import load_study
+    from .reconstruct import replicates
+
+    n_rep = _cli_number(args.n_replicates, "--n-replicates", whole=True)
+    seed = _cli_number(args.seed, "--seed", whole=True)
+    if n_rep < 1 or seed < 0:  # type: ignore[operator]
+        raise ReanalysisError("--n-replicates must be at least 1 and --seed non-negative")
+    study = load_study(args.study)
+    eps, _ = pseudo.endpoints(study, args.criterion)
+    known = [name if sub is None else f"{name}:{sub}" for name, sub in eps]
+    if args.endpoint not in known:
+        raise ReanalysisError(
+            f"replicates: study '{args.study}' has no reconstructable endpoint '{args.endpoint}' "
+            f"(known: {', '.join(known) or 'none'})"
+        )
+    name, _, sub = args.endpoint.partition(":")
+    ep = pseudo.endpoint_inputs(study, name, args.criterion, run_checks(study), sub or None)
+    if len(ep.inputs) != 2:
+        raise ReanalysisError(f"replicates: '{args.endpoint}' of '{args.study}' has no two arms to compare")
+    reps = replicates(dict(ep.inputs), n_rep=n_rep, seed=seed, progress=sys.stderr.isatty() or args.progress)
+    reps.to_csv(sys.stdout, index=False, lineterminator="\n", float_format="%.6g")
+
+
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``reconstruct`` subcommand (one arm, CSV to stdout) on ``subparsers``."""
     p = subparsers.add_parser(
@@ -91,3 +118,18 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--followup-range", metavar="LO:HI", help="range of follow-up")
     p.add_argument("--seed", default="0", help="random seed (default 0)")
     p.set_defaults(func=cmd_reconstruct)
+
+    r = subparsers.add_parser(
+        "replicates",
+        help="reconstruction replicates of a study's two-arm endpoint: HR and p per replicate (CSV)",
+        description="Reconstruct both arms of a printed endpoint many times (seeds and medians "
+        "drawn within their printed CIs) and compare them in each replicate; shows progress on a "
+        "terminal.",
+    )
+    r.add_argument("study")
+    r.add_argument("endpoint", help="e.g. OS, PFS, or 'PFS:PSM-matched cohort' for a subgroup")
+    r.add_argument("--criterion", default="mRECIST", help="response criterion of PFS (default mRECIST)")
+    r.add_argument("--n-replicates", default="1000", help="number of replicates (default 1000)")
+    r.add_argument("--seed", default="0", help="random seed (default 0)")
+    r.add_argument("--progress", action="store_true", help="show the progress bar even when not a terminal")
+    r.set_defaults(func=cmd_replicates)

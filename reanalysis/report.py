@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from . import audit, plots, pseudo, tables
+from . import audit, downloads, plots, pseudo, tables
 from . import params as P
 from .data import Study, load_study
 from .feasibility import feasible_counts
@@ -27,6 +27,11 @@ def _printed_medians(ep: pseudo.Endpoint) -> dict[str, str]:
             ci = spec.get("median_ci")
             out[arm] = f"{spec['median']:g}" + (f" ({ci[0]:g}–{ci[1]:g})" if ci else "")
     return out
+
+
+def _plural(check: str) -> str:
+    """'p-value' → 'p-values', 'landmark p' → 'landmark p-values'."""
+    return check[:-2] + " p-values" if check.endswith(" p") else check + "s"
 
 
 def _count(checks: pd.DataFrame, check: str, status: str) -> int:
@@ -53,6 +58,7 @@ class Chapter:
         )
         self.a = self.arm_ids[0]
         self.b = self.arm_ids[1] if len(self.arm_ids) > 1 else None
+        self._reconstructions: tuple[list, list[str]] | None = None
 
     # ------------------------------------------------------------ glue
     def values(self) -> dict[str, Any]:
@@ -133,6 +139,74 @@ class Chapter:
             glue(key, value, display=False)
 
     # ------------------------------------------------------------ sections
+    def at_a_glance(self) -> HTML:
+        """Design, N, what the printed numbers gave when recomputed, and how close the survival
+        reconstruction came; every entry computed from the data and the checks."""
+        s, c, m = self.study, self.checks, self.study.meta
+        if all(a.n is not None for a in s.arms):
+            sizes = "; ".join(f"{a.label} {a.n}" for a in s.arms)
+            patients = f"{sum(a.n for a in s.arms)} ({sizes})"
+        else:
+            patients = f"{m.get('total_n', 'not printed')} in all; arm sizes not printed"
+        reported = [
+            label
+            for table, label in (
+                ("baseline", "baseline table"),
+                ("treatment", "treatment details"),
+                ("response", f"tumour response ({', '.join(s.criteria)})"),
+                ("adverse_events", "adverse events"),
+                ("hazard_ratios", "hazard ratios"),
+            )
+            if not s[table].empty
+        ]
+        sv = s["survival"]
+        sv = sv[sv["endpoint"] != "followup"]
+        if not sv.empty:
+            reported.insert(
+                -1 if reported[-1] == "hazard ratios" else len(reported),
+                "survival (" + ", ".join(dict.fromkeys(sv["endpoint"])) + ")",
+            )
+        counts = c["status"].value_counts()
+        checked = (
+            f"{len(c)} printed numbers checked: {counts.get(audit.REPRODUCED, 0)} reproduced, "
+            f"{counts.get(audit.INCONSISTENT, 0)} inconsistent, "
+            f"{counts.get(audit.NOT_RECOMPUTABLE, 0)} not recomputable from published data"
+        )
+        by_check = c.groupby("check", sort=False)["status"]
+        reproduced = "; ".join(
+            f"{_plural(check)} {int((st == audit.REPRODUCED).sum())} of {len(st)}" for check, st in by_check
+        )
+        bad = c[c["status"] == audit.INCONSISTENT]
+        inconsistent = tables.listing(
+            [f"{q} ({loc})" for q, loc in dict.fromkeys(zip(bad["quantity"], bad["location"], strict=True))],
+            more=" (see the reproducibility summary)",
+        )
+        nr = c.loc[c["status"] == audit.NOT_RECOMPUTABLE, "reason"].value_counts()
+        missing = tables.listing([f"{n}× {reason}" for reason, n in nr.items()], limit=2)
+        survival = []
+        for ep, _, table in self.reconstructions()[0]:
+            summaries = table[~table["arm"].eq("both arms")]
+            ok = int((summaries["status"] == audit.REPRODUCED).sum())
+            text = f"{ep.title}: {ok} of {len(summaries)} printed medians/rates reproduced"
+            hr = table[table["quantity"] == "Cox HR"]
+            if len(hr) and hr["printed"].iloc[0]:
+                text += f"; printed HR {hr['status'].iloc[0]}"
+            survival.append(text)
+        rows = [
+            ("Design", m["design"] + (f"; {m['period']}" if m.get("period") else "")),
+            ("Patients", patients),
+            ("Printed results", ", ".join(reported)),
+            ("Checked", checked),
+            ("Reproduced", reproduced),
+            ("Inconsistent", inconsistent or "none"),
+            ("Not recomputable, most often because", missing),
+            (
+                "Survival reconstructed from summaries",
+                "; ".join(survival) or "not possible from what is printed",
+            ),
+        ]
+        return tables.glance(rows, downloads.study_zip(s.id))
+
     def design(self) -> Markdown:
         """Design summary from study.yml."""
         m = self.study.meta
@@ -266,8 +340,8 @@ class Chapter:
             "Survival summaries by subgroup or prognostic factor, as printed",
         )
 
-    def factor_figure(self):
-        return plots.factor_medians(self.study)
+    def factor_figure(self) -> None:
+        plots.show(plots.factor_medians(self.study), "factor-medians")
 
     def subgroups(self) -> HTML | Markdown:
         """Hazard ratios as printed (univariable, multivariable, PSM, subgroups) with their checks."""
@@ -291,8 +365,8 @@ class Chapter:
         )
         return tables.show(out.reset_index(drop=True), "hazard-ratios", "Hazard ratios as printed")
 
-    def forest_figure(self):
-        return plots.forest(self.study)
+    def forest_figure(self) -> None:
+        plots.show(plots.forest(self.study), "forest")
 
     @property
     def weighting(self) -> str:
@@ -301,40 +375,49 @@ class Chapter:
         named = str((self.study.meta.get("tests_named") or {}).get("survival", "")).lower()
         return "wilcoxon" if ("breslow" in named or "wilcoxon" in named) else "logrank"
 
+    def reconstructions(self) -> tuple[list[tuple[pseudo.Endpoint, pd.DataFrame, pd.DataFrame]], list[str]]:
+        """Every reconstructable endpoint as (inputs, pseudo-IPD, printed vs reconstructed), and
+        notes on those too thin to reconstruct; computed once per chapter."""
+        if self._reconstructions is None:
+            eps, skipped = pseudo.endpoints(self.study, self.criterion)
+            done = []
+            for name, subgroup in eps:
+                ep = pseudo.endpoint_inputs(self.study, name, self.criterion, self.checks, subgroup)
+                ipd = pseudo.reconstruct_endpoint(ep, seed=self.params["seed"])
+                table, _ = pseudo.compare(
+                    self.study,
+                    ep,
+                    ipd,
+                    n_rep=self.params["n_replicates"],
+                    seed=self.params["seed"],
+                    weighting=self.weighting,
+                )
+                done.append((ep, ipd, table))
+            self._reconstructions = (done, skipped)
+        return self._reconstructions
+
     def reconstructed_survival(self) -> None:
         """Per printed endpoint: KM curves of reconstructed pseudo-IPD and printed vs reconstructed."""
-        import matplotlib.pyplot as plt
         from IPython.display import display
 
-        eps, skipped = pseudo.endpoints(self.study, self.criterion)
-        if not eps:
+        done, skipped = self.reconstructions()
+        if not done:
             display(Markdown("_The paper prints too little to reconstruct any survival curve._"))
-        for name, subgroup in eps:
-            ep = pseudo.endpoint_inputs(self.study, name, self.criterion, self.checks, subgroup)
-            ipd = pseudo.reconstruct_endpoint(ep, seed=self.params["seed"])
-            table, _ = pseudo.compare(
-                self.study,
-                ep,
-                ipd,
-                n_rep=self.params["n_replicates"],
-                seed=self.params["seed"],
-                weighting=self.weighting,
-            )
+        for ep, ipd, table in done:
             display(Markdown(f"**{ep.title}**"))
             fig = plots.km_reconstructed(
                 ipd,
                 self.study,
-                name,
+                ep.name,
                 ep.landmarks,
                 f"{ep.title}: reconstructed from printed summaries, not patient data",
                 medians=_printed_medians(ep),
             )
-            display(fig)
-            plt.close(fig)
+            slug = re.sub(r"[^a-z0-9]+", "-", ep.title.lower()).strip("-")
+            plots.show(fig, f"km-{slug}")
             if ep.notes:
                 display(Markdown("\n".join(f"- {n}" for n in ep.notes)))
             table = table.assign(status=table["status"].map(tables.MARK))
-            slug = re.sub(r"[^a-z0-9]+", "-", ep.title.lower()).strip("-")
             display(
                 tables.show(
                     table.drop(columns=["endpoint"]),
@@ -511,12 +594,13 @@ class Chapter:
             pd.DataFrame(rows), "feasibility", "Which designs could have printed these numbers?"
         )
 
-    def feasibility_figure(self):
-        return plots.feasibility_scatter(self.feasible(False), self.feasible(True), self._orr_inputs())
+    def feasibility_figure(self) -> None:
+        fig = plots.feasibility_scatter(self.feasible(False), self.feasible(True), self._orr_inputs())
+        plots.show(fig, "feasibility")
 
     # ------------------------------------------------------------ figures
-    def response_figure(self):
-        return plots.response_bars(self.study)
+    def response_figure(self) -> None:
+        plots.show(plots.response_bars(self.study), "response")
 
     def ae_claims(self) -> HTML | Markdown:
         """Claims about adverse events (overall grade >= 3 rate, 'most common') against the graded counts."""
@@ -529,13 +613,12 @@ class Chapter:
             "Claims about adverse events",
         )
 
-    def ae_figure(self):
-        if self.b is None:
-            return plots.ae_grades(self.study, self.a)
-        return plots.ae_diverging(self.study)
+    def ae_figure(self) -> None:
+        fig = plots.ae_grades(self.study, self.a) if self.b is None else plots.ae_diverging(self.study)
+        plots.show(fig, "adverse-events")
 
-    def status_figure(self):
-        return plots.status_bars(audit.status_counts(self.checks))
+    def status_figure(self) -> None:
+        plots.show(plots.status_bars(audit.status_counts(self.checks)), "status")
 
 
 def overview(test_rule: str = "gtsummary") -> pd.DataFrame:
@@ -596,6 +679,35 @@ class SynthesisChapter:
         glue("estimator", Markdown(self.params["estimator"]), display=False)
         glue("max_k", max(len(x.rows) for x in [*self.rates.values(), *self.hrs.values()]), display=False)
 
+    def at_a_glance(self) -> HTML:
+        """What was pooled (k, estimate) and what was not, and why; computed from the pools."""
+        from . import synthesis
+
+        crit, rows = self.params["criterion"], []
+        items = [
+            (f"{o} ({crit})" if o != "AE>=3" else "grade ≥ 3 AE", x, "logit", 100)
+            for o, x in self.rates.items()
+        ]
+        items += [(f"{e} HR", x, "log", 1) for e, x in self.hrs.items()]
+        pooled, not_pooled = [], []
+        for name, x, transform, scale in items:
+            r = synthesis.summary_row(name, x, transform, scale)
+            if x.result is None:
+                not_pooled.append(f"{name}: {x.note or f'k = {len(x.rows)}'}")
+            else:
+                pooled.append(f"{name} {r['pooled (CI)']} (k = {r['k']}, I² {r['I² %']:g}%)")
+        studies = sorted({st for _, x, _, _ in items for st in x.rows.get("study", [])})
+        rows = [
+            (
+                "Design",
+                f"random-effects meta-analysis ({self.params['estimator']}) of study-level aggregates",
+            ),
+            ("Studies contributing", ", ".join(studies) or "none"),
+            ("Pooled", "; ".join(pooled) or "nothing: fewer than two studies per outcome"),
+            ("Not pooled", "; ".join(not_pooled) or "none"),
+        ]
+        return tables.glance(rows)
+
     def summary(self) -> HTML:
         from . import synthesis
 
@@ -608,7 +720,6 @@ class SynthesisChapter:
         return tables.show(pd.DataFrame(rows), "synthesis-summary", "Pooled estimates")
 
     def _section(self, items: dict, transform: str, xlabel: str, log: bool, scale: float) -> None:
-        import matplotlib.pyplot as plt
         from IPython.display import display
 
         from . import synthesis
@@ -625,9 +736,7 @@ class SynthesisChapter:
             fig = plots.forest_meta(
                 frame, f"{name}: {self.params['estimator']}", xlabel, log=log, scale=scale
             )
-            if fig is not None:
-                display(fig)
-                plt.close(fig)
+            plots.show(fig, f"forest-{slug}")
 
     def rates_section(self) -> None:
         self._section(self.rates, "logit", "proportion (%)", log=False, scale=100)

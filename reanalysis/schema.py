@@ -251,3 +251,35 @@ def table_schema(table: str, arms: dict[str, int | None]) -> pa.DataFrameSchema:
         ordered=False,
         name=table,
     )
+
+
+KIND_DOC = {
+    "str": "text",
+    "key": f"text matching {KEY_RE}",
+    "arm": "an arm id declared in study.yml",
+    "int": "whole number >= 0",
+    "float": "number >= 0",
+    "pct": "the printed digits of a percentage, e.g. 94.60",
+    "location": "where it was printed: 'Table N', 'Figure N', 'Abstract', 'Results: …', 'Discussion', …",
+}
+
+
+def describe() -> dict[str, dict]:
+    """Every table's columns as plain data (type, required, allowed values, unique key), for
+    people and programs that read the extracted data without this package."""
+    return {
+        table: {
+            "unique": UNIQUE[table],
+            "columns": {
+                name: {
+                    "type": col.kind,
+                    "meaning": KIND_DOC[col.kind],
+                    "required": col.required,
+                    "column_optional": col.optional_column,
+                    **({"allowed": list(col.allowed)} if col.allowed else {}),
+                }
+                for name, col in TABLES[table].items()
+            },
+        }
+        for table in TABLE_ORDER
+    }

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html import escape
 
 import pandas as pd
 from IPython.display import HTML
 
+from . import downloads
 from .audit import INCONSISTENT, NOT_RECOMPUTABLE, REPRODUCED, quantity_labels
 from .data import Study
 
@@ -126,7 +128,8 @@ def _colour(value: object) -> str:
 def show(
     df: pd.DataFrame, uid: str, caption: str = "", notes: Footnotes | None = None, precision: int = 3
 ) -> HTML:
-    """Render a table as deterministic HTML (fixed uuid, status cells coloured)."""
+    """Render a table as deterministic HTML (fixed uuid, status cells coloured), with a CSV
+    download of the same rows when a chapter page is active (:mod:`reanalysis.downloads`)."""
     if not re.fullmatch(r"[a-z0-9_-]+", uid):
         raise ValueError(f"table id must be lowercase letters, digits, '-' or '_': {uid!r}")
     styler = (
@@ -143,4 +146,22 @@ def show(
     if notes and notes.texts:
         items = "".join(f"<li>{t}</li>" for t in notes.texts)
         html += f'<ol type="a" class="reanalysis-footnotes">{items}</ol>'
-    return HTML(html)
+    return HTML(html + downloads.table_csv(df, uid))
+
+
+def glance(rows: list[tuple[str, str]], extra_html: str = "", title: str = "At a glance") -> HTML:
+    """The box a chapter opens with: label → text rows (escaped), styled as the theme's tip."""
+    body = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(v)}</td></tr>' for k, v in rows if v)
+    return HTML(
+        f'<div class="admonition tip reanalysis-glance"><p class="admonition-title">{escape(title)}</p>'
+        f'<table class="reanalysis-glance-table"><tbody>{body}</tbody></table>{extra_html}</div>'
+    )
+
+
+def listing(items: list[str], limit: int = 4, more: str = "") -> str:
+    """'a; b; c; d and 3 more (see …)': a short list for a glance row."""
+    if not items:
+        return ""
+    shown = "; ".join(items[:limit])
+    rest = len(items) - limit
+    return shown + (f"; and {rest} more{more}" if rest > 0 else "")

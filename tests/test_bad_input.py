@@ -1,5 +1,6 @@
 """Bad input from the command line: one clear message naming file/line/column (or the
-parameter), a non-zero exit, the executed notebooks and site untouched, data/ untouched.
+parameter), a non-zero exit, the executed notebooks (and their downloads) and the site
+untouched, data/ untouched.
 
 Each case runs the real command in a subprocess (as a user would), against a broken copy of
 the data given through REANALYSIS_DATA, so the repository's data/ is never edited.
@@ -19,6 +20,7 @@ import pytest
 from reanalysis.data import DATA_DIR, REPO_ROOT
 
 CHAPTERS = REPO_ROOT / "book" / "chapters"
+SITE = REPO_ROOT / "_build" / "html"
 
 
 def tree_hash(*roots: Path) -> str:
@@ -122,12 +124,30 @@ CASES = {
         ["execute", "li2022", "-p", "criterion=iRECIST"],
         ["'iRECIST' is not a criterion"],
     ),
+    "malformed patient-level file": (
+        lambda d: bad_cohort(d.parent / "cohort"),
+        ["execute", "li2022", "-p", "patient_data={tmp}/cohort", "-o", "{tmp}/out.ipynb"],
+        ["adsl.csv", "line 4", "column 'AGE'"],
+    ),
 }
+
+
+def bad_cohort(folder: Path) -> None:
+    """A synthetic cohort in the patient schema with one age that is not a number."""
+    from reanalysis.patient.synthetic import synthetic_cohort, write_patient_data
+
+    write_patient_data(synthetic_cohort("li2022", seed=1), folder)
+    lines = (folder / "adsl.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    cols = lines[0].rstrip("\n").split(",")
+    row = lines[3].rstrip("\n").split(",")
+    row[cols.index("AGE")] = "sixty"
+    lines[3] = ",".join(row) + "\n"
+    (folder / "adsl.csv").write_text("".join(lines), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def before():
-    return tree_hash(DATA_DIR), tree_hash(CHAPTERS)
+    return tree_hash(DATA_DIR), tree_hash(CHAPTERS), tree_hash(SITE)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -155,4 +175,6 @@ def test_bad_input(name, before, tmp_path):
     for fragment in fragments:
         assert fragment in err, (fragment, err)
     assert not (tmp_path / "out.ipynb").exists()
-    assert (tree_hash(DATA_DIR), tree_hash(CHAPTERS)) == before, "data/ or executed notebooks changed"
+    assert (tree_hash(DATA_DIR), tree_hash(CHAPTERS), tree_hash(SITE)) == before, (
+        "data/, the executed notebooks (with their downloads) or the site changed"
+    )

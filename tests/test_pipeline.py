@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -70,6 +71,14 @@ def test_parameter_changes_the_chapter(tmp_path, criterion, orr_a, orr_b):
     out = pipeline.execute_chapter("li2022", {"criterion": criterion}, output=tmp_path / "li2022.ipynb")
     g = glued(out)
     assert float(g["orr_a"]) == pytest.approx(orr_a) and float(g["orr_b"]) == pytest.approx(orr_b)
+    links = set(re.findall(r'href=\\"(downloads/[^"\\]+)\\"', out.read_text(encoding="utf-8")))
+    files = {f"downloads/li2022/{p.name}" for p in (tmp_path / "downloads" / "li2022").iterdir()}
+    assert links == files, "every download link has its file, and every file its link"
+    assert {
+        "downloads/li2022/baseline.csv",
+        "downloads/li2022/km-os.svg",
+        "downloads/li2022/li2022-data.zip",
+    } <= files
     injected = [c for c in nbformat.read(out, 4).cells if c["id"] == "injected-parameters"][0]
     assert "criterion = " + json.dumps(
         "RECIST 1.1" if criterion == "RECIST" else "mRECIST"
@@ -79,12 +88,31 @@ def test_parameter_changes_the_chapter(tmp_path, criterion, orr_a, orr_b):
 def test_failed_run_leaves_previous_output(tmp_path, monkeypatch):
     target = tmp_path / "li2022.ipynb"
     target.write_text("previous", encoding="utf-8")
+    previous = tmp_path / "downloads" / "li2022" / "baseline.csv"
+    previous.parent.mkdir(parents=True)
+    previous.write_text("previous", encoding="utf-8")
 
     monkeypatch.setattr(pipeline, "prepare_template", template_running("raise RuntimeError('boom')"))
     with pytest.raises(ReanalysisError, match="chapter 'li2022' failed.*RuntimeError: boom"):
         pipeline.execute_chapter("li2022", output=target)
     assert target.read_text(encoding="utf-8") == "previous"
-    assert [p.name for p in tmp_path.iterdir()] == ["li2022.ipynb"], "no temporary file left behind"
+    assert previous.read_text(encoding="utf-8") == "previous", "previous downloads left in place"
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == ["downloads", "downloads/li2022", "downloads/li2022/baseline.csv", "li2022.ipynb"], (
+        "no temporary file or folder left behind"
+    )
+
+
+def test_missing_downloads_are_found(tmp_path, monkeypatch):
+    """A chapter whose notebook links to a download that is not on disk is re-executed."""
+    monkeypatch.setattr(pipeline, "EXECUTED", tmp_path)
+    monkeypatch.setattr(pipeline, "load_chapters", lambda: {"a": {}, "b": {}, "c": {}})
+    link = '<a href=\\"downloads/{0}/t.csv\\" download>CSV</a>'
+    for chapter in ("a", "b"):
+        (tmp_path / f"{chapter}.ipynb").write_text('{"x": "' + link.format(chapter) + '"}', encoding="utf-8")
+    (tmp_path / "downloads" / "a").mkdir(parents=True)
+    (tmp_path / "downloads" / "a" / "t.csv").write_text("x\n1\n", encoding="utf-8")
+    assert pipeline.missing_downloads() == ["b"]  # c has no notebook yet: Snakemake runs it anyway
 
 
 def test_warnings_are_not_stored(tmp_path, monkeypatch):

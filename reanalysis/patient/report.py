@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from .. import tables
+from .. import plots, tables
 from ..data import Study
 from . import analysis as A
 
@@ -208,9 +207,7 @@ class PatientSection:
             )
         )
         display(tables.show(m.balance.round(3), "patient-psm-balance", "Balance before and after matching"))
-        fig = A.love_plot(m.balance)
-        display(fig)
-        plt.close(fig)
+        plots.show(A.love_plot(m.balance), "patient-psm-love")
         for paramcd in self.paramcds:
             cox = _attempt(
                 f"{paramcd} Cox model in the matched cohort",
@@ -257,9 +254,7 @@ class PatientSection:
                     f"{paramcd}: treatment hazard ratio by subgroup, interaction p",
                 )
             )
-            fig = A.forest_plot(df, f"{paramcd}: subgroups")
-            display(fig)
-            plt.close(fig)
+            plots.show(A.forest_plot(df, f"{paramcd}: subgroups"), f"patient-subgroups-{paramcd.lower()}")
 
     def response_models(self, criterion: str) -> None:
         from . import models as M
@@ -286,12 +281,8 @@ class PatientSection:
                 "model families, validation AUC with DeLong 95% CI, Brier score",
             )
         )
-        for make in (M.roc_plot, M.calibration_plot):
-            fig = make(res)
-            display(fig)
-            plt.close(fig)
+        plots.show(M.roc_plot(res), "patient-models-roc")
+        plots.show(M.calibration_plot(res), "patient-models-calibration")
         shap = M.shap_summary(res, X, seed=self.seed, max_samples=100)
         display(tables.show(shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})"))
-        fig = M.shap_plot(shap)
-        display(fig)
-        plt.close(fig)
+        plots.show(M.shap_plot(shap), "patient-shap")

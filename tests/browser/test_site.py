@@ -3,15 +3,19 @@
 Serves _build/html on localhost and opens every page in headless Chromium (Debian's, driven by
 Playwright with executable_path): no failed request, no request leaving localhost, no console
 error beyond an explicit allow-list, every image loaded, every internal link resolving, no
-unresolved glue placeholder. A screenshot of each page goes to _build/screenshots/.
+unresolved glue placeholder; every table with its CSV, every figure with its PNG and SVG, each
+served file of the right kind, and one download per page really saved by the browser. A
+screenshot of each page goes to _build/screenshots/.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import io
 import shutil
 import threading
+import zipfile
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
@@ -109,6 +113,38 @@ def test_page(page, server, browser):
             if path.is_dir():
                 path = path / "index.html"
             assert path.is_file(), f"broken internal link on {page}: {href}"
+    check_downloads(pg, page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / (page.replace("/", "__").removesuffix(".html") + ".png")), full_page=False)
     ctx.close()
+
+
+MAGIC = {
+    ".png": lambda b: b.startswith(b"\x89PNG"),
+    ".svg": lambda b: b"<svg" in b[:2000],
+    ".csv": lambda b: b.decode("utf-8").count("\n") >= 1,
+    ".zip": lambda b: "schema.json" in " ".join(zipfile.ZipFile(io.BytesIO(b)).namelist()),
+}
+
+
+def check_downloads(pg, page: str) -> None:
+    """Tables and figures each carry their downloads; every file is served and is what it says."""
+    hrefs = pg.eval_on_selector_all(".reanalysis-downloads a", "as => as.map(a => a.href)")
+    n_tables = len(pg.query_selector_all("table.reanalysis-table"))
+    n_figures = len(pg.query_selector_all(".cell_output img"))
+    by_ext = {ext: [h for h in hrefs if h.endswith(ext)] for ext in MAGIC}
+    assert len(by_ext[".csv"]) == n_tables, f"{page}: {n_tables} tables but {len(by_ext['.csv'])} CSV links"
+    assert len(by_ext[".png"]) == len(by_ext[".svg"]) == n_figures, (
+        f"{page}: {n_figures} figures but {len(by_ext['.png'])} PNG and {len(by_ext['.svg'])} SVG links"
+    )
+    for href in hrefs:
+        ext = Path(urlparse(href).path).suffix
+        reply = pg.request.get(href)
+        assert reply.ok, f"{page}: download {href} gives HTTP {reply.status}"
+        assert MAGIC[ext](reply.body()), f"{page}: download {href} is not a valid {ext} file"
+    if hrefs:  # a real click: the browser saves the file (the link's `download` attribute)
+        with pg.expect_download() as info:
+            pg.click(".reanalysis-downloads a >> nth=0")
+        saved = Path(info.value.path()).read_bytes()
+        assert info.value.suggested_filename == Path(urlparse(hrefs[0]).path).name
+        assert saved == pg.request.get(hrefs[0]).body(), f"{page}: saved download differs from the file"
