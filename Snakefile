@@ -26,8 +26,10 @@ def parameters(chapter):
 
 def chapter_inputs(wildcards):
     values = parameters(wildcards.chapter)
-    # a chapter without a study (the overview) reads every study
+    # a chapter without a study (the overview) reads every study, unless it reads none
     data = sorted(str(p) for p in Path("data", values.get("study_id") or ".").glob("**/*") if p.is_file())
+    if CHAPTERS[wildcards.chapter].get("reads_data", True) is False:
+        data = []
     return ["book/chapters.yml", "book/templates/" + CHAPTERS[wildcards.chapter]["template"], *PACKAGE, *data]
 
 

@@ -316,6 +316,15 @@ def run_workflow(
         "--config",
         f"overrides={json.dumps(overrides or {}, sort_keys=True)}",
     ]
+    # study chapters (patient-level models, reconstruction replicates) take longest: start them
+    # first, so two cores are not left with one long chapter at the end
+    heavy = [
+        f"_build/.stamps/{c}.done"
+        for c, ch in load_chapters().items()
+        if (ch.get("parameters") or {}).get("study_id")
+    ]
+    if heavy:
+        cmd += ["--prioritize", *heavy]
     cmd += targets or []
     if _run_with_progress(cmd, quiet) != 0:
         raise ReanalysisError(
