@@ -43,7 +43,8 @@ def cmd_execute(args: argparse.Namespace) -> None:
     overrides: dict = json.loads(args.params_json) if args.params_json else {}
     overrides.update(P.parse_assignments(args.param))
     start = time.perf_counter()
-    out = execute_chapter(args.chapter, overrides, output=args.output, progress=args.progress)
+    progress = args.progress or sys.stderr.isatty()  # papermill's cell bar, on a terminal
+    out = execute_chapter(args.chapter, overrides, output=args.output, progress=progress)
     print(f"executed {args.chapter} in {time.perf_counter() - start:.1f} s -> {out}", flush=True)
 
 
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     e.add_argument("--params-json", help=argparse.SUPPRESS)
     e.add_argument("-o", "--output", help="write here instead of book/chapters/CHAPTER.ipynb")
-    e.add_argument("--progress", action="store_true")
+    e.add_argument("--progress", action="store_true", help="cell progress bar (default: on a terminal)")
     e.set_defaults(func=cmd_execute)
 
     s = sub.add_parser("site", help="build _build/html from the executed chapters")
