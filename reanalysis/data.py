@@ -186,21 +186,7 @@ def _schema_error(name: str, exc: pa.errors.SchemaErrors) -> DataError:
             unique = UNIQUE[exc.schema.name]
             column, check, value = unique[0], f"duplicate {' + '.join(unique)}", ""
         entries.append((row, column, f"{check}{value}"))
-    entries.sort(key=lambda e: (e[0] is None, e[0] or 0))
-    lines = [
-        ", ".join(x for x in (f"line {r}" if r else "", f"column '{c}'" if c else "") if x) + f": {m}"
-        for r, c, m in entries[:10]
-    ]
-    more = f"\n  … and {len(entries) - 10} more" if len(entries) > 10 else ""
-    row, column, _ = entries[0] if entries else (None, None, "")
-    body = lines[0].split(": ", 1)[1] if lines else "schema violation"
-    err = DataError(
-        name,
-        body + ("\n  " + "\n  ".join(lines[1:]) if len(lines) > 1 else "") + more,
-        row=row,
-        column=column,
-    )
-    return err
+    return DataError.from_entries(name, entries)
 
 
 def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:

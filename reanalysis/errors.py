@@ -23,6 +23,20 @@ class DataError(ReanalysisError):
             where += f", column '{column}'"
         super().__init__(f"{where}: {message}")
 
+    @classmethod
+    def from_entries(cls, file: str, entries: list[tuple[int | None, str | None, str]]) -> DataError:
+        """One error for many (line, column, message) findings: the first located in the
+        message head, up to ten listed one per line, then how many more."""
+        entries = sorted(entries, key=lambda e: (e[0] is None, e[0] or 0))
+        lines = [
+            ", ".join(x for x in (f"line {r}" if r else "", f"column '{c}'" if c else "") if x) + f": {m}"
+            for r, c, m in entries[:10]
+        ]
+        more = f"\n  … and {len(entries) - 10} more" if len(entries) > 10 else ""
+        row, column, first = entries[0] if entries else (None, None, "schema violation")
+        rest = "\n  " + "\n  ".join(lines[1:]) if len(lines) > 1 else ""
+        return cls(file, first + rest + more, row=row, column=column)
+
 
 class ParameterError(ReanalysisError):
     """A chapter parameter is unknown, ill-typed or out of range."""

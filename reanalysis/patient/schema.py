@@ -200,15 +200,7 @@ def _schema_error(name: str, table: str, exc: pa.errors.SchemaErrors) -> DataErr
     # a column that failed to coerce also fails its range checks as a whole: report the cells only
     located = {c for r, c, _ in entries if r is not None}
     entries = [e for e in entries if e[0] is not None or e[1] not in located]
-    entries.sort(key=lambda e: (e[0] is None, e[0] or 0))
-    lines = [
-        ", ".join(x for x in (f"line {r}" if r else "", f"column '{c}'" if c else "") if x) + f": {m}"
-        for r, c, m in entries[:10]
-    ]
-    more = f"\n  … and {len(entries) - 10} more" if len(entries) > 10 else ""
-    row, column, first = entries[0] if entries else (None, None, "schema violation")
-    rest = "\n  " + "\n  ".join(lines[1:]) if len(lines) > 1 else ""
-    return DataError(name, first + rest + more, row=row, column=column)
+    return DataError.from_entries(name, entries)
 
 
 def validate_frame(raw: pd.DataFrame, table: str, name: str | None = None) -> pd.DataFrame:
