@@ -38,6 +38,23 @@ CHECK_COLUMNS = [
 COUNT_TABLES = ("baseline", "treatment", "response", "adverse_events")
 
 
+def _not_recomputable(
+    study: Study,
+    check: str,
+    key: str,
+    location: str,
+    quantity: str,
+    arm: str | None,
+    printed: str,
+    reason: str,
+    test_named: str = "",
+) -> dict:
+    """A check row for a printed number that the published data cannot recompute, and why."""
+    return _row(
+        study, check, key, location, quantity, arm, printed, "", "", NOT_RECOMPUTABLE, reason, test_named
+    )
+
+
 def _row(
     study: Study,
     check: str,
@@ -125,7 +142,7 @@ def percentage_checks(study: Study) -> list[dict]:
             n = None if pd.isna(n) else int(n)
             if N is None:
                 rows.append(
-                    _row(
+                    _not_recomputable(
                         study,
                         "percentage",
                         r["key"],
@@ -133,9 +150,6 @@ def percentage_checks(study: Study) -> list[dict]:
                         labels.get(r["key"], r["key"]),
                         r["arm"],
                         f"{r['pct']}%",
-                        "",
-                        "",
-                        NOT_RECOMPUTABLE,
                         "the denominator (arm size) is not printed",
                     )
                 )
@@ -261,7 +275,7 @@ def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dic
         label = labels.get(r["key"], r["key"])
         if table is None:
             rows.append(
-                _row(
+                _not_recomputable(
                     study,
                     "p-value",
                     r["key"],
@@ -269,9 +283,6 @@ def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[dic
                     label,
                     None,
                     r["printed"],
-                    "",
-                    "",
-                    NOT_RECOMPUTABLE,
                     "no counts printed for both arms",
                     r["test_named"],
                 )
@@ -371,7 +382,7 @@ def continuous_p_checks(study: Study) -> list[dict]:
             label = labels.get(key, key)
             if stat != "mean_sd" or a not in by_arm.index or b not in by_arm.index:
                 rows.append(
-                    _row(
+                    _not_recomputable(
                         study,
                         "p-value",
                         key,
@@ -379,9 +390,6 @@ def continuous_p_checks(study: Study) -> list[dict]:
                         label,
                         None,
                         p_row["printed"],
-                        "",
-                        "",
-                        NOT_RECOMPUTABLE,
                         "a median (IQR/range) comparison needs a rank test on patient data",
                         p_row["test_named"],
                     )
@@ -578,7 +586,7 @@ def restatement_checks(study: Study) -> list[dict]:
         label = f"{labels.get(r['key'], r['key'])} [{r['statistic']}]"
         if prim is None:
             rows.append(
-                _row(
+                _not_recomputable(
                     study,
                     "restatement",
                     r["key"],
@@ -586,9 +594,6 @@ def restatement_checks(study: Study) -> list[dict]:
                     label,
                     arm,
                     r["printed"],
-                    "",
-                    "",
-                    NOT_RECOMPUTABLE,
                     "the primary location prints no such value",
                 )
             )
@@ -814,7 +819,7 @@ def paired_p_checks(study: Study) -> list[dict]:
         ]
         if not usable:
             rows.append(
-                _row(
+                _not_recomputable(
                     study,
                     "paired p",
                     r["key"],
@@ -822,9 +827,6 @@ def paired_p_checks(study: Study) -> list[dict]:
                     label,
                     None,
                     r["printed"],
-                    "",
-                    "",
-                    NOT_RECOMPUTABLE,
                     "the paired counts or their common N are not printed",
                     r["test_named"],
                 )
@@ -885,7 +887,7 @@ def interaction_checks(study: Study, alpha: float = 0.05) -> list[dict]:
         )
         if not usable:
             rows.append(
-                _row(
+                _not_recomputable(
                     study,
                     "interaction p",
                     r["key"],
@@ -893,9 +895,6 @@ def interaction_checks(study: Study, alpha: float = 0.05) -> list[dict]:
                     label,
                     None,
                     r["printed"],
-                    "",
-                    "",
-                    NOT_RECOMPUTABLE,
                     "needs exactly two subgroup HRs with finite CIs",
                     r["test_named"],
                 )
@@ -980,7 +979,7 @@ def bed_checks(study: Study, alpha_beta: float = 10.0) -> list[dict]:
         or any(pd.isna(x) for x in (dose["lower"], dose["upper"], frac["lower"], frac["upper"]))
     ):
         return [
-            _row(
+            _not_recomputable(
                 study,
                 "BED range",
                 bedrow["key"],
@@ -988,9 +987,6 @@ def bed_checks(study: Study, alpha_beta: float = 10.0) -> list[dict]:
                 bedrow["variable"],
                 bedrow["arm"],
                 bedrow["printed"],
-                "",
-                "",
-                NOT_RECOMPUTABLE,
                 "dose and fraction ranges are not both printed",
             )
         ]
@@ -1075,7 +1071,7 @@ def ae_claim_checks(study: Study) -> list[dict]:
             totals = _grade_totals(study, arm, claim.get("grade_band", "any"))
             if totals.empty or claim.get("term") not in totals.index:
                 rows.append(
-                    _row(
+                    _not_recomputable(
                         study,
                         "AE claim",
                         "ae.claims",
@@ -1083,9 +1079,6 @@ def ae_claim_checks(study: Study) -> list[dict]:
                         claim.get("printed", ""),
                         arm,
                         claim.get("printed", ""),
-                        "",
-                        "",
-                        NOT_RECOMPUTABLE,
                         "the claimed term has no graded counts",
                     )
                 )
@@ -1126,7 +1119,7 @@ def not_recomputable_p(study: Study, done: set[str]) -> list[dict]:
             "followup": "a follow-up comparison needs patient-level follow-up times",
         }.get(r["domain"], "the data behind this p are not printed")
         rows.append(
-            _row(
+            _not_recomputable(
                 study,
                 "p-value",
                 r["key"],
@@ -1134,9 +1127,6 @@ def not_recomputable_p(study: Study, done: set[str]) -> list[dict]:
                 labels.get(r["key"], r["key"]),
                 None,
                 r["printed"],
-                "",
-                "",
-                NOT_RECOMPUTABLE,
                 why,
                 r["test_named"],
             )
