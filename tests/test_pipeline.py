@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -125,3 +126,33 @@ def test_warnings_are_not_stored(tmp_path, monkeypatch):
     with pytest.raises(ReanalysisError, match="wrote to stderr"):
         pipeline.execute_chapter("li2022", output=target)
     assert not target.exists()
+
+
+def test_workflow_progress_shows_chapters_steps_and_errors(capsys):
+    """Unless verbose, the build shows the plan, each executed chapter, the step count and errors."""
+    script = (
+        "import sys\n"
+        "print('Building DAG of jobs...')\n"
+        "print('chapter        3')\n"
+        "print('executed li2022 in 1.0 s -> book/chapters/li2022.ipynb')\n"
+        "print('[Mon Nov 23 18:20:41 2026]')\n"
+        "print('1 of 4 steps (25%) done')\n"
+        "print('error: data/li2022/baseline.csv, line 2: bad', file=sys.stderr)\n"
+        "sys.exit(1)\n"
+    )
+    code = pipeline._run_with_progress([sys.executable, "-u", "-c", script], quiet=True)
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == (
+        "executing 3 chapter(s), then building the site\n"
+        "executed li2022 in 1.0 s -> book/chapters/li2022.ipynb\n"
+        "  [1/4 steps done, 25%]\n"
+    )
+    assert err == "error: data/li2022/baseline.csv, line 2: bad\n"
+
+
+def test_workflow_failure_without_an_error_line_shows_its_tail(capsys):
+    script = "import sys\nprint('MissingInputException in rule chapter')\nsys.exit(1)\n"
+    assert pipeline._run_with_progress([sys.executable, "-u", "-c", script], quiet=True) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "MissingInputException in rule chapter" in err

@@ -386,3 +386,38 @@ def test_cli_ci_and_range(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_bad_input_raises_reanalysis_error(argv: list[str], match: str, capsys) -> None:
     with pytest.raises(ReanalysisError, match=match):
         _run_cli(argv, capsys)
+
+
+def _run_replicates(argv: list[str], capsys: pytest.CaptureFixture[str]) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(prog="test")
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["replicates", *argv])
+    args.func(args)
+    return pd.read_csv(io.StringIO(capsys.readouterr().out))
+
+
+def test_replicates_cli_is_the_chapter_s_reconstruction(capsys) -> None:
+    """The command draws what the chapter draws: the same inputs, seed and replicate statistics."""
+    from reanalysis import audit, pseudo
+    from reanalysis.data import load_study
+
+    out = _run_replicates(["li2022", "OS", "--n-replicates", "25", "--seed", "3"], capsys)
+    study = load_study("li2022")
+    ep = pseudo.endpoint_inputs(study, "OS", "mRECIST", audit.run_checks(study))
+    ref = replicates(dict(ep.inputs), n_rep=25, seed=3)
+    assert list(out.columns) == list(ref.columns) and len(out) == 25
+    np.testing.assert_allclose(out["hr"], ref["hr"], rtol=1e-5)  # CSV keeps 6 significant digits
+    np.testing.assert_allclose(out["p_wilcoxon"], ref["p_wilcoxon"], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["li2022", "DFS"], r"no reconstructable endpoint 'DFS' \(known: PFS, OS\)"),
+        (["li2022", "OS", "--n-replicates", "0"], "--n-replicates must be at least 1"),
+        (["singlecentre2025", "OS"], "has no two arms"),
+    ],
+)
+def test_replicates_cli_bad_input(argv: list[str], match: str, capsys) -> None:
+    with pytest.raises(ReanalysisError, match=match):
+        _run_replicates(argv, capsys)

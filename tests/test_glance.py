@@ -1,0 +1,56 @@
+"""The 'at a glance' box each chapter opens with: every entry computed from data and checks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from reanalysis import audit
+from reanalysis.report import Chapter
+
+
+def rows(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<th scope="row">(.*?)</th><td>(.*?)</td>', html))
+
+
+@pytest.fixture(scope="module")
+def li2022():
+    ch = Chapter(study_id="li2022", criterion="mRECIST", n_replicates=20)
+    return ch, rows(ch.at_a_glance().data)
+
+
+def test_patients_are_the_printed_arm_sizes(li2022):
+    # Li 2022, Table 1 header: RT + anti-PD1 n = 37, TACE + sorafenib n = 41
+    _, box = li2022
+    assert box["Patients"] == "78 (RT + anti-PD1 37; TACE + sorafenib 41)"
+    assert box["Design"].startswith("retrospective, single centre, two arms")
+
+
+def test_verdict_counts_are_the_checks(li2022):
+    ch, box = li2022
+    counts = ch.checks["status"].value_counts()
+    n = {s: int(counts.get(s, 0)) for s in audit.STATUSES}
+    assert box["Checked"] == (
+        f"{len(ch.checks)} printed numbers checked: {n[audit.REPRODUCED]} reproduced, "
+        f"{n[audit.INCONSISTENT]} inconsistent, {n[audit.NOT_RECOMPUTABLE]} not recomputable "
+        "from published data"
+    )
+    assert sum(n.values()) == len(ch.checks)
+
+
+def test_known_findings_are_named(li2022):
+    _, box = li2022
+    # 35/37 = 94.59%, printed 94.60%: no whole number of 37 patients gives it
+    assert box["Inconsistent"].startswith("Gender: male (Table 1)")
+    assert "and 12 more" in box["Inconsistent"]
+    # Table 1's subtotals all add up to the arm sizes
+    assert "sums 14 of 14" in box["Reproduced"]
+    assert "OS: " in box["Survival reconstructed from summaries"]
+
+
+def test_unprinted_arm_sizes_are_said():
+    box = rows(Chapter(study_id="multicentre2026", criterion="not stated").at_a_glance().data)
+    assert box["Patients"] == "238 in all; arm sizes not printed"
+    assert box["Survival reconstructed from summaries"] == "not possible from what is printed"
+    assert box["Inconsistent"] == "none"
