@@ -22,12 +22,17 @@ from reanalysis import downloads, plots, schema, tables  # noqa: E402
 from reanalysis.data import DATA_DIR  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def no_page_after(monkeypatch):
+    """Whatever page a test starts ends with it (monkeypatch restores the module's state)."""
+    monkeypatch.setattr(downloads, "_page", None)
+
+
 @pytest.fixture
 def page(tmp_path, monkeypatch):
     monkeypatch.setenv(downloads.ENV, str(tmp_path))
     downloads.start("demo")
-    yield tmp_path
-    monkeypatch.setattr(downloads, "_page", None)
+    return tmp_path
 
 
 def test_table_csv_holds_the_shown_rows(page):
@@ -50,16 +55,12 @@ def test_without_the_folder_links_are_made_but_nothing_is_written(tmp_path, monk
     monkeypatch.delenv(downloads.ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     downloads.start("demo")
-    try:
-        html = tables.show(pd.DataFrame({"a": [1]}), "t").data
-    finally:
-        monkeypatch.setattr(downloads, "_page", None)
+    html = tables.show(pd.DataFrame({"a": [1]}), "t").data
     assert 'href="downloads/demo/t.csv"' in html
     assert list(tmp_path.iterdir()) == []
 
 
-def test_no_links_outside_a_page(monkeypatch):
-    monkeypatch.setattr(downloads, "_page", None)
+def test_no_links_outside_a_page():
     assert "Download" not in tables.show(pd.DataFrame({"a": [1]}), "t").data
 
 
