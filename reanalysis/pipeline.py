@@ -132,6 +132,7 @@ def execute_chapter(
     output.parent.mkdir(parents=True, exist_ok=True)
     page = re.sub(r"[^a-z0-9_-]+", "-", output.stem.lower()).strip("-_") or "chapter"
     shelf = output.parent / downloads.FOLDER
+    made_shelf = not shelf.exists()
     shelf.mkdir(exist_ok=True)
     files = Path(tempfile.mkdtemp(dir=shelf, prefix=f".{page}.", suffix=".tmp"))
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{chapter}.", suffix=".tmp.ipynb")
@@ -175,8 +176,8 @@ def execute_chapter(
             os.environ[downloads.ENV] = saved_env
         Path(tmp).unlink(missing_ok=True)
         shutil.rmtree(files, ignore_errors=True)
-        if not any(shelf.iterdir()):
-            shelf.rmdir()
+        if made_shelf and not any(shelf.iterdir()):
+            shelf.rmdir()  # a failed first run leaves no empty folder behind
     return output
 
 
