@@ -163,7 +163,7 @@ class Chapter:
         sv = sv[sv["endpoint"] != "followup"]
         if not sv.empty:
             reported.insert(
-                -1 if reported[-1] == "hazard ratios" else len(reported),
+                -1 if reported and reported[-1] == "hazard ratios" else len(reported),
                 "survival (" + ", ".join(dict.fromkeys(sv["endpoint"])) + ")",
             )
         counts = c["status"].value_counts()
