@@ -1337,20 +1337,28 @@ def carlisle_table(baseline: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["study", "n", "ks", "ks_p", "stouffer_z", "stouffer_p"])
 
 
+def verdicts_text(checks: pd.DataFrame) -> str:
+    """'244 reproduced, 17 inconsistent, 9 not recomputable from published data'."""
+    counts = checks["status"].value_counts()
+    return (
+        f"{counts.get(REPRODUCED, 0)} reproduced, {counts.get(INCONSISTENT, 0)} inconsistent, "
+        f"{counts.get(NOT_RECOMPUTABLE, 0)} not recomputable from published data"
+    )
+
+
+def commonest_reasons(checks: pd.DataFrame) -> list[str]:
+    """Why printed numbers cannot be recomputed, commonest first: ['3× a median …', …]."""
+    nr = checks.loc[checks["status"] == NOT_RECOMPUTABLE, "reason"].value_counts()
+    return [f"{n}× {reason}" for reason, n in nr.items()]
+
+
 def glance_rows(checks: pd.DataFrame) -> list[tuple[str, str]]:
     """The audit's 'at a glance' rows: scale, verdicts, where the inconsistencies are, and the
     commonest reason a printed number cannot be recomputed."""
-    counts = checks["status"].value_counts()
     per_study = checks[checks["status"] == INCONSISTENT]["study"].value_counts()
-    nr = checks.loc[checks["status"] == NOT_RECOMPUTABLE, "reason"].value_counts()
     return [
         ("Studies", f"{checks['study'].nunique()} ({', '.join(sorted(checks['study'].unique()))})"),
-        (
-            "Checked",
-            f"{len(checks)} printed numbers: {counts.get(REPRODUCED, 0)} reproduced, "
-            f"{counts.get(INCONSISTENT, 0)} inconsistent, {counts.get(NOT_RECOMPUTABLE, 0)} not "
-            "recomputable from published data",
-        ),
+        ("Checked", f"{len(checks)} printed numbers: {verdicts_text(checks)}"),
         ("Inconsistent, by study", "; ".join(f"{s} {n}" for s, n in per_study.items()) or "none"),
-        ("Not recomputable, most often because", f"{nr.iloc[0]}× {nr.index[0]}" if len(nr) else ""),
+        ("Not recomputable, most often because", (commonest_reasons(checks) or [""])[0]),
     ]

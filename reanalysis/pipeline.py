@@ -263,20 +263,22 @@ def _run_with_progress(cmd: list[str], quiet: bool) -> int:
     return code
 
 
+DOWNLOAD_LINK_RE = re.compile(r'href=\\"(downloads/[^"\\]+)\\"')  # as stored in notebook JSON
+
+
+def download_links(notebook: Path) -> list[str]:
+    """The download links (``downloads/<page>/<file>``) an executed notebook's outputs hold."""
+    return DOWNLOAD_LINK_RE.findall(notebook.read_text(encoding="utf-8")) if notebook.is_file() else []
+
+
 def missing_downloads() -> list[str]:
     """Chapters whose executed notebook links to a download that is not on disk (the folder is
     not in git: a fresh clone or a deleted folder); the build re-executes them."""
-    out = []
-    for chapter in load_chapters():
-        nb = EXECUTED / f"{chapter}.ipynb"
-        links = (
-            re.findall(r'href=\\"(downloads/[^"\\]+)\\"', nb.read_text(encoding="utf-8"))
-            if nb.is_file()
-            else []
-        )
-        if any(not (EXECUTED / link).is_file() for link in links):
-            out.append(chapter)
-    return out
+    return [
+        chapter
+        for chapter in load_chapters()
+        if any(not (EXECUTED / link).is_file() for link in download_links(EXECUTED / f"{chapter}.ipynb"))
+    ]
 
 
 def run_workflow(

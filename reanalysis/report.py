@@ -166,12 +166,7 @@ class Chapter:
                 -1 if reported and reported[-1] == "hazard ratios" else len(reported),
                 "survival (" + ", ".join(dict.fromkeys(sv["endpoint"])) + ")",
             )
-        counts = c["status"].value_counts()
-        checked = (
-            f"{len(c)} printed numbers checked: {counts.get(audit.REPRODUCED, 0)} reproduced, "
-            f"{counts.get(audit.INCONSISTENT, 0)} inconsistent, "
-            f"{counts.get(audit.NOT_RECOMPUTABLE, 0)} not recomputable from published data"
-        )
+        checked = f"{len(c)} printed numbers checked: {audit.verdicts_text(c)}"
         by_check = c.groupby("check", sort=False)["status"]
         reproduced = "; ".join(
             f"{_plural(check)} {int((st == audit.REPRODUCED).sum())} of {len(st)}" for check, st in by_check
@@ -181,8 +176,7 @@ class Chapter:
             [f"{q} ({loc})" for q, loc in dict.fromkeys(zip(bad["quantity"], bad["location"], strict=True))],
             more=" (see the reproducibility summary)",
         )
-        nr = c.loc[c["status"] == audit.NOT_RECOMPUTABLE, "reason"].value_counts()
-        missing = tables.listing([f"{n}× {reason}" for reason, n in nr.items()], limit=2)
+        missing = tables.listing(audit.commonest_reasons(c), limit=2)
         survival = []
         for ep, _, table in self.reconstructions()[0]:
             summaries = table[~table["arm"].eq("both arms")]

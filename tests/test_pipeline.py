@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -72,7 +71,7 @@ def test_parameter_changes_the_chapter(tmp_path, criterion, orr_a, orr_b):
     out = pipeline.execute_chapter("li2022", {"criterion": criterion}, output=tmp_path / "li2022.ipynb")
     g = glued(out)
     assert float(g["orr_a"]) == pytest.approx(orr_a) and float(g["orr_b"]) == pytest.approx(orr_b)
-    links = set(re.findall(r'href=\\"(downloads/[^"\\]+)\\"', out.read_text(encoding="utf-8")))
+    links = set(pipeline.download_links(out))
     files = {f"downloads/li2022/{p.name}" for p in (tmp_path / "downloads" / "li2022").iterdir()}
     assert links == files, "every download link has its file, and every file its link"
     assert {
