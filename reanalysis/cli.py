@@ -64,13 +64,15 @@ def cmd_validate(args: argparse.Namespace) -> None:
 
 
 def cmd_checks(args: argparse.Namespace) -> None:
-    from .audit import run_checks
+    from .checks import flat, run_checks
     from .data import load_study
 
     values = P.validate(P.parse_assignments(args.param))
     study = load_study(args.study)
-    table = run_checks(
-        study, test_rule=values["test_rule"], ci_method=values["ci_method"], alpha=values["alpha"]
+    table = flat(
+        run_checks(
+            study, test_rule=values["test_rule"], alpha=values["alpha"], alpha_beta=values["alpha_beta"]
+        )
     )
     if args.format == "markdown":
         print(table.to_markdown(index=False))

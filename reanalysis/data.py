@@ -206,8 +206,15 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
             study.tables[table] = read_table(path, table, sizes)
         else:
             study.tables[table] = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    pv = study.tables["pvalues"]
+    pv["levels"] = pv["levels"].map(_levels)
     _check_references(study)
     return study
+
+
+def _levels(cell: object) -> tuple[str, ...]:
+    """``"a; b"`` → ``("a", "b")``; an empty cell → ``()``. Parsed once, here."""
+    return tuple(lv.strip() for lv in cell.split(";")) if isinstance(cell, str) else ()
 
 
 def _check_references(study: Study) -> None:
@@ -228,12 +235,12 @@ def _check_references(study: Study) -> None:
                     row=int(idx) + 2,
                     column="key",
                 )
-    for idx, levels in pv["levels"].dropna().items():
-        for lv in str(levels).split(";"):
-            if lv.strip() not in known:
+    for idx, levels in pv["levels"].items():
+        for lv in levels:
+            if lv not in known:
                 raise DataError(
                     _rel(study.folder / "pvalues.csv"),
-                    f"level key '{lv.strip()}' not found",
+                    f"level key '{lv}' not found",
                     row=int(idx) + 2,
                     column="levels",
                 )
@@ -242,4 +249,4 @@ def _check_references(study: Study) -> None:
 def _is_group_key(key: str, pv: pd.DataFrame) -> bool:
     """A multi-level variable's p is keyed by the variable (its levels listed)."""
     rows = pv[pv["key"] == key]
-    return bool(len(rows)) and rows["levels"].notna().all()
+    return bool(len(rows)) and rows["levels"].map(bool).all()

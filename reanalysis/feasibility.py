@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import stats as S
+from .printed import parse_p
 
 
 def feasible_counts(
@@ -33,7 +34,7 @@ def feasible_counts(
         raise ValueError("give total (arms add up to it) or max_n (largest arm size to try)")
     if min_n < 1:
         raise ValueError("min_n must be at least 1")
-    target = S.parse_p(printed_p) if printed_p else None
+    target = parse_p(printed_p) if printed_p else None
     if matched:
         upper = (total // 2) if total is not None else max_n
         sizes = [(n, n) for n in range(min_n, upper + 1)]

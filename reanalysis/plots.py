@@ -7,7 +7,7 @@ import pandas as pd
 import seaborn as sns
 
 from . import downloads
-from .audit import STATUSES
+from .checks import STATUSES
 from .data import Study
 
 PALETTE = ["#1f77b4", "#ff7f0e"]
@@ -147,7 +147,7 @@ def feasibility_scatter(split: pd.DataFrame, matched: pd.DataFrame, inputs) -> p
     """p of each test against the first arm's size, for every count table that fits the printed %."""
     if inputs is None or (split.empty and matched.empty):
         return None
-    from .stats import parse_p
+    from .printed import parse_p
 
     frames = []
     for label, df in (("whole cohort split", split), ("1:1 matched", matched)):
@@ -175,11 +175,7 @@ def feasibility_scatter(split: pd.DataFrame, matched: pd.DataFrame, inputs) -> p
         facet_kws={"sharex": False},
     )
     if inputs[2]:
-        printed = parse_p(inputs[2])
-        half = 0.5 * 10**-printed.decimals
-        lo, hi = (
-            (0, printed.value) if printed.relation == "<" else (printed.value - half, printed.value + half)
-        )
+        lo, hi = parse_p(inputs[2]).interval()
         for ax in g.axes.flat:
             ax.axhspan(lo, hi, color="#c62828", alpha=0.15, linewidth=0)
             ax.set_yscale("log")

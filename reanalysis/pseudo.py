@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import audit
-from . import stats as S
+from .checks import Status, fmt_p
 from .data import Study
+from .printed import parse_p
 from .reconstruct import reconstruct_arm, replicates, summarise
 from .survival import cox_batch, km_table, logrank_batch, median_survival
 
@@ -84,7 +84,7 @@ def endpoints(study: Study, criterion: str | None = None) -> tuple[list[tuple[st
 
 def _is_factor_level(study: Study, rows: pd.DataFrame) -> bool:
     pv = study["pvalues"]
-    levels = {lv.strip() for x in pv["levels"].dropna() for lv in str(x).split(";")}
+    levels = {lv for x in pv["levels"] for lv in x}
     return bool(set(rows["key"]) & levels)
 
 
@@ -99,7 +99,7 @@ def endpoint_inputs(
     sv = study["survival"]
     rows = _rows(study, endpoint, subgroup, criterion)
     follow = sv[(sv["endpoint"] == "followup") & (sv["statistic"] == "followup_median")]
-    bad = checks[(checks["check"] == "percentage") & (checks["status"] == audit.INCONSISTENT)]
+    bad = checks[(checks["check"] == "percentage") & (checks["status"] == Status.INCONSISTENT)]
     crit = rows["criterion"].dropna().iloc[0] if rows["criterion"].notna().any() else None
     ep = Endpoint(endpoint, crit, subgroup)
     for arm in [a.id for a in study.arms if a.n is not None]:
@@ -230,7 +230,7 @@ def compare(
                 p_printed,
                 float(test.p),
                 status,
-                f"replicates {audit.fmt_p(p_lo)}–{audit.fmt_p(p_hi)}",
+                f"replicates {fmt_p(p_lo)}–{fmt_p(p_hi)}",
             )
         )
     return pd.DataFrame(rows), spread
@@ -253,11 +253,11 @@ def _row(
 
 def _close(got: float, want: float, tol: float) -> tuple[str, str]:
     if math.isnan(got):
-        return audit.NOT_RECOMPUTABLE, "not reached in the reconstruction"
+        return Status.NOT_RECOMPUTABLE, "not reached in the reconstruction"
     if abs(got - want) <= tol:
-        return audit.REPRODUCED, ""
+        return Status.REPRODUCED, ""
     return (
-        audit.INCONSISTENT,
+        Status.INCONSISTENT,
         f"differs by {abs(got - want):.2f} (tolerance {tol:.2f}): the printed summaries "
         "do not fit one survival curve",
     )
@@ -270,8 +270,8 @@ def _shape_guard(ep: Endpoint, status: tuple[str, str]) -> tuple[str, str]:
     """Never call a printed HR or p inconsistent when the printed summaries do not pin the
     curves' shape (fewer than two landmark rates per arm): the mismatch may be the assumption's."""
     thin = [a for a, spec in ep.inputs.items() if len(spec.get("landmarks") or {}) < MIN_LANDMARKS]
-    if status[0] == audit.INCONSISTENT and thin:
-        return audit.NOT_RECOMPUTABLE, (
+    if status[0] == Status.INCONSISTENT and thin:
+        return Status.NOT_RECOMPUTABLE, (
             f"{status[1]}; but fewer than {MIN_LANDMARKS} landmark rates are printed "
             "per arm, so the curves' shape is assumed and the mismatch is not evidence"
         )
@@ -280,10 +280,10 @@ def _shape_guard(ep: Endpoint, status: tuple[str, str]) -> tuple[str, str]:
 
 def _in_spread(printed: float | None, lo: float, hi: float) -> tuple[str, str]:
     if printed is None:
-        return audit.NOT_RECOMPUTABLE, "no HR printed for this comparison"
+        return Status.NOT_RECOMPUTABLE, "no HR printed for this comparison"
     if lo <= printed <= hi:
-        return audit.REPRODUCED, "the printed HR lies within the replicates' 95% range"
-    return audit.INCONSISTENT, (
+        return Status.REPRODUCED, "the printed HR lies within the replicates' 95% range"
+    return Status.INCONSISTENT, (
         "the printed HR lies outside the replicates' 95% range: the printed summaries "
         "and the printed HR do not fit together under the reconstruction's assumptions"
     )
@@ -291,8 +291,7 @@ def _in_spread(printed: float | None, lo: float, hi: float) -> tuple[str, str]:
 
 def _p_status(printed: str, lo: float, hi: float) -> tuple[str, str]:
     if not printed:
-        return audit.NOT_RECOMPUTABLE, "no p printed for this comparison"
-    p = S.parse_p(printed)
-    if audit._p_in_range(p, lo, hi):
-        return audit.REPRODUCED, "the printed p lies within the replicates' 95% range"
-    return audit.INCONSISTENT, "the printed p lies outside the replicates' 95% range"
+        return Status.NOT_RECOMPUTABLE, "no p printed for this comparison"
+    if parse_p(printed).overlaps(lo, hi):
+        return Status.REPRODUCED, "the printed p lies within the replicates' 95% range"
+    return Status.INCONSISTENT, "the printed p lies outside the replicates' 95% range"

@@ -71,7 +71,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
 def cmd_replicates(args: argparse.Namespace) -> None:
     """Draw reconstruction replicates of one printed two-arm endpoint; CSV of HR and p per replicate."""
     from . import pseudo
-    from .audit import run_checks
+    from .checks import run_checks
     from .data import load_study
     from .reconstruct import replicates
 

@@ -13,10 +13,14 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from . import audit, downloads, plots, pseudo, tables
+from . import audit, downloads, plots, pseudo, rates, tables
 from . import params as P
+from . import stats as S
+from .checks import Status, quantity_labels, run_checks, status_counts
 from .data import Study, load_study
 from .feasibility import feasible_counts
+
+CATEGORICAL_TESTS = (S.TEST_PEARSON, S.TEST_YATES, S.TEST_FISHER)
 
 
 def _printed_medians(ep: pseudo.Endpoint) -> dict[str, str]:
@@ -46,12 +50,8 @@ class Chapter:
         self.params = values
         self.study: Study = load_study(values["study_id"])
         self.criterion = P.normalise_criterion(values["criterion"], self.study.criteria)
-        self.checks = audit.run_checks(
-            self.study,
-            test_rule=values["test_rule"],
-            ci_method=values["ci_method"],
-            alpha=values["alpha"],
-            alpha_beta=values["alpha_beta"],
+        self.checks = run_checks(
+            self.study, test_rule=values["test_rule"], alpha=values["alpha"], alpha_beta=values["alpha_beta"]
         )
         self.arm_ids = (
             list(self.study.comparison) if self.study.is_two_arm else [x.id for x in self.study.arms]
@@ -77,19 +77,21 @@ class Chapter:
                 s.meta.get("tests_named", {}).get("categorical", "not stated")
             ),
             "n_checks": int(len(c)),
-            "n_reproduced": int(counts.get(audit.REPRODUCED, 0)),
-            "n_inconsistent": int(counts.get(audit.INCONSISTENT, 0)),
-            "n_not_recomputable": int(counts.get(audit.NOT_RECOMPUTABLE, 0)),
+            "n_reproduced": int(counts.get(Status.REPRODUCED, 0)),
+            "n_inconsistent": int(counts.get(Status.INCONSISTENT, 0)),
+            "n_not_recomputable": int(counts.get(Status.NOT_RECOMPUTABLE, 0)),
             "n_pct_checked": int((c["check"] == "percentage").sum()),
-            "n_pct_inconsistent": _count(c, "percentage", audit.INCONSISTENT),
+            "n_pct_inconsistent": _count(c, "percentage", Status.INCONSISTENT),
             "n_restatements": int((c["check"] == "restatement").sum()),
-            "n_restatements_inconsistent": _count(c, "restatement", audit.INCONSISTENT),
+            "n_restatements_inconsistent": _count(c, "restatement", Status.INCONSISTENT),
             "arm_a": Markdown(s.arm(self.a).label),
             "n_a": int(s.arm(self.a).n or 0),
         }
-        rates = audit.arm_rates(s, self.params["ci_method"], self.params["alpha"])
-        orr = rates[
-            (rates["criterion"] == self.criterion) & (rates["outcome"] == "ORR") & (rates["scope"] == "")
+        per_arm = rates.arm_rates(s, self.params["ci_method"], self.params["alpha"])
+        orr = per_arm[
+            (per_arm["criterion"] == self.criterion)
+            & (per_arm["outcome"] == "ORR")
+            & (per_arm["scope"] == "")
         ].set_index("arm")
         for tag, arm in (("a", self.a), ("b", self.b)):
             if arm in orr.index:
@@ -101,24 +103,18 @@ class Chapter:
         if self.b is None:
             return v
         pc = c[c["check"] == "p-value"]
-        cat = pc[
-            pc["tests_reproducing"].str.contains("Fisher|Pearson", na=False)
-            | (pc["status"] == audit.INCONSISTENT) & ~pc["method"].str.contains("t-test")
-        ]
+        cat = pc[pc["test_chosen"].isin(CATEGORICAL_TESTS) & (pc["status"] != Status.NOT_RECOMPUTABLE)]
+        by = cat["tests_reproducing"]
         v |= {
             "arm_b": Markdown(s.arm(self.b).label),
             "n_b": int(s.arm(self.b).n or 0),
             "n_cat_p": int(len(cat)),
-            "n_cat_p_fisher": int(cat["tests_reproducing"].str.contains("Fisher", na=False).sum()),
-            "n_cat_p_pearson": int(
-                cat["tests_reproducing"]
-                .str.contains(r"Pearson chi-square(?!\s*with)", na=False, regex=True)
-                .sum()
-            ),
-            "n_cat_p_fisher_only": int(cat["tests_reproducing"].eq("Fisher exact").sum()),
-            "n_cat_p_none": int((cat["status"] == audit.INCONSISTENT).sum()),
+            "n_cat_p_fisher": int(by.map(lambda t: S.TEST_FISHER in t).sum()),
+            "n_cat_p_pearson": int(by.map(lambda t: S.TEST_PEARSON in t).sum()),
+            "n_cat_p_fisher_only": int(by.map(lambda t: t == (S.TEST_FISHER,)).sum()),
+            "n_cat_p_none": int((cat["status"] == Status.INCONSISTENT).sum()),
         }
-        diff = audit.rate_table(s, self.criterion, self.params["ci_method"], self.params["alpha"])
+        diff = rates.rate_table(s, self.criterion, self.params["ci_method"], self.params["alpha"])
         if "ORR" in set(diff["outcome"]):
             d = diff.set_index("outcome").loc["ORR"]
             v |= {
@@ -169,9 +165,9 @@ class Chapter:
         checked = f"{len(c)} printed numbers checked: {audit.verdicts_text(c)}"
         by_check = c.groupby("check", sort=False)["status"]
         reproduced = "; ".join(
-            f"{_plural(check)} {int((st == audit.REPRODUCED).sum())} of {len(st)}" for check, st in by_check
+            f"{_plural(check)} {int((st == Status.REPRODUCED).sum())} of {len(st)}" for check, st in by_check
         )
-        bad = c[c["status"] == audit.INCONSISTENT]
+        bad = c[c["status"] == Status.INCONSISTENT]
         inconsistent = tables.listing(
             [f"{q} ({loc})" for q, loc in dict.fromkeys(zip(bad["quantity"], bad["location"], strict=True))],
             more=" (see the reproducibility summary)",
@@ -180,7 +176,7 @@ class Chapter:
         survival = []
         for ep, _, table in self.reconstructions()[0]:
             summaries = table[~table["arm"].eq("both arms")]
-            ok = int((summaries["status"] == audit.REPRODUCED).sum())
+            ok = int((summaries["status"] == Status.REPRODUCED).sum())
             text = f"{ep.title}: {ok} of {len(summaries)} printed medians/rates reproduced"
             hr = table[table["quantity"] == "Cox HR"]
             if len(hr) and hr["printed"].iloc[0]:
@@ -260,7 +256,7 @@ class Chapter:
     def rates(self) -> HTML:
         """ORR/DCR per arm with CIs (and, for two arms, the difference), from the printed counts."""
         lvl = f"{100 * (1 - self.params['alpha']):g}%"
-        r = audit.arm_rates(self.study, self.params["ci_method"], self.params["alpha"])
+        r = rates.arm_rates(self.study, self.params["ci_method"], self.params["alpha"])
         r = r[r["criterion"] == self.criterion]
         out = pd.DataFrame(
             {
@@ -273,7 +269,7 @@ class Chapter:
             }
         )
         if self.b is not None:
-            d = audit.rate_table(self.study, self.criterion, self.params["ci_method"], self.params["alpha"])
+            d = rates.rate_table(self.study, self.criterion, self.params["ci_method"], self.params["alpha"])
             diff = {
                 o: f"{100 * x:.1f} ({100 * lo:.1f} to {100 * hi:.1f})"
                 for o, x, lo, hi in d[["outcome", "diff", "diff_lo", "diff_hi"]].itertuples(index=False)
@@ -290,7 +286,7 @@ class Chapter:
 
     def survival(self) -> HTML:
         """Printed survival summaries (medians, landmark rates, events, follow-up)."""
-        labels = audit.quantity_labels(self.study)
+        labels = quantity_labels(self.study)
         pv = self.study["pvalues"].set_index("key")
         rows = []
         sv = self.study["survival"]
@@ -314,12 +310,7 @@ class Chapter:
         if sub.empty:
             return Markdown("_The paper prints no survival by prognostic factor._")
         pv = self.study["pvalues"]
-        p_of = {
-            lv.strip(): pr
-            for pr, levels in zip(pv["printed"], pv["levels"], strict=True)
-            if isinstance(levels, str)
-            for lv in levels.split(";")
-        }
+        p_of = {lv: pr for pr, levels in zip(pv["printed"], pv["levels"], strict=True) for lv in levels}
         out = pd.DataFrame(
             {
                 "Endpoint": sub["endpoint"],
@@ -442,11 +433,11 @@ class Chapter:
     def restatements(self, only_inconsistent: bool = True) -> HTML:
         c = self.checks[self.checks["check"] == "restatement"]
         if only_inconsistent:
-            c = c[c["status"] != audit.REPRODUCED]
+            c = c[c["status"] != Status.REPRODUCED]
         return tables.show(tables.checks_table(c), "restatements", "Numbers printed twice that disagree")
 
     def summary(self) -> HTML:
-        counts = audit.status_counts(self.checks).reset_index().rename(columns={"check": "Check"})
+        counts = status_counts(self.checks).reset_index().rename(columns={"check": "Check"})
         return tables.show(counts, "status-counts", "Checks by status")
 
     def all_checks(self) -> HTML:
@@ -460,7 +451,7 @@ class Chapter:
         )
 
     def inconsistencies(self) -> HTML:
-        c = self.checks[self.checks["status"] == audit.INCONSISTENT]
+        c = self.checks[self.checks["status"] == Status.INCONSISTENT]
         return tables.show(
             tables.checks_table(
                 c, ["check", "location", "quantity", "arm", "printed", "recomputed", "reason"]
@@ -472,10 +463,10 @@ class Chapter:
     def test_usage(self) -> HTML:
         """Which test reproduces each printed categorical p, against the test the paper named."""
         pc = self.checks[
-            (self.checks["check"] == "p-value") & (self.checks["status"] != audit.NOT_RECOMPUTABLE)
+            (self.checks["check"] == "p-value") & (self.checks["status"] != Status.NOT_RECOMPUTABLE)
         ]
         tab = (
-            pc.assign(reproduced_by=pc["tests_reproducing"].replace("", "none"))
+            pc.assign(reproduced_by=pc["tests_reproducing"].map(lambda t: "; ".join(t) or "none"))
             .groupby(["test_named", "reproduced_by"], dropna=False)
             .size()
             .rename("p-values")
@@ -612,7 +603,7 @@ class Chapter:
         plots.show(fig, "adverse-events")
 
     def status_figure(self) -> None:
-        plots.show(plots.status_bars(audit.status_counts(self.checks)), "status")
+        plots.show(plots.status_bars(status_counts(self.checks)), "status")
 
 
 def overview(test_rule: str = "gtsummary") -> pd.DataFrame:
@@ -622,7 +613,7 @@ def overview(test_rule: str = "gtsummary") -> pd.DataFrame:
     rows = []
     for sid in list_studies():
         st = load_study(sid)
-        checks = audit.run_checks(st, test_rule=test_rule)
+        checks = run_checks(st, test_rule=test_rule)
         counts = checks["status"].value_counts()
         resp = st["response"]
         orr = resp[(resp["category"] == "ORR") & resp["scope"].isna()]
@@ -640,9 +631,9 @@ def overview(test_rule: str = "gtsummary") -> pd.DataFrame:
                 "Response criteria": ", ".join(st.criteria),
                 "ORR as printed": headline,
                 "Checks": len(checks),
-                "✓ reproduced": int(counts.get(audit.REPRODUCED, 0)),
-                "✗ inconsistent": int(counts.get(audit.INCONSISTENT, 0)),
-                "– not recomputable": int(counts.get(audit.NOT_RECOMPUTABLE, 0)),
+                "✓ reproduced": int(counts.get(Status.REPRODUCED, 0)),
+                "✗ inconsistent": int(counts.get(Status.INCONSISTENT, 0)),
+                "– not recomputable": int(counts.get(Status.NOT_RECOMPUTABLE, 0)),
             }
         )
     return pd.DataFrame(rows)

@@ -19,11 +19,14 @@ from fractions import Fraction
 
 import numpy as np
 from scipy import stats as sps
+from scipy.special import gammaln
 from scipy.stats.contingency import expected_freq
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     proportion_confint,
 )
+
+from .printed import PrintedP, parse_p
 
 __all__ = [
     "RULES",
@@ -34,6 +37,7 @@ __all__ = [
     "TEST_YATES",
     "GrimResult",
     "PrintedP",
+    "TestChoice",
     "TestResult",
     "categorical_tests",
     "choose_test",
@@ -80,12 +84,15 @@ class TestResult:
 
 
 @dataclass(frozen=True)
-class PrintedP:
-    """A p-value as printed in a paper: relation, value and printed decimals."""
+class TestChoice:
+    """The test a rule chose for a table: its name, the rule's reason for this table, and the
+    same reason without this table's numbers (one footnote can then serve many rows)."""
 
-    relation: str  # "=", "<", ">"
-    value: float
-    decimals: int  # digits after the decimal point as printed
+    __test__ = False  # not a pytest test class, despite the name
+
+    test: str
+    reason: str
+    footnote: str
 
 
 @dataclass(frozen=True)
@@ -191,31 +198,68 @@ def pearson_chi2(table: np.ndarray, correction: bool = False) -> TestResult:
     return TestResult(name, float(res.statistic), float(res.pvalue), float(res.dof))
 
 
-def fisher_exact(table: np.ndarray) -> TestResult:
-    """Two-sided Fisher exact test for a 2x2 table (scipy; same p as R's fisher.test).
+_FISHER_REL_ERR = 1 + 1e-7  # R's fisher.test: tables this close in probability count as ties
+_FISHER_MAX_TABLES = 2_000_000  # enumeration budget; far above any table a paper prints
 
-    The statistic is the sample odds ratio ad/bc reported by scipy (nan when it
-    is 0/0).  Tables larger than 2x2 raise NotImplementedError.
+
+def fisher_exact(table: np.ndarray) -> TestResult:
+    """Two-sided Fisher exact test of a 2 x k (or k x 2) table, as R's ``fisher.test`` computes it.
+
+    2 x 2 tables go to scipy (the statistic is scipy's sample odds ratio ad/bc, nan when 0/0).
+    Larger 2 x k tables (Fisher–Freeman–Halton) are hand-written because scipy has no r x c exact
+    test: every first row with the observed margins is enumerated, and p sums the probabilities
+    of the tables no more probable than the observed one within R's relative tolerance 1e-7; the
+    statistic is then nan. Tables with more than two rows and two columns raise
+    NotImplementedError.
     """
     arr = _as_table(table)
-    if not _is_2x2(arr):
+    if _is_2x2(arr):
+        res = sps.fisher_exact(arr, alternative="two-sided")
+        return TestResult(TEST_FISHER, float(res.statistic), float(res.pvalue), None)
+    if arr.shape[0] != 2:
+        arr = arr.T
+    if arr.shape[0] != 2:
         raise NotImplementedError(
-            f"Fisher's exact test is implemented for 2x2 tables only; got shape {arr.shape}"
+            f"Fisher's exact test is implemented for 2 x k tables only; got shape {arr.shape}"
         )
-    res = sps.fisher_exact(arr, alternative="two-sided")
-    return TestResult(TEST_FISHER, float(res.statistic), float(res.pvalue), None)
+    return TestResult(TEST_FISHER, math.nan, _fisher_2xk_p(arr), None)
+
+
+def _fisher_2xk_p(arr: np.ndarray) -> float:
+    cols = arr.sum(axis=0)
+    r1, n = int(arr[0].sum()), int(arr.sum())
+
+    def log_choose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
+
+    observed = float(log_choose(cols, arr[0]).sum())
+    sums, logp = np.zeros(1, dtype=np.int64), np.zeros(1)
+    remaining = int(cols.sum())
+    for c in cols:
+        remaining -= int(c)
+        x = np.arange(int(c) + 1)
+        new_sums = (sums[:, None] + x[None, :]).ravel()
+        new_logp = (logp[:, None] + log_choose(np.full_like(x, c), x)[None, :]).ravel()
+        keep = (new_sums <= r1) & (new_sums >= r1 - remaining)
+        sums, logp = new_sums[keep], new_logp[keep]
+        if len(sums) > _FISHER_MAX_TABLES:
+            raise ValueError(f"table too large for exact enumeration (over {_FISHER_MAX_TABLES} tables)")
+    total = float(log_choose(np.array(n), np.array(r1)))
+    probs = np.exp(logp - total)
+    return float(min(1.0, probs[logp <= observed + math.log(_FISHER_REL_ERR)].sum()))
 
 
 def categorical_tests(table: np.ndarray) -> dict[str, TestResult]:
     """Every applicable test for a table, keyed by test name.
 
-    Pearson always; Yates-corrected Pearson and Fisher only for 2x2 tables.
+    Pearson always; Yates-corrected Pearson only for 2x2 tables; Fisher for 2 x k tables.
     Order is Pearson, Yates, Fisher (the order :func:`choose_test` tries them).
     """
     arr = _as_table(table)
     out = {TEST_PEARSON: pearson_chi2(arr, correction=False)}
     if _is_2x2(arr):
         out[TEST_YATES] = pearson_chi2(arr, correction=True)
+    if 2 in arr.shape:
         out[TEST_FISHER] = fisher_exact(arr)
     return out
 
@@ -258,25 +302,6 @@ def t_test_from_summary(
 
 # --------------------------------------------------------------------------
 # printed p-values
-
-_P_RE = re.compile(r"^\s*(?:p\s*)?(?P<rel>[=<>])?\s*(?P<num>\d+(?:\.\d+)?|\.\d+)\s*$", re.IGNORECASE)
-
-
-def parse_p(text: str) -> PrintedP:
-    """Parse a printed p-value such as "0.678", "< 0.001", "P = 0.017" or "> 0.05".
-
-    Keeps the number of printed decimals, which decides how precisely a
-    recomputed p has to match.
-    """
-    m = _P_RE.match(text) if isinstance(text, str) else None
-    if m is None:
-        raise ValueError(f"cannot parse printed p-value {text!r}")
-    num = m.group("num")
-    value = float(num)
-    if value > 1:
-        raise ValueError(f"printed p-value {text!r} is greater than 1")
-    decimals = len(num.split(".", 1)[1]) if "." in num else 0
-    return PrintedP(relation=m.group("rel") or "=", value=value, decimals=decimals)
 
 
 def _round_candidates(x: float, decimals: int) -> set[int]:
@@ -351,20 +376,23 @@ def _paper_test_name(paper_test: str) -> str:
     )
 
 
-def _gtsummary_choice(arr: np.ndarray) -> tuple[str, str]:
+def _gtsummary_choice(arr: np.ndarray) -> TestChoice:
     exp = np.asarray(expected_freq(arr), dtype=float) if arr.sum() > 0 else np.zeros(arr.shape)
     small = int(np.sum(exp < 5))
+    rule = "following gtsummary's default rule."
     if small:
-        reason = (
+        return TestChoice(
+            TEST_FISHER,
             f"Fisher's exact test, because {small} of {exp.size} expected counts are below 5 "
-            f"(smallest {exp.min():.2f}), following gtsummary's default rule."
+            f"(smallest {exp.min():.2f}), {rule}",
+            f"Fisher's exact test, because an expected count is below 5, {rule}",
         )
-        return TEST_FISHER, reason
-    reason = (
-        "Pearson's chi-square test without continuity correction, because all expected "
-        f"counts are at least 5 (smallest {exp.min():.2f}), following gtsummary's default rule."
+    pearson = "Pearson's chi-square test without continuity correction, because all expected counts"
+    return TestChoice(
+        TEST_PEARSON,
+        f"{pearson} are at least 5 (smallest {exp.min():.2f}), {rule}",
+        f"{pearson} are at least 5, {rule}",
     )
-    return TEST_PEARSON, reason
 
 
 def choose_test(
@@ -373,12 +401,12 @@ def choose_test(
     *,
     paper_test: str | None = None,
     printed: PrintedP | None = None,
-) -> tuple[str, str]:
-    """Choose the test to report for a table; return (test name, footnote reason).
+) -> TestChoice:
+    """Choose the test to report for a table, with the rule's reason (:class:`TestChoice`).
 
     gtsummary: Fisher when any expected count is below 5, else Pearson without
     correction (gtsummary's default for categorical variables; for tables larger
-    than 2x2 this can select Fisher, which :func:`fisher_exact` does not compute).
+    than 2 x k this can select Fisher, which :func:`fisher_exact` does not compute).
     paper: the test the paper named (free text mapped to TEST_* names).
     reproduce: the first of Pearson, Yates, Fisher whose p reproduces the printed
     p (:func:`p_reproduces`); if none does, the gtsummary choice, saying so.
@@ -397,8 +425,9 @@ def choose_test(
                 f"The paper names {paper_test!r}; Yates' correction exists only for 2x2 "
                 "tables, so Pearson's chi-square is used (as R's chisq.test does)."
             )
-            return TEST_PEARSON, reason
-        return name, f"The test the paper names ({paper_test!r})."
+            return TestChoice(TEST_PEARSON, reason, reason)
+        reason = f"The test the paper names ({paper_test!r})."
+        return TestChoice(name, reason, reason)
     if printed is None:
         raise ValueError("rule='reproduce' needs printed, the paper's p-value (see parse_p)")
     if not isinstance(printed, PrintedP):
@@ -410,14 +439,14 @@ def choose_test(
                 f"{name} (p = {_fmt_p(res.p)}) reproduces the printed {_fmt_printed(printed)}; "
                 f"tests tried in the order {', '.join(results)}."
             )
-            return name, reason
+            return TestChoice(name, reason, reason)
     tried = "; ".join(f"{name} p = {_fmt_p(res.p)}" for name, res in results.items())
-    name, fallback = _gtsummary_choice(arr)
-    reason = (
+    fallback = _gtsummary_choice(arr)
+    lead = (
         f"No test reproduces the printed {_fmt_printed(printed)} ({tried}); "
-        f"falling back to the gtsummary rule: {fallback}"
+        "falling back to the gtsummary rule: "
     )
-    return name, reason
+    return TestChoice(fallback.test, lead + fallback.reason, lead + fallback.footnote)
 
 
 # --------------------------------------------------------------------------

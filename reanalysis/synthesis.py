@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import meta
-from .audit import count_for
+from .checks import count_for
 from .data import Study, list_studies, load_study
 
 

@@ -14,10 +14,14 @@ import pandas as pd
 from IPython.display import HTML
 
 from . import downloads
-from .audit import INCONSISTENT, NOT_RECOMPUTABLE, REPRODUCED, quantity_labels
+from .checks import Status, quantity_labels
 from .data import Study
 
-MARK = {REPRODUCED: "✓ reproduced", INCONSISTENT: "✗ inconsistent", NOT_RECOMPUTABLE: "– not recomputable"}
+MARK = {
+    Status.REPRODUCED: "✓ reproduced",
+    Status.INCONSISTENT: "✗ inconsistent",
+    Status.NOT_RECOMPUTABLE: "– not recomputable",
+}
 COLOURS = {"✓": "#e6f4ea", "✗": "#fde8e8", "–": "#f1f3f4"}
 
 
@@ -42,19 +46,12 @@ def _status_cell(rows: pd.DataFrame) -> str:
     """One cell for the status of several checks (e.g. both arms' percentages)."""
     if rows.empty:
         return ""
-    bad = rows[rows["status"] == INCONSISTENT]
+    bad = rows[rows["status"] == Status.INCONSISTENT]
     if len(bad):
-        return MARK[INCONSISTENT] + ": " + "; ".join(bad["reason"])
-    if (rows["status"] == REPRODUCED).all():
-        return MARK[REPRODUCED]
-    return MARK[NOT_RECOMPUTABLE]
-
-
-def _test_reason(method: str) -> str:
-    """The rule's reason for a test, made generic (no per-row counts) so rows share footnotes."""
-    text = method.split(": ", 1)[1] if ": " in method else method
-    text = re.sub(r"\s*\((smallest|expected)[^)]*\)", "", text)
-    return re.sub(r"\b\d+ of \d+ expected counts are", "an expected count is", text)
+        return MARK[Status.INCONSISTENT] + ": " + "; ".join(bad["reason"])
+    if (rows["status"] == Status.REPRODUCED).all():
+        return MARK[Status.REPRODUCED]
+    return MARK[Status.NOT_RECOMPUTABLE]
 
 
 def comparison_table(
@@ -68,12 +65,7 @@ def comparison_table(
         df = df[df["criterion"] == criterion]
     labels = quantity_labels(study)
     pv = study["pvalues"]
-    group_p = {
-        lv.strip(): k
-        for k, levels in zip(pv["key"], pv["levels"], strict=True)
-        if isinstance(levels, str)
-        for lv in levels.split(";")
-    }
+    group_p = {lv: k for k, levels in zip(pv["key"], pv["levels"], strict=True) for lv in levels}
     notes = Footnotes()
     out, seen_groups = [], set()
     for key in dict.fromkeys(df["key"]):
@@ -88,8 +80,8 @@ def comparison_table(
             c = pcheck.iloc[0]
             p_printed, p_status = c["printed"], MARK[c["status"]]
             if c["recomputed"]:
-                p_recomputed = f"{c['recomputed']} {notes.mark(_test_reason(c['method']))}".strip()
-            if c["status"] == REPRODUCED and c["reason"].startswith("reproduced "):
+                p_recomputed = f"{c['recomputed']} {notes.mark(c['footnote'])}".strip()
+            if c["status"] == Status.REPRODUCED and c["tests_reproducing"]:
                 p_status = "✓ " + c["reason"]
             elif c["reason"]:
                 p_status += ": " + c["reason"]

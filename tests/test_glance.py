@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from reanalysis import audit
+from reanalysis import checks as C
 from reanalysis.report import Chapter
 
 
@@ -30,10 +30,10 @@ def test_patients_are_the_printed_arm_sizes(li2022):
 def test_verdict_counts_are_the_checks(li2022):
     ch, box = li2022
     counts = ch.checks["status"].value_counts()
-    n = {s: int(counts.get(s, 0)) for s in audit.STATUSES}
+    n = {s: int(counts.get(s, 0)) for s in C.STATUSES}
     assert box["Checked"] == (
-        f"{len(ch.checks)} printed numbers checked: {n[audit.REPRODUCED]} reproduced, "
-        f"{n[audit.INCONSISTENT]} inconsistent, {n[audit.NOT_RECOMPUTABLE]} not recomputable "
+        f"{len(ch.checks)} printed numbers checked: {n[C.Status.REPRODUCED]} reproduced, "
+        f"{n[C.Status.INCONSISTENT]} inconsistent, {n[C.Status.NOT_RECOMPUTABLE]} not recomputable "
         "from published data"
     )
     assert sum(n.values()) == len(ch.checks)

@@ -398,12 +398,12 @@ def _run_replicates(argv: list[str], capsys: pytest.CaptureFixture[str]) -> pd.D
 
 def test_replicates_cli_is_the_chapter_s_reconstruction(capsys) -> None:
     """The command draws what the chapter draws: the same inputs, seed and replicate statistics."""
-    from reanalysis import audit, pseudo
+    from reanalysis import checks, pseudo
     from reanalysis.data import load_study
 
     out = _run_replicates(["li2022", "OS", "--n-replicates", "25", "--seed", "3"], capsys)
     study = load_study("li2022")
-    ep = pseudo.endpoint_inputs(study, "OS", "mRECIST", audit.run_checks(study))
+    ep = pseudo.endpoint_inputs(study, "OS", "mRECIST", checks.run_checks(study))
     ref = replicates(dict(ep.inputs), n_rep=25, seed=3)
     assert list(out.columns) == list(ref.columns) and len(out) == 25
     np.testing.assert_allclose(out["hr"], ref["hr"], rtol=1e-5)  # CSV keeps 6 significant digits

@@ -202,8 +202,11 @@ def test_fisher_empty_column_and_rxc() -> None:
     res = fisher_exact(np.array(CR_ZERO))
     assert res.p == 1.0
     assert math.isnan(res.statistic)  # 0*41 / (37*0)
-    with pytest.raises(NotImplementedError, match="2x2"):
-        fisher_exact(np.array(RXC))
+    # 2 x k (Fisher–Freeman–Halton), R 4.2: fisher.test(matrix(c(10,20,15,25,30,5), nrow = 2))
+    assert fisher_exact(np.array(RXC)).p == pytest.approx(4.01601974487799e-06, rel=1e-9)
+    assert fisher_exact(np.array(RXC).T).p == pytest.approx(4.01601974487799e-06, rel=1e-9)
+    with pytest.raises(NotImplementedError, match="2 x k"):
+        fisher_exact(np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]]))
 
 
 # ----------------------------------------------------------------------------
@@ -216,7 +219,9 @@ def test_categorical_tests_2x2_and_rxc() -> None:
     assert all(key == value.test for key, value in res.items())
     assert res[TEST_FISHER].p == approx(0.0102703651674276)  # R: fisher.test(matrix(c(17,31,20,10),2))
     rxc = categorical_tests(np.array(RXC))
-    assert list(rxc) == [TEST_PEARSON]
+    assert list(rxc) == [TEST_PEARSON, TEST_FISHER]
+    assert rxc[TEST_FISHER].p == approx(4.01601974487799e-06)  # R fisher.test, see above
+    assert list(categorical_tests(np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]]))) == [TEST_PEARSON]
     assert rxc[TEST_PEARSON].p == approx(7.86694377889197e-06)
 
 
@@ -372,14 +377,16 @@ def test_p_reproduces_rejects_non_printedp() -> None:
     ],
 )
 def test_choose_test_gtsummary(table: list, want: str) -> None:
-    name, reason = choose_test(np.array(table))
+    choice = choose_test(np.array(table))
+    name, reason = choice.test, choice.reason
     assert name == want
     assert "gtsummary" in reason
-    assert choose_test(np.array(table), "gtsummary") == (name, reason)
+    assert choose_test(np.array(table), "gtsummary") == choice
 
 
 def test_choose_test_gtsummary_rxc_small_expected_selects_fisher() -> None:
-    name, reason = choose_test(np.array([[1, 2, 3], [4, 5, 6]]))
+    choice = choose_test(np.array([[1, 2, 3], [4, 5, 6]]))
+    name, reason = choice.test, choice.reason
     assert name == TEST_FISHER
     assert "below 5" in reason
 
@@ -399,7 +406,8 @@ def test_choose_test_gtsummary_rxc_small_expected_selects_fisher() -> None:
     ],
 )
 def test_choose_test_paper_mapping(text: str, want: str) -> None:
-    name, reason = choose_test(np.array(GENDER), "paper", paper_test=text)
+    choice = choose_test(np.array(GENDER), "paper", paper_test=text)
+    name, reason = choice.test, choice.reason
     assert name == want
     assert text in reason
 
@@ -412,7 +420,8 @@ def test_choose_test_paper_errors_and_yates_on_rxc() -> None:
             choose_test(np.array(GENDER), "paper", paper_test=text)
     with pytest.raises(ValueError, match="paper_test"):
         choose_test(np.array(GENDER), "paper")
-    name, reason = choose_test(np.array(RXC), "paper", paper_test="Yates chi-square")
+    choice = choose_test(np.array(RXC), "paper", paper_test="Yates chi-square")
+    name, reason = choice.test, choice.reason
     assert name == TEST_PEARSON
     assert "2x2" in reason
 
@@ -435,19 +444,21 @@ def test_choose_test_paper_errors_and_yates_on_rxc() -> None:
     ],
 )
 def test_choose_test_reproduce(table: list, printed: str, want: str) -> None:
-    name, reason = choose_test(np.array(table), "reproduce", printed=parse_p(printed))
+    choice = choose_test(np.array(table), "reproduce", printed=parse_p(printed))
+    name, reason = choice.test, choice.reason
     assert name == want
     assert "reproduces" in reason
 
 
 def test_choose_test_reproduce_fallback() -> None:
     # No test gives 0.500 for the Albumin table: fall back to gtsummary (Pearson, expected >= 5)
-    name, reason = choose_test(np.array(ALBUMIN), "reproduce", printed=parse_p("0.500"))
+    choice = choose_test(np.array(ALBUMIN), "reproduce", printed=parse_p("0.500"))
+    name, reason = choice.test, choice.reason
     assert name == TEST_PEARSON
     assert "No test reproduces" in reason
     assert "gtsummary" in reason
     # Empty column: chi-square p is nan, Fisher p = 1 (R fisher.test) reproduces "1.000"
-    assert choose_test(np.array(CR_ZERO), "reproduce", printed=parse_p("1.000"))[0] == TEST_FISHER
+    assert choose_test(np.array(CR_ZERO), "reproduce", printed=parse_p("1.000")).test == TEST_FISHER
 
 
 def test_choose_test_errors() -> None:

@@ -35,7 +35,8 @@ import pandas as pd
 import yaml
 from scipy import stats as sps
 
-from .. import audit
+from ..checks import to_frame
+from ..checks.counts import percentage_checks
 from ..data import Study, load_study
 from ..pseudo import endpoint_inputs, endpoints
 from ..reconstruct import reconstruct_arm
@@ -418,7 +419,7 @@ def _adtte(
     study: Study, subjects: dict[str, list[str]], rng: np.random.Generator, notes: list[str]
 ) -> pd.DataFrame:
     """Reconstructed survival per endpoint and arm, one shared random rank order per arm."""
-    checks = pd.DataFrame(audit.percentage_checks(study))
+    checks = to_frame(percentage_checks(study))
     if checks.empty:
         checks = pd.DataFrame(columns=["check", "status", "key", "arm"])
     order = {arm: list(rng.permutation(np.array(ids, dtype=object))) for arm, ids in subjects.items()}

@@ -1,0 +1,245 @@
+"""Survival: printed hazard ratios against their CIs, landmark p-values against the smallest
+attainable p, and subgroup-interaction p-values against the ratio-of-HRs test."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pandas as pd
+from scipy import stats as sps
+
+from .. import stats as S
+from ..data import Study
+from ..printed import PrintedNumber, parse_p, parse_p_text
+from .lookup import quantity_labels
+from .record import Check, Status, fmt_p
+
+
+def hazard_ratio_checks(study: Study, alpha: float = 0.05) -> list[Check]:
+    """Printed p of an HR against the Wald p implied by its CI (range over CI rounding)."""
+    rows, labels = [], quantity_labels(study)
+    for _, r in study["hazard_ratios"].iterrows():
+        if pd.isna(r["lower"]) or pd.isna(r["upper"]) or pd.isna(r["p_printed"]):
+            continue
+        # both CI bounds are taken at the precision of the more precisely printed one
+        d = max(PrintedNumber.find(r["printed"], r[b]).decimals for b in ("lower", "upper"))
+        half = PrintedNumber(0.0, d).half_unit
+        ps = [
+            S.hr_p_from_ci(r["hr"], lo, hi)
+            for lo in (r["lower"] - half, r["lower"] + half)
+            for hi in (r["upper"] - half, r["upper"] + half)
+            if lo > 0
+        ]
+        p_mid = S.hr_p_from_ci(r["hr"], r["lower"], r["upper"])
+        printed = parse_p(r["p_printed"])
+        lo_p, hi_p = min(ps), max(ps)
+        in_range = printed.overlaps(lo_p, hi_p)
+        ci_excludes_1 = r["upper"] < 1 or r["lower"] > 1
+        p_sig = printed.value < alpha if printed.relation != ">" else False
+        if in_range:
+            status, reason = Status.REPRODUCED, "the printed p is the Wald p of this HR and CI"
+        elif ci_excludes_1 != p_sig:
+            status = Status.INCONSISTENT
+            reason = (
+                "the CI excludes 1 but the printed p is not significant"
+                if ci_excludes_1
+                else "the CI includes 1 but the printed p is significant"
+            )
+        else:
+            status = Status.NOT_RECOMPUTABLE
+            reason = (
+                "the printed p is not the Wald p of this HR (it is likely the "
+                f"{study.meta.get('tests_named', {}).get('survival', 'survival')} test p); "
+                "both agree on significance"
+            )
+        p_lo, p_hi = printed.interval()
+        rows.append(
+            Check(
+                study=study.id,
+                check="hazard ratio",
+                key=r["key"],
+                location=r["location"],
+                quantity=labels.get(r["key"], r["key"]),
+                status=status,
+                printed=f"{r['hr']:g} ({r['lower']:g}–{r['upper']:g}), {r['p_printed']}",
+                recomputed=f"{fmt_p(p_mid)} (range {fmt_p(lo_p)}–{fmt_p(hi_p)})",
+                method="Wald p from the CI on the log scale (Altman & Bland 2011)",
+                reason=reason,
+                tests_tried=("Wald",),
+                test_chosen="Wald",
+                printed_lower=p_lo,
+                printed_upper=p_hi,
+                recomputed_value=p_mid,
+                recomputed_lower=lo_p,
+                recomputed_upper=hi_p,
+            )
+        )
+    return rows
+
+
+LANDMARK_TRANSFORMS = {
+    # name: (g(S), var of g(S) given binomial var S(1-S)/N) — Klein et al., Stat Med 2007
+    "linear": (lambda x: x, lambda x, n: x * (1 - x) / n),
+    "log": (math.log, lambda x, n: (1 - x) / (n * x)),
+    "cloglog": (lambda x: math.log(-math.log(x)), lambda x, n: (1 - x) / (n * x * math.log(x) ** 2)),
+    "arcsine": (lambda x: math.asin(math.sqrt(x)), lambda x, n: 1 / (4 * n)),
+}
+
+
+_LANDMARK_TESTS = "z-tests (linear, log, cloglog, arcsine), binomial variance at full N"
+
+
+def smallest_landmark_p(s1: float, n1: int, s2: float, n2: int) -> float:
+    """Smallest two-sided p of a pointwise comparison of two survival rates at full N.
+
+    Uses the binomial variance (the lower bound of a Kaplan–Meier variance) under the four
+    usual transformations and returns the smallest p of them.
+    """
+    ps = []
+    for g, var in LANDMARK_TRANSFORMS.values():
+        try:
+            se = math.sqrt(var(s1, n1) + var(s2, n2))
+            ps.append(float(2 * sps.norm.sf(abs(g(s1) - g(s2)) / se)))
+        except (ValueError, ZeroDivisionError):
+            continue
+    return min(ps) if ps else float("nan")
+
+
+def landmark_p_checks(study: Study) -> list[Check]:
+    """A printed p for a landmark survival difference against the smallest p attainable.
+
+    Censoring only inflates the variance of a Kaplan–Meier estimate, so the binomial variance
+    with the full arm N is its lower bound; the z built on it is the largest any pointwise
+    test can give, and its p the smallest (normal approximation).
+    """
+    rows, labels = [], quantity_labels(study)
+    sv = study["survival"]
+    a, b = study.comparison
+    pv = study["pvalues"].set_index("key")
+    for key, grp in sv[sv["statistic"] == "landmark"].groupby("key", sort=False):
+        if key not in pv.index or not {a, b} <= set(grp["arm"]):
+            continue
+        s = grp.set_index("arm")["value"] / 100
+        p_min = smallest_landmark_p(s[a], study.arm_sizes[a], s[b], study.arm_sizes[b])
+        printed = parse_p(pv.loc[key, "printed"])
+        impossible = (
+            printed.relation in ("<", "=")
+            and printed.value < p_min
+            and (printed.relation == "<" or not S.p_reproduces(p_min, printed))
+        )
+        p_lo, p_hi = printed.interval()
+        rows.append(
+            Check(
+                study=study.id,
+                check="landmark p",
+                key=key,
+                location=pv.loc[key, "location"],
+                quantity=labels.get(key, key),
+                status=Status.INCONSISTENT if impossible else Status.NOT_RECOMPUTABLE,
+                printed=pv.loc[key, "printed"],
+                recomputed=f"≥ {fmt_p(p_min)}",
+                method=f"smallest attainable p: {_LANDMARK_TESTS}",
+                reason=(
+                    f"even with no censoring the smallest attainable p is {fmt_p(p_min)} (a whole-curve "
+                    "test's p printed against a landmark would explain it)"
+                    if impossible
+                    else "attainable; the exact p needs the numbers at risk"
+                ),
+                test_named=pv.loc[key, "test_named"],
+                tests_tried=tuple(f"{name} z-test" for name in LANDMARK_TRANSFORMS),
+                footnote=_LANDMARK_TESTS,
+                printed_lower=p_lo,
+                printed_upper=p_hi,
+                recomputed_lower=p_min,
+                recomputed_upper=1.0,
+            )
+        )
+    return rows
+
+
+def _corners(bounds: tuple[tuple[float, str], ...]) -> list[tuple[float, ...]]:
+    """Every combination of each printed bound ± half a unit of its last digit."""
+    return list(
+        itertools.product(*(PrintedNumber.find(printed, value).interval() for value, printed in bounds))
+    )
+
+
+def interaction_checks(study: Study, alpha: float = 0.05) -> list[Check]:
+    """A printed subgroup-interaction p against the ratio-of-HRs z-test from the subgroup CIs.
+
+    The range covers the rounding of the printed CIs. A printed p outside it is called
+    inconsistent only when the two disagree about significance: a model-based interaction
+    test can legitimately differ from this approximation (Altman & Bland, BMJ 2003).
+    """
+    rows = []
+    hrs = study["hazard_ratios"].set_index("key")
+    pv = study["pvalues"]
+    for _, r in pv[pv["domain"] == "interaction"].iterrows():
+        keys = r["levels"]
+        base = dict(
+            study=study.id,
+            check="interaction p",
+            key=r["key"],
+            location=r["location"],
+            quantity="interaction: "
+            + " vs ".join(str(hrs.loc[k, "subgroup"]) if k in hrs.index else k for k in keys),
+            printed=r["printed"],
+            test_named=r["test_named"],
+        )
+        usable = len(keys) == 2 and all(
+            k in hrs.index
+            and pd.notna(hrs.loc[k, "lower"])
+            and pd.notna(hrs.loc[k, "upper"])
+            and 0 < hrs.loc[k, "lower"] <= hrs.loc[k, "hr"] <= hrs.loc[k, "upper"]
+            for k in keys
+        )
+        if not usable:
+            rows.append(
+                Check(
+                    **base,
+                    status=Status.NOT_RECOMPUTABLE,
+                    reason="needs exactly two subgroup HRs with finite CIs",
+                )
+            )
+            continue
+        (h1, l1, u1, t1), (h2, l2, u2, t2) = (
+            (hrs.loc[k, "hr"], hrs.loc[k, "lower"], hrs.loc[k, "upper"], hrs.loc[k, "printed"]) for k in keys
+        )
+        mid = S.interaction_p_from_cis(h1, l1, u1, h2, l2, u2)
+        ps = []
+        for a1, b1, a2, b2 in _corners(((l1, t1), (u1, t1), (l2, t2), (u2, t2))):
+            if 0 < a1 <= h1 <= b1 and 0 < a2 <= h2 <= b2 and a1 < b1 and a2 < b2:
+                ps.append(S.interaction_p_from_cis(h1, a1, b1, h2, a2, b2))
+        lo, hi = min(ps), max(ps)
+        printed = parse_p_text(r["printed"])
+        if printed.overlaps(lo, hi):
+            status, reason = Status.REPRODUCED, "the ratio-of-HRs test gives the printed p"
+        elif (printed.value < alpha) != (mid < alpha) and printed.relation != ">":
+            status = Status.INCONSISTENT
+            reason = (
+                f"the ratio-of-HRs test gives {fmt_p(mid)}: the two disagree about significance at {alpha:g}"
+            )
+        else:
+            status = Status.NOT_RECOMPUTABLE
+            reason = (
+                "the printed p probably comes from an interaction term in a Cox model; the "
+                "ratio-of-HRs approximation differs but agrees about significance"
+            )
+        p_lo, p_hi = printed.interval()
+        rows.append(
+            Check(
+                **base,
+                status=status,
+                recomputed=f"{fmt_p(mid)} (range {fmt_p(lo)}–{fmt_p(hi)})",
+                method="ratio of subgroup HRs, z-test from their CIs (Altman & Bland 2003)",
+                reason=reason,
+                tests_tried=("ratio-of-HRs z-test",),
+                printed_lower=p_lo,
+                printed_upper=p_hi,
+                recomputed_value=mid,
+                recomputed_lower=lo,
+                recomputed_upper=hi,
+            )
+        )
+    return rows
