@@ -15,6 +15,21 @@ STATUS_COLOURS = {"reproduced": "#2e7d32", "inconsistent": "#c62828", "not recom
 plt.rcParams.update({"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 100})
 
 
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[plt.Figure, plt.Axes, bool]:
+    """The axes to draw on: the caller's ``ax`` (its figure left as the caller laid it out), or a
+    new figure of ``figsize`` that this function owns and lays out."""
+    if ax is not None:
+        return ax.figure, ax, False
+    fig, ax = plt.subplots(figsize=figsize)
+    return fig, ax, True
+
+
+def _finish(fig: plt.Figure, own: bool) -> plt.Figure:
+    if own:
+        fig.tight_layout()
+    return fig
+
+
 def _arm_labels(study: Study) -> dict[str, str]:
     return {a.id: f"{a.label} (N={a.n})" for a in study.arms}
 
@@ -51,7 +66,7 @@ def response_bars(study: Study) -> plt.Figure:
     return g.figure
 
 
-def ae_diverging(study: Study) -> plt.Figure:
+def ae_diverging(study: Study, ax: plt.Axes | None = None) -> plt.Figure:
     """Adverse events: first arm to the left, second to the right; any grade vs grade 3–4."""
     a, b = study.comparison
     ae = study["adverse_events"]
@@ -59,7 +74,7 @@ def ae_diverging(study: Study) -> plt.Figure:
     ae["percent"] = 100 * ae["n"].astype(float) / ae["arm"].map(study.arm_sizes)
     wide = ae.pivot_table(index="term", columns=["arm", "grade_band"], values="percent", sort=False)
     order = wide[(b, "any")].sort_values().index if (b, "any") in wide else wide.index
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(order) + 1.4))
+    fig, ax, own = _axes(ax, (8, 0.45 * len(order) + 1.4))
     y = range(len(order))
     for arm, sign, colour in ((a, -1, PALETTE[0]), (b, 1, PALETTE[1])):
         for band, alpha, label in (("any", 0.35, "any grade"), ("3-4", 1.0, "grade 3–4")):
@@ -79,24 +94,22 @@ def ae_diverging(study: Study) -> plt.Figure:
     ax.set_xlim(-105, 105)
     ax.set_xlabel("% of arm")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False, fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, own)
 
 
-def status_bars(counts: pd.DataFrame) -> plt.Figure:
+def status_bars(counts: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
     """Stacked bars of check statuses per kind of check."""
     data = counts.drop(index="total", errors="ignore")[list(STATUSES)]
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(data) + 1.2))
+    fig, ax, own = _axes(ax, (7, 0.5 * len(data) + 1.2))
     data.plot.barh(stacked=True, ax=ax, color=[STATUS_COLOURS[s] for s in STATUSES], width=0.7)
     ax.set_xlabel("number of checks")
     ax.set_ylabel("")
     ax.invert_yaxis()
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, own)
 
 
-def ae_grades(study: Study, arm: str) -> plt.Figure:
+def ae_grades(study: Study, arm: str, ax: plt.Axes | None = None) -> plt.Figure:
     """Single arm: adverse events by grade, stacked, as % of the arm (grades 1–5 as printed)."""
     ae = study["adverse_events"]
     ae = ae[(ae["arm"] == arm) & ae["grade_band"].isin(["1", "2", "3", "4", "5"]) & ae["n"].notna()].copy()
@@ -105,14 +118,13 @@ def ae_grades(study: Study, arm: str) -> plt.Figure:
     wide = ae.pivot_table(index="term", columns="grade_band", values="percent", aggfunc="sum", sort=False)
     wide = wide.reindex(columns=[g for g in ["1", "2", "3", "4", "5"] if g in wide.columns]).fillna(0)
     wide = wide.loc[wide.sum(axis=1).sort_values().index]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(wide) + 1.5))
+    fig, ax, own = _axes(ax, (8, 0.35 * len(wide) + 1.5))
     colours = sns.color_palette("rocket_r", n_colors=5)
     wide.plot.barh(stacked=True, ax=ax, color=[colours[int(g) - 1] for g in wide.columns], width=0.75)
     ax.set_xlabel(f"% of {study.arm(arm).label} (N={N})")
     ax.set_ylabel("")
     ax.legend(title="CTCAE grade", loc="lower right", frameon=False)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, own)
 
 
 def factor_medians(study: Study) -> plt.Figure | None:
@@ -185,7 +197,7 @@ def feasibility_scatter(split: pd.DataFrame, matched: pd.DataFrame, inputs) -> p
     return g.figure
 
 
-def forest(study: Study) -> plt.Figure | None:
+def forest(study: Study, ax: plt.Axes | None = None) -> plt.Figure | None:
     """Forest plot of the printed treatment HRs (overall and by subgroup), log scale."""
     hr = study["hazard_ratios"]
     hr = hr[
@@ -200,7 +212,7 @@ def forest(study: Study) -> plt.Figure | None:
     if hr.empty:
         return None
     hr = hr.assign(label=hr["endpoint"] + " · " + hr["subgroup"].fillna(hr["model"]))
-    fig, ax = plt.subplots(figsize=(7, 0.4 * len(hr) + 1.3))
+    fig, ax, own = _axes(ax, (7, 0.4 * len(hr) + 1.3))
     y = list(range(len(hr)))[::-1]
     colours = {"OS": PALETTE[0], "PFS": PALETTE[1]}
     for yi, (_, r) in zip(y, hr.iterrows(), strict=True):
@@ -211,8 +223,7 @@ def forest(study: Study) -> plt.Figure | None:
     ax.set_xscale("log")
     ax.set_yticks(y, hr["label"].tolist())
     ax.set_xlabel("hazard ratio as printed (log scale); < 1 favours the first arm")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, own)
 
 
 def km_reconstructed(
@@ -222,13 +233,14 @@ def km_reconstructed(
     landmarks: dict[str, dict[float, float]],
     title: str,
     medians: dict[str, str] | None = None,
+    ax: plt.Axes | None = None,
 ) -> plt.Figure:
     """Kaplan–Meier curves of reconstructed pseudo-IPD per arm, censor marks, printed landmark
     rates as markers, and a number-at-risk table aligned under the time axis (lifelines)."""
     from lifelines import KaplanMeierFitter
     from lifelines.plotting import add_at_risk_counts
 
-    fig, ax = plt.subplots(figsize=(8, 5.2))
+    fig, ax, own = _axes(ax, (8, 5.2))
     fitters = []
     for colour, (arm, df) in zip(PALETTE * 3, ipd.groupby("arm", sort=False), strict=False):
         label = study.arm(arm).label
@@ -258,15 +270,14 @@ def km_reconstructed(
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", fontsize=8, frameon=False)
     add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
-    fig.tight_layout()
-    return fig
+    return _finish(fig, own)
 
 
-def baseline_ecdf(baseline: pd.DataFrame) -> plt.Figure | None:
+def baseline_ecdf(baseline: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure | None:
     """ECDF of printed baseline p-values per study against the uniform line (Carlisle-style)."""
     if baseline.empty:
         return None
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig, ax, own = _axes(ax, (5.5, 4.5))
     for colour, (sid, grp) in zip(
         sns.color_palette("colorblind"), baseline.groupby("study", sort=True), strict=False
     ):
@@ -282,25 +293,29 @@ def baseline_ecdf(baseline: pd.DataFrame) -> plt.Figure | None:
     ax.set_xlabel("printed baseline p-value")
     ax.set_ylabel("cumulative share")
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, own)
 
 
-def audit_bars(checks: pd.DataFrame) -> plt.Figure:
+def audit_bars(checks: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
     """Checks per study, stacked by status."""
     return status_bars(
-        pd.crosstab(checks["study"], checks["status"]).reindex(columns=list(STATUSES), fill_value=0)
+        pd.crosstab(checks["study"], checks["status"]).reindex(columns=list(STATUSES), fill_value=0), ax=ax
     )
 
 
 def forest_meta(
-    frame: pd.DataFrame | None, title: str, xlabel: str, log: bool = False, scale: float = 1.0
+    frame: pd.DataFrame | None,
+    title: str,
+    xlabel: str,
+    log: bool = False,
+    scale: float = 1.0,
+    ax: plt.Axes | None = None,
 ) -> plt.Figure | None:
     """Forest plot of a pooled analysis: studies (square size ~ weight) and the pooled diamond
     with its prediction interval."""
     if frame is None:
         return None
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(frame) + 1.5))
+    fig, ax, own = _axes(ax, (7.5, 0.45 * len(frame) + 1.5))
     y = list(range(len(frame)))[::-1]
     for yi, (_, r) in zip(y, frame.iterrows(), strict=True):
         est, lo, hi = (scale * r[c] for c in ("estimate", "lower", "upper"))
@@ -327,8 +342,7 @@ def forest_meta(
         ax.axvline(1, color="black", linewidth=0.8, linestyle="--")
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, own)
 
 
 def show(fig: plt.Figure | None, name: str) -> None:
