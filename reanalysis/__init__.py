@@ -8,7 +8,8 @@ summaries), ``meta`` and ``synthesis`` (random-effects pooling), ``tables``, ``p
 ``downloads`` (CSV/PNG/SVG/zip beside tables and figures) and
 ``report`` (chapter sections), ``params``, ``pipeline`` and ``manifest`` (execute chapters, build
 the book), ``cli``; ``patient`` (patient-level mode: ``schema``, ``synthetic`` cohorts, analyses in
-``design``, ``descriptive``, ``survival``, ``matching``, ``subgroups``; response ``models``).
+``design``, ``descriptive``, ``survival``, ``matching``, ``subgroups``; response models in
+``response_data``, ``models``, ``metrics``, ``explain``; chapter section ``report``).
 """
 
 __version__ = "0.1.0"

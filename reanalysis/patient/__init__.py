@@ -6,5 +6,7 @@ published aggregates. The aggregate results a paper would print: :mod:`.descript
 SMDs, Fisher and Mann-Whitney tests), :mod:`.survival` (Cox models with a PH check, Cox in a
 matched cohort, Kaplan-Meier), :mod:`.matching` (propensity-score matching) and
 :mod:`.subgroups` (subgroup hazard ratios, interaction tests), all on the arms, levels and
-design matrices of :mod:`.design`.
+design matrices of :mod:`.design`. Response models: :mod:`.response_data` (model matrix),
+:mod:`.models` (model families, fitting, ROC/calibration figures), :mod:`.metrics` (DeLong AUC,
+calibration) and :mod:`.explain` (SHAP). :mod:`.report` shows them in a study chapter.
 """

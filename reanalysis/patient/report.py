@@ -260,18 +260,20 @@ class PatientSection:
             plots.show(SG.forest_plot(df, f"{paramcd}: subgroups"), f"patient-subgroups-{paramcd.lower()}")
 
     def response_models(self, criterion: str) -> None:
+        from . import explain as E
         from . import models as M
+        from . import response_data as RD
 
         if self.data.adrs is None:
             display(Markdown("_No response data (adrs.csv)._"))
             return
         feats = tuple(
             f
-            for f in M.DEFAULT_FEATURES
-            if f == "RT" and len(self.arms) > 1 or f in _complete(self.data.adsl, tuple(M.DEFAULT_FEATURES))
+            for f in RD.DEFAULT_FEATURES
+            if f == "RT" and len(self.arms) > 1 or f in _complete(self.data.adsl, tuple(RD.DEFAULT_FEATURES))
         )
         try:
-            X, y = M.response_dataset(self.data.adsl, self.data.adrs, criterion=criterion, features=feats)
+            X, y = RD.response_dataset(self.data.adsl, self.data.adrs, criterion=criterion, features=feats)
             res = M.fit_models(X, y, seed=self.seed)
         except ValueError as exc:
             display(Markdown(f"_Response models not fitted: {exc}_"))
@@ -286,6 +288,6 @@ class PatientSection:
         )
         plots.show(M.roc_plot(res), "patient-models-roc")
         plots.show(M.calibration_plot(res), "patient-models-calibration")
-        shap = M.shap_summary(res, X, seed=self.seed, max_samples=100)
+        shap = E.shap_summary(res, X, seed=self.seed, max_samples=100)
         display(tables.show(shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})"))
-        plots.show(M.shap_plot(shap), "patient-shap")
+        plots.show(E.shap_plot(shap), "patient-shap")
