@@ -7,7 +7,9 @@ GRIM, McNemar ranges, interactions), ``audit`` (printed vs recomputed, across st
 summaries), ``meta`` and ``synthesis`` (random-effects pooling), ``tables``, ``plots``,
 ``downloads`` (CSV/PNG/SVG/zip beside tables and figures) and
 ``report`` (chapter sections), ``params``, ``pipeline`` and ``manifest`` (execute chapters, build
-the book), ``cli``; ``patient`` (patient-level mode: schema, synthetic cohorts, analyses, models).
+the book), ``cli``; ``patient`` (patient-level mode: ``schema``, ``synthetic`` cohorts, analyses in
+``design``, ``descriptive``, ``survival``, ``matching``, ``subgroups``; response models in
+``response_data``, ``models``, ``metrics``, ``explain``; chapter section ``report``).
 """
 
 __version__ = "0.1.0"

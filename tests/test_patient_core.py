@@ -24,7 +24,10 @@ import pytest  # noqa: E402
 from lifelines.datasets import load_gbsg2, load_lung, load_rossi  # noqa: E402
 
 from reanalysis.errors import DataError  # noqa: E402
-from reanalysis.patient import analysis as A  # noqa: E402
+from reanalysis.patient import descriptive as D  # noqa: E402
+from reanalysis.patient import matching as PSM  # noqa: E402
+from reanalysis.patient import subgroups as SG  # noqa: E402
+from reanalysis.patient import survival as SV  # noqa: E402
 from reanalysis.patient.schema import PatientData, load_patient_data  # noqa: E402
 from reanalysis.patient.synthetic import synthetic_cohort, write_patient_data  # noqa: E402
 
@@ -89,8 +92,8 @@ def gbsg2() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def psm(gbsg2) -> A.MatchResult:
-    return A.propensity_match(gbsg2[0], "hormone", ["age", "tsize", "pnodes", "progrec", "estrec"])
+def psm(gbsg2) -> PSM.MatchResult:
+    return PSM.propensity_match(gbsg2[0], "hormone", ["age", "tsize", "pnodes", "progrec", "estrec"])
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +277,7 @@ def test_li2022_response_ae_and_survival(syn_li2022):
     assert ast.size().to_dict() == {"rt_pd1": 20, "tace_sor": 38}
     assert ast.apply(lambda g: int((g >= 3).sum())).to_dict() == {"rt_pd1": 2, "tace_sor": 24}
     assert not ae.duplicated(["USUBJID", "AETERM"]).any()
-    km = A.km_by_arm(adsl, syn_li2022.adtte, "OS").table.set_index("arm")
+    km = SV.km_by_arm(adsl, syn_li2022.adtte, "OS").table.set_index("arm")
     assert km["events"].to_dict() == {"rt_pd1": 18, "tace_sor": 25}  # "18 have died", "25 have died"
     assert km["median"].to_dict() == pytest.approx({"rt_pd1": 17.40, "tace_sor": 11.90}, abs=1e-9)
 
@@ -340,30 +343,30 @@ def test_synthetic_needs_arm_sizes():
 
 def test_smd_formulas_by_hand():
     # continuous: means 2.5 and 4, variances 5/3 and 4: 1.5 / sqrt(17/6) = 0.891132...
-    assert close(A.smd_continuous([1, 2, 3, 4], [2, 4, 6]), 1.5 / math.sqrt(17 / 6), 1e-12)
+    assert close(D.smd_continuous([1, 2, 3, 4], [2, 4, 6]), 1.5 / math.sqrt(17 / 6), 1e-12)
     assert close(1.5 / math.sqrt(17 / 6), 0.8911328, 1e-6)
     # binary: 0.3 / sqrt((0.25 + 0.16) / 2) = 0.3 / sqrt(0.205) = 0.662589...
-    assert close(A.smd_binary(0.5, 0.2), 0.6625891564, 1e-9)
+    assert close(D.smd_binary(0.5, 0.2), 0.6625891564, 1e-9)
     # 3 levels (Yang & Dalton): T = (.5, .3, .2), C = (.2, .3, .5); levels 2-3: d = (0, -0.3),
     # S = [[0.21, -0.105], [-0.105, 0.205]], det 0.032025, d'S⁻¹d = 0.09 * 0.21 / 0.032025
-    assert close(A.smd_categorical([0.5, 0.3, 0.2], [0.2, 0.3, 0.5]), math.sqrt(0.0189 / 0.032025), 1e-12)
-    assert close(A.smd_categorical([0.5, 0.5], [0.2, 0.8]), A.smd_binary(0.5, 0.2), 1e-12)
-    assert A.smd_categorical([0.5, 0.5, 0.0], [0.5, 0.5, 0.0]) == 0.0
+    assert close(D.smd_categorical([0.5, 0.3, 0.2], [0.2, 0.3, 0.5]), math.sqrt(0.0189 / 0.032025), 1e-12)
+    assert close(D.smd_categorical([0.5, 0.5], [0.2, 0.8]), D.smd_binary(0.5, 0.2), 1e-12)
+    assert D.smd_categorical([0.5, 0.5, 0.0], [0.5, 0.5, 0.0]) == 0.0
     with pytest.raises(ValueError):
-        A.smd_categorical([0.5, 0.6], [0.5, 0.5])
+        D.smd_categorical([0.5, 0.6], [0.5, 0.5])
 
 
 def test_fisher_2xk_and_mann_whitney_match_r():
-    assert close(A.fisher_exact_2xk([[3, 1, 4], [1, 5, 2]]), 0.230769230769231, 1e-12)  # R fisher.test
-    assert close(A.fisher_exact_2xk([[5, 0, 2, 7], [1, 6, 3, 2]]), 0.00655290597140098, 1e-12)
-    assert close(A.fisher_exact_2xk([[3, 1], [1, 3]]), 0.485714285714286, 1e-12)  # Agresti tea tasting
+    assert close(D.fisher_exact_2xk([[3, 1, 4], [1, 5, 2]]), 0.230769230769231, 1e-12)  # R fisher.test
+    assert close(D.fisher_exact_2xk([[5, 0, 2, 7], [1, 6, 3, 2]]), 0.00655290597140098, 1e-12)
+    assert close(D.fisher_exact_2xk([[3, 1], [1, 3]]), 0.485714285714286, 1e-12)  # Agresti tea tasting
     x, y = [1.1, 2.3, 3.8, 4.2, 7.5], [5.1, 6.2, 8.9, 9.4, 10.3, 12.8]
-    assert close(A.mann_whitney(x, y), 0.0173160173160173, 1e-12)  # R wilcox.test, exact
+    assert close(D.mann_whitney(x, y), 0.0173160173160173, 1e-12)  # R wilcox.test, exact
 
 
 def test_table_one_tests_and_smd_match_r(rossi):
     adsl, _ = rossi
-    t1 = A.table_one(adsl, variables=["age", "prio", "race", "wexp", "mar", "paro"], nonnormal=["prio"])
+    t1 = D.table_one(adsl, variables=["age", "prio", "race", "wexp", "mar", "paro"], nonnormal=["prio"])
     first = t1.drop_duplicates("variable").set_index("variable")
     r = {  # R: t.test(var.equal = TRUE), wilcox.test, chisq.test(correct = FALSE)
         "age": 0.202688408852218,
@@ -377,10 +380,10 @@ def test_table_one_tests_and_smd_match_r(rossi):
         assert close(first.loc[v, "p"], p, 1e-9), v
     assert first.loc["age", "test"] == "Student t-test" and first.loc["race", "test"] == "Pearson chi-square"
     # SMDs by formula from the printed counts: race N 31/216 vs 22/216
-    assert close(first.loc["race", "smd"], A.smd_binary(31 / 216, 22 / 216), 1e-12)
+    assert close(first.loc["race", "smd"], D.smd_binary(31 / 216, 22 / 216), 1e-12)
     none_age = adsl.loc[adsl["ARM"] == "none", "age"]
     aid_age = adsl.loc[adsl["ARM"] == "aid", "age"]
-    assert close(first.loc["age", "smd"], A.smd_continuous(none_age, aid_age), 1e-12)
+    assert close(first.loc["age", "smd"], D.smd_continuous(none_age, aid_age), 1e-12)
     assert t1.loc[t1["variable"] == "race", "none"].tolist() == ["31 (14.4%)", "185 (85.6%)"]
     assert t1.iloc[0][["variable", "none", "aid"]].tolist() == ["N", "216", "216"]
 
@@ -393,12 +396,12 @@ def test_table_one_fisher_missing_and_single_arm():
             "BCLC": ["B", "C", "C", "C", None, "D"] + ["B", "B", "B", "C", "D", "D"],
         }
     )
-    t1 = A.table_one(adsl, variables=["BCLC"])
+    t1 = D.table_one(adsl, variables=["BCLC"])
     assert t1["level"].tolist() == ["", "B", "C", "D", "Missing"]
     assert t1.loc[t1["level"] == "Missing", ["a", "b"]].values.tolist() == [["1", "0"]]
     assert t1.loc[1, "test"] == "Fisher exact"
-    assert close(t1.loc[1, "p"], A.fisher_exact_2xk([[1, 3, 1], [3, 1, 2]]), 1e-12)
-    single = A.table_one(adsl[adsl["ARM"] == "a"], variables=["BCLC"])
+    assert close(t1.loc[1, "p"], D.fisher_exact_2xk([[1, 3, 1], [3, 1, 2]]), 1e-12)
+    single = D.table_one(adsl[adsl["ARM"] == "a"], variables=["BCLC"])
     assert single["p"].isna().all() and single["smd"].isna().all()
 
 
@@ -435,19 +438,19 @@ def _check_terms(frame: pd.DataFrame, want: dict, rel: float = REL) -> None:
 
 def test_cox_models_match_r(rossi):
     adsl, adtte = rossi
-    res = A.cox_models(adsl, adtte, "OS", "aid", ["age", "prio", "race", "wexp", "mar", "paro"])
+    res = SV.cox_models(adsl, adtte, "OS", "aid", ["age", "prio", "race", "wexp", "mar", "paro"])
     _check_terms(res.univariable, ROSSI_UNI)
     assert res.selected == ["age", "prio", "wexp", "mar"]  # univariable p < 0.1 (fin always in)
     _check_terms(res.multivariable, ROSSI_MULTI)
     assert res.univariable.loc[0, "contrast"] == "aid vs none"
     assert set(res.univariable["n"]) == {432} and set(res.univariable["events"]) == {114}
-    assert A.cox_models(adsl, adtte, "OS", "aid", ["race"], p_enter=0.5).selected == ["race"]
+    assert SV.cox_models(adsl, adtte, "OS", "aid", ["race"], p_enter=0.5).selected == ["race"]
 
 
 def test_multilevel_factor_enters_on_likelihood_ratio_p(lung):
     adsl, adtte = lung
     adsl = adsl[adsl["ECOG"] <= 2].assign(ECOGF=lambda d: d["ECOG"].astype(int).astype(str))
-    res = A.cox_models(adsl, adtte, "OS", "male", ["ECOGF"])
+    res = SV.cox_models(adsl, adtte, "OS", "male", ["ECOGF"])
     ecog = res.univariable[res.univariable["variable"] == "ECOGF"]
     assert ecog["contrast"].tolist() == ["1 vs 0", "2 vs 0"]
     # R: coxph(Surv(time, status) ~ factor(ph.ecog), subset = ph.ecog <= 2)
@@ -485,7 +488,7 @@ def test_ph_test_matches_survival_2x_formula_without_ties():
             "CNSR": 1 - gt["cens"],
         }
     )
-    res = A.cox_models(adsl, adtte, "PFS", "hormone", ["age", "tsize", "pnodes"], p_enter=1.0)
+    res = SV.cox_models(adsl, adtte, "PFS", "hormone", ["age", "tsize", "pnodes"], p_enter=1.0)
     r_coef = [-0.406897383302185, 0.00298347644350067, 0.00681204708686475, 0.0537431908859336]
     assert all(close(g_, w, REL) for g_, w in zip(res.multivariable["coef"], r_coef, strict=True))
     r_stat = [5.46515049734074e-07, 6.9347924105894, 0.012772501631838, 0.212615460260847]
@@ -500,7 +503,7 @@ def test_ph_test_matches_survival_2x_formula_without_ties():
 
 def test_subgroup_hrs_and_interaction_match_r(rossi):
     adsl, adtte = rossi
-    sg = A.subgroup_hrs(adsl, adtte, "OS", "aid", {"work experience": "wexp", "age": ("age", 25)})
+    sg = SG.subgroup_hrs(adsl, adtte, "OS", "aid", {"work experience": "wexp", "age": ("age", 25)})
     assert sg["level"].tolist() == ["N", "Y", "< 25", "≥ 25"]
     r = [  # coxph(~ fin, subset = ...): n, events, HR, lower, upper
         (185, 62, 0.666676223444571, 0.402516774351964, 1.10419544035618),
@@ -522,21 +525,21 @@ def test_subgroup_level_without_events_is_not_estimable(rossi):
     adsl = adsl.assign(TINY=np.where(np.arange(len(adsl)) < 3, "x", "y"))
     adtte = adtte.copy()
     adtte.loc[:2, "CNSR"] = 1
-    sg = A.subgroup_hrs(adsl, adtte, "OS", "aid", {"tiny": "TINY"}).set_index("level")
+    sg = SG.subgroup_hrs(adsl, adtte, "OS", "aid", {"tiny": "TINY"}).set_index("level")
     assert math.isnan(sg.loc["x", "hr"]) and "not estimable" in sg.loc["x", "note"]
     assert not math.isnan(sg.loc["y", "hr"])
 
 
 def test_km_by_arm_matches_survfit_and_survdiff(lung):
     adsl, adtte = lung
-    km = A.km_by_arm(adsl, adtte, "OS")
+    km = SV.km_by_arm(adsl, adtte, "OS")
     t = km.table.set_index("arm")
     # survfit(conf.type = "log-log"): R's default conf.type = "log" gives 212-310 and 348-550
     assert t.loc["male", ["n", "events", "median", "lower", "upper"]].tolist() == [138, 112, 270, 210, 306]
     assert t.loc["female", ["n", "events", "median", "lower", "upper"]].tolist() == [90, 53, 426, 345, 524]
     assert close(km.chi2, 10.3267419548856, 1e-9) and close(km.p, 0.00131116452035549, 1e-9)  # survdiff
     e = adsl[adsl["ECOG"] <= 2].assign(ARM=lambda d: "ecog" + d["ECOG"].astype(int).astype(str))
-    km3 = A.km_by_arm(e, adtte, "OS")
+    km3 = SV.km_by_arm(e, adtte, "OS")
     assert (
         km3.df == 2 and close(km3.chi2, 18.0120966946982, 1e-9) and close(km3.p, 0.000122665631501063, 1e-9)
     )
@@ -553,7 +556,7 @@ def test_match_on_score_hand_example():
     treated = [True, True, True, False, False, False, False, False]
 
     def pairs(**kw):
-        p = A.match_on_score(ids, score, treated, **kw)
+        p = PSM.match_on_score(ids, score, treated, **kw)
         return list(zip(p["TREATED"], p["CONTROL"], strict=True))
 
     # largest first: A takes X (0.02); B's nearest left is Z (0.24, Y is 0.26); C takes W (0.05)
@@ -563,11 +566,10 @@ def test_match_on_score_hand_example():
     # caliper 0.1: B's nearest remaining control (Z, 0.24) is too far, B stays unmatched
     assert pairs(caliper_width=0.1) == [("A", "X"), ("C", "W")]
     # exact tie (0.25 either side): the control given first wins
-    assert A.match_on_score(["t", "p", "q"], [0.5, 0.25, 0.75], [True, False, False])["CONTROL"].tolist() == [
-        "p"
-    ]
+    tie = PSM.match_on_score(["t", "p", "q"], [0.5, 0.25, 0.75], [True, False, False])
+    assert tie["CONTROL"].tolist() == ["p"]
     with pytest.raises(ValueError, match="unknown order"):
-        A.match_on_score(ids, score, treated, order="best")
+        PSM.match_on_score(ids, score, treated, order="best")
 
 
 def test_propensity_model_and_caliper_match_r(psm):
@@ -596,8 +598,8 @@ def test_matched_pairs_match_independent_r_greedy(psm, gbsg2):
     assert int((by_pair["hormone"] * by_pair["none"]).sum()) == 26437760
     first = [f"G{int(t):03d}-G{int(c):03d}" for t, c in by_pair[["hormone", "none"]].head(5).to_numpy()]
     assert first == ["G647-G009", "G467-G247", "G196-G567", "G460-G098", "G489-G465"]
-    d, _ = A.logit_propensity(gbsg2[0], "hormone", ["age", "tsize", "pnodes", "progrec", "estrec"])
-    nc = A.match_on_score(d["USUBJID"], d["LOGITPS"], d["TREAT"] == 1)
+    d, _ = PSM.logit_propensity(gbsg2[0], "hormone", ["age", "tsize", "pnodes", "progrec", "estrec"])
+    nc = PSM.match_on_score(d["USUBJID"], d["LOGITPS"], d["TREAT"] == 1)
     nums = nc[["TREATED", "CONTROL"]].apply(lambda s: s.str[1:].astype(int))
     assert (len(nc), int(nums["CONTROL"].sum()), int((nums["TREATED"] * nums["CONTROL"]).sum())) == (
         246,
@@ -618,7 +620,7 @@ def test_balance_table_matches_r(psm):
     b = psm.balance.set_index("variable")
     for v, (before, after) in r.items():
         assert close(b.loc[v, "smd_before"], before, 1e-7) and close(b.loc[v, "smd_after"], after, 1e-6), v
-    fig = A.love_plot(psm.balance)
+    fig = PSM.love_plot(psm.balance)
     assert isinstance(fig, plt.Figure)
     plt.close(fig)
 
@@ -626,7 +628,7 @@ def test_balance_table_matches_r(psm):
 def test_cox_matched_robust_se_matches_r(psm):
     # untied times (time + row / 1000): lifelines' sandwich = R's coxph(..., cluster = pair)
     _, adtte = _gbsg2_frames(untied=True)
-    res = A.cox_matched(psm.matched, adtte, "PFS", "hormone").iloc[0]
+    res = SV.cox_matched(psm.matched, adtte, "PFS", "hormone").iloc[0]
     assert close(res["coef"], -0.49571148588331) and close(res["se"], 0.141915132835016)
     assert close(res["p"], 0.000477602224274982, 1e-5)
     assert (res["n"], res["pairs"]) == (480, 240)
@@ -635,14 +637,14 @@ def test_cox_matched_robust_se_matches_r(psm):
 def test_cox_matched_with_tied_times_close_to_r(psm, gbsg2):
     # with tied times lifelines' score residuals differ slightly from R's: robust SE 0.142019
     # vs R 0.141995156764688 (0.02%); coefficient and naive fit agree to 1e-8.
-    res = A.cox_matched(psm.matched, gbsg2[1], "PFS", "hormone").iloc[0]
+    res = SV.cox_matched(psm.matched, gbsg2[1], "PFS", "hormone").iloc[0]
     assert close(res["coef"], -0.495940624426164)
     assert close(res["se"], 0.141995156764688, 5e-4)
     assert (res["n"], res["events"], res["pairs"]) == (480, 214, 240)
 
 
 def test_propensity_match_on_synthetic_cohort_and_errors(syn_rtiot):
-    m = A.propensity_match(syn_rtiot.adsl, "rt_io_t")  # the 71-patient seed's covariates
+    m = PSM.propensity_match(syn_rtiot.adsl, "rt_io_t")  # the 71-patient seed's covariates
     assert m.summary["pairs"] == len(m.matched) / 2 == m.matched["PAIR"].nunique()
     assert m.summary["treated"] == 29 and m.summary["controls"] == 42
     assert (m.matched.groupby("PAIR")["ARM"].nunique() == 2).all()
@@ -655,32 +657,32 @@ def test_propensity_match_on_synthetic_cohort_and_errors(syn_rtiot):
         "TRTLINE",
     ]
     with pytest.raises(ValueError, match="unknown treatment arm"):
-        A.propensity_match(syn_rtiot.adsl, "placebo")
+        PSM.propensity_match(syn_rtiot.adsl, "placebo")
     with pytest.raises(ValueError, match="single value"):
-        A.propensity_match(syn_rtiot.adsl.assign(EHM="Y"), "rt_io_t")
+        PSM.propensity_match(syn_rtiot.adsl.assign(EHM="Y"), "rt_io_t")
     with pytest.raises(ValueError, match="empty for every subject"):
-        A.propensity_match(syn_rtiot.adsl, "rt_io_t", covariates=("HBV",))
+        PSM.propensity_match(syn_rtiot.adsl, "rt_io_t", covariates=("HBV",))
 
 
 def test_patient_level_analyses_run_on_synthetic_data(syn_li2022):
     d = syn_li2022
-    cox = A.cox_models(d.adsl, d.adtte, "PFS", "rt_pd1", ["AGE", "SEX", "BCLC", "EHM", "PVTT", "AFP"])
+    cox = SV.cox_models(d.adsl, d.adtte, "PFS", "rt_pd1", ["AGE", "SEX", "BCLC", "EHM", "PVTT", "AFP"])
     assert cox.univariable["variable"].iloc[0] == "ARM" and len(cox.ph) == len(cox.multivariable)
-    sg = A.subgroup_hrs(d.adsl, d.adtte, "OS", "rt_pd1", {"EHM": "EHM", "AFP": ("AFP", 400)})
+    sg = SG.subgroup_hrs(d.adsl, d.adtte, "OS", "rt_pd1", {"EHM": "EHM", "AFP": ("AFP", 400)})
     assert set(sg["subgroup"]) == {"EHM", "AFP"}
-    fig = A.forest_plot(sg, "OS")
+    fig = SG.forest_plot(sg, "OS")
     assert isinstance(fig, plt.Figure)
     plt.close(fig)
     with pytest.raises(ValueError, match="no rows for PARAMCD 'IRFS'"):
-        A.km_by_arm(d.adsl, d.adtte, "IRFS")
+        SV.km_by_arm(d.adsl, d.adtte, "IRFS")
     # aggregate outputs only: no subject identifier anywhere in what the book renders
     outputs = [
-        A.table_one(d.adsl),
+        D.table_one(d.adsl),
         cox.univariable,
         cox.multivariable,
         cox.ph,
         sg,
-        A.km_by_arm(d.adsl, d.adtte, "OS").table,
+        SV.km_by_arm(d.adsl, d.adtte, "OS").table,
     ]
     ids = set(d.adsl["USUBJID"])
     for frame in outputs:

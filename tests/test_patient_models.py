@@ -1,5 +1,6 @@
-"""Tests for reanalysis.patient.models: DeLong AUC inference, the response dataset,
-the eight model families, SHAP summaries and figures.
+"""Tests for the response models of reanalysis.patient (metrics, response_data, models,
+explain): DeLong AUC inference, the response dataset, the eight model families, SHAP
+summaries and figures.
 
 DeLong reference values come from R 4.2.2 with pROC 1.18.0 (Debian
 r-cran-proc 1.18.0-1+b1), printed with 17 significant digits::
@@ -40,21 +41,17 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from reanalysis.patient.explain import shap_plot, shap_summary
+from reanalysis.patient.metrics import auc_ci, delong_auc_variance, delong_test
 from reanalysis.patient.models import (
-    DEFAULT_FEATURES,
     MIN_PER_CLASS,
     MODEL_FAMILIES,
     ModelResults,
-    auc_ci,
     calibration_plot,
-    delong_auc_variance,
-    delong_test,
     fit_models,
-    response_dataset,
     roc_plot,
-    shap_plot,
-    shap_summary,
 )
+from reanalysis.patient.response_data import DEFAULT_FEATURES, response_dataset
 
 matplotlib.use("Agg")
 

@@ -8,53 +8,45 @@ confidence interval for every validation AUC (fast DeLong, Sun & Xu 2014,
 checked against R pROC), a Brier score, a calibration table, and a paired
 DeLong test of the "best" model against any other.
 
+This module fits the model families and draws the ROC and calibration figures;
+:mod:`.response_data` builds the model matrix, :mod:`.metrics` computes the
+DeLong and calibration results and :mod:`.explain` the SHAP summaries.
+
 Everything is deterministic for a given seed (fixed ``random_state`` in every
 estimator, sorted subject order, a seeded SHAP sample with numpy's global RNG
 restored afterwards), so a notebook that renders these outputs is stable.
 Every output meant for display (tables, ROC points without thresholds,
 calibration bins, feature importances, figures) is an aggregate: no function
-here returns per-patient rows except :func:`response_dataset`, whose ``X, y``
-are model inputs and must not be rendered.
+of these modules returns per-patient rows except
+:func:`.response_data.response_dataset`, whose ``X, y`` are model inputs and
+must not be rendered.
 
 scikit-learn and shap are imported inside the functions that need them, so
-importing this module stays cheap.
+importing these modules stays cheap.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+
+from .metrics import DelongTest, _binary_labels, _calibration_rows, auc_ci, delong_test
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "BINARY_LEVELS",
-    "DEFAULT_FEATURES",
     "MIN_PER_CLASS",
     "MODEL_FAMILIES",
-    "ORDINAL_LEVELS",
-    "RESPONSE_VALUES",
-    "RT_ARM_TOKENS",
-    "DelongTest",
     "ModelResults",
-    "auc_ci",
     "calibration_plot",
-    "delong_auc_variance",
-    "delong_test",
     "fit_models",
-    "response_dataset",
     "roc_plot",
-    "shap_plot",
-    "shap_summary",
 ]
 
 MODEL_FAMILIES = (
@@ -68,360 +60,10 @@ MODEL_FAMILIES = (
     "MLP",
 )
 
-DEFAULT_FEATURES = (
-    "AGE",
-    "TUMSIZE",
-    "AFP",
-    "RT",
-    "ECOG",
-    "EHM",
-    "PVTT",
-    "BCLC",
-    "CHILDPUGH",
-    "HBV",
-    "TRTLINE",
-)
-
-# Best overall response codes accepted in ADRS.AVALC; CR/PR are responders, NE is excluded.
-RESPONSE_VALUES = ("CR", "PR", "SD", "PD", "NE")
-_RESPONDER = frozenset({"CR", "PR"})
-
-# Ordered categories coded 0, 1, 2, ... (the stage/class order is clinically meaningful).
-ORDINAL_LEVELS: dict[str, tuple[str, ...]] = {
-    "CHILDPUGH": ("A", "B", "C"),
-    "BCLC": ("0", "A", "B", "C", "D"),
-}
-# Yes/no flags coded 1/0 (case-insensitive; 1/0 and booleans are accepted too).
-BINARY_LEVELS = {"Y": 1.0, "YES": 1.0, "N": 0.0, "NO": 0.0}
-
-_BINARY_FEATURES = frozenset({"PVTT", "EHM", "HBV"})
-
-# Words in ARM that mean the arm received radiotherapy.  ARM is upper-cased and
-# split on anything that is not a letter or digit, so "SBRT + ICI", "RT-ICI"
-# and "3D-CRT then atezolizumab" count, while "Cohort A" (token COHORT) does not.
-RT_ARM_TOKENS = frozenset(
-    {"RT", "SBRT", "SABR", "IMRT", "EBRT", "CRT", "VMAT", "RADIOTHERAPY", "RADIATION", "PROTON"}
-)
-
 # Each class needs at least this many subjects before a 7:3 split is attempted:
 # with fewer, the validation set holds two or three patients per class and the
 # AUC and its variance are meaningless.
 MIN_PER_CLASS = 10
-
-_SHAP_BACKGROUND = 50  # background rows integrated over by the SHAP masker
-_SHAP_PERMUTATIONS = 10  # antithetic permutations per explained row
-
-
-# --------------------------------------------------------------------------
-# DeLong AUC variance (fast algorithm of Sun & Xu 2014)
-
-
-@dataclass(frozen=True)
-class DelongTest:
-    """Paired DeLong test of two AUCs computed on the same subjects (as pROC's roc.test)."""
-
-    auc1: float
-    auc2: float
-    difference: float
-    z: float
-    p: float
-
-
-def _binary_labels(y_true: object, name: str = "y_true") -> np.ndarray:
-    """Return ``y_true`` as a 0/1 int array, or raise ValueError."""
-    arr = np.asarray(y_true)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of 0/1 labels")
-    try:
-        num = arr.astype(float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must contain only 0/1 labels: {exc}") from exc
-    bad = sorted({v for v in num.tolist() if v not in (0.0, 1.0)}, key=str)
-    if bad:
-        raise ValueError(f"{name} must contain only 0/1 labels, found {bad[:5]}")
-    return num.astype(np.int64)
-
-
-def _scores_matrix(y: np.ndarray, scores: Sequence[object]) -> np.ndarray:
-    """Stack score vectors into a (k, n) float matrix matching ``y``."""
-    mat = np.vstack([np.asarray(s, dtype=float).reshape(1, -1) for s in scores])
-    if mat.shape[1] != y.size:
-        raise ValueError(f"scores have {mat.shape[1]} values but y_true has {y.size}")
-    if not np.all(np.isfinite(mat)):
-        raise ValueError("scores contain non-finite values")
-    return mat
-
-
-def _fast_delong(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """AUCs (k,) and their DeLong covariance matrix (k, k) for score rows of ``scores``.
-
-    Sun & Xu (2014), IEEE Signal Process Lett 21:1389: the structural components
-    of DeLong et al. (1988) come from three midrankings (positives alone,
-    negatives alone, both pooled), O(n log n) instead of O(m n).
-    """
-    n_pos, n_neg = int(y.sum()), int(y.size - y.sum())
-    if n_pos < 2 or n_neg < 2:
-        raise ValueError(
-            f"DeLong variance needs at least 2 positives and 2 negatives, got {n_pos} and {n_neg}"
-        )
-    pos, neg = scores[:, y == 1], scores[:, y == 0]
-    tx = sps.rankdata(pos, axis=1)
-    ty = sps.rankdata(neg, axis=1)
-    tz = sps.rankdata(np.hstack([pos, neg]), axis=1)
-    aucs = (tz[:, :n_pos].sum(axis=1) / n_pos - (n_pos + 1) / 2) / n_neg
-    v10 = (tz[:, :n_pos] - tx) / n_neg  # per positive: share of negatives scored below (ties 1/2)
-    v01 = 1.0 - (tz[:, n_pos:] - ty) / n_pos  # per negative: share of positives scored above
-    cov = np.atleast_2d(np.cov(v10)) / n_pos + np.atleast_2d(np.cov(v01)) / n_neg
-    return aucs, cov
-
-
-def delong_auc_variance(y_true: object, y_score: object) -> tuple[float, float]:
-    """AUC and its DeLong variance for one score (higher score = more likely positive).
-
-    Equals pROC's ``auc(roc)`` and ``var(roc, method="delong")`` with
-    ``direction="<"``; the AUC counts ties as 1/2, like sklearn's roc_auc_score.
-    """
-    y = _binary_labels(y_true)
-    aucs, cov = _fast_delong(y, _scores_matrix(y, [y_score]))
-    return float(aucs[0]), float(cov[0, 0])
-
-
-def auc_ci(y_true: object, y_score: object, level: float = 0.95) -> tuple[float, float, float]:
-    """AUC with a DeLong normal-approximation CI, clipped to [0, 1]: (auc, low, high).
-
-    Same construction as pROC's ``ci.auc(method="delong")``: auc +/- z * sqrt(var).
-    """
-    level = float(level)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-    auc, var = delong_auc_variance(y_true, y_score)
-    half = float(sps.norm.ppf(0.5 + level / 2)) * math.sqrt(max(var, 0.0))
-    return auc, max(0.0, auc - half), min(1.0, auc + half)
-
-
-def delong_test(y_true: object, score1: object, score2: object) -> DelongTest:
-    """Two-sided paired DeLong test that two scores on the same subjects have equal AUC.
-
-    z = (AUC1 - AUC2) / sqrt(var1 + var2 - 2 cov), as pROC's
-    ``roc.test(method="delong", paired=TRUE)``.  Identical scores give z = p = nan.
-    """
-    y = _binary_labels(y_true)
-    aucs, cov = _fast_delong(y, _scores_matrix(y, [score1, score2]))
-    diff = float(aucs[0] - aucs[1])
-    var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
-    if var <= 0:
-        z = p = math.nan
-    else:
-        z = diff / math.sqrt(var)
-        p = float(2 * sps.norm.sf(abs(z)))
-    return DelongTest(float(aucs[0]), float(aucs[1]), diff, z, p)
-
-
-# --------------------------------------------------------------------------
-# dataset from ADSL / ADRS
-
-
-def _require_columns(df: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{name} is missing required column(s) {missing}; it has {list(df.columns)}")
-
-
-def _upper_strings(s: pd.Series) -> pd.Series:
-    """Strip and upper-case the non-missing values (numbers become their text)."""
-    return s.map(lambda v: v if pd.isna(v) else str(v).strip().upper()).replace("", np.nan)
-
-
-def _numeric(s: pd.Series, name: str) -> pd.Series:
-    """Numeric column, missing kept as NaN; text that is not a number raises ValueError."""
-    out = pd.to_numeric(s, errors="coerce").astype(float)
-    bad = s[out.isna() & s.notna() & (s.astype(str).str.strip() != "")]
-    if len(bad):
-        raise ValueError(f"{name} must be numeric, found {sorted(set(map(str, bad)))[:5]}")
-    return out
-
-
-def _check_range(s: pd.Series, name: str, low: float, high: float = math.inf) -> None:
-    bad = s[(s < low) | (s > high)]
-    if len(bad):
-        raise ValueError(f"{name} must lie in [{low}, {high}], found {sorted(set(bad.tolist()))[:5]}")
-
-
-def _binary(s: pd.Series, name: str) -> pd.Series:
-    """Y/N (YES/NO, 1/0, True/False) flag as 1.0/0.0, missing as NaN."""
-    text = _upper_strings(s).replace({"TRUE": "Y", "FALSE": "N", "1": "Y", "0": "N", "1.0": "Y", "0.0": "N"})
-    bad = sorted(set(text.dropna()) - set(BINARY_LEVELS))
-    if bad:
-        raise ValueError(f"{name} must be Y/N, found {bad[:5]}")
-    return text.map(BINARY_LEVELS).astype(float)
-
-
-def _ordinal(s: pd.Series, name: str) -> pd.Series:
-    """Ordered category coded 0, 1, 2, ...; Child-Pugh scores such as 'B7' are read by their letter."""
-    levels = ORDINAL_LEVELS[name]
-    text = _upper_strings(s)
-    if name == "CHILDPUGH":
-        text = text.map(lambda v: v if pd.isna(v) else re.sub(r"^([ABC])\d{0,2}$", r"\1", v))
-    if name == "BCLC":
-        text = text.replace({"0.0": "0"})
-    bad = sorted(set(text.dropna()) - set(levels))
-    if bad:
-        raise ValueError(f"{name} must be one of {list(levels)}, found {bad[:5]}")
-    return text.map({lvl: float(i) for i, lvl in enumerate(levels)}).astype(float)
-
-
-def _rt_flag(adsl: pd.DataFrame) -> tuple[pd.Series, str]:
-    """RT = 1 if the arm received radiotherapy; see :func:`response_dataset` for the rule."""
-    if "RT" in adsl.columns:
-        return _binary(adsl["RT"], "RT"), "RT column of adsl (Y/N -> 1/0)"
-    if "ARM" not in adsl.columns and "RTDOSE" not in adsl.columns:
-        raise ValueError("feature RT needs an RT, ARM or RTDOSE column in adsl; none is present")
-    rt = pd.Series(False, index=adsl.index)
-    rules = []
-    if "ARM" in adsl.columns:
-        tokens = _upper_strings(adsl["ARM"]).map(
-            lambda v: set() if pd.isna(v) else set(re.split(r"[^A-Z0-9]+", v))
-        )
-        rt |= tokens.map(lambda t: bool(t & RT_ARM_TOKENS))
-        rules.append(f"ARM has a word in {sorted(RT_ARM_TOKENS)}")
-    if "RTDOSE" in adsl.columns:
-        dose = _numeric(adsl["RTDOSE"], "RTDOSE")
-        _check_range(dose.dropna(), "RTDOSE", 0.0)
-        rt |= dose.fillna(0) > 0
-        rules.append("RTDOSE > 0")
-    return rt.astype(float), "1 if " + " or ".join(rules) + ", else 0"
-
-
-def _encode(adsl: pd.DataFrame, features: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Model matrix (one column per numeric/ordinal/binary feature, dummies for nominal ones)."""
-    cols: dict[str, pd.Series] = {}
-    encoding: dict[str, str] = {}
-    for f in features:
-        if f == "RT":
-            cols[f], encoding[f] = _rt_flag(adsl)
-        elif f == "AFP":
-            afp = _numeric(adsl[f], f)
-            _check_range(afp.dropna(), f, 0.0)
-            cols[f], encoding[f] = np.log10(afp + 1.0), "log10(AFP + 1), AFP in ng/mL"
-        elif f in ORDINAL_LEVELS:
-            levels = ORDINAL_LEVELS[f]
-            cols[f] = _ordinal(adsl[f], f)
-            encoding[f] = "ordinal " + ", ".join(f"{lvl}={i}" for i, lvl in enumerate(levels))
-        elif f == "ECOG":
-            ecog = _numeric(adsl[f], f)
-            _check_range(ecog.dropna(), f, 0.0, 4.0)
-            cols[f], encoding[f] = ecog, "ordinal, performance status 0-4 as a number"
-        elif f in ("AGE", "TUMSIZE", "TRTLINE", "RTDOSE"):
-            num = _numeric(adsl[f], f)
-            _check_range(num.dropna(), f, 0.0)
-            cols[f], encoding[f] = num, "numeric, as given"
-        elif (
-            f in _BINARY_FEATURES
-            or pd.api.types.is_bool_dtype(adsl[f])
-            or set(_upper_strings(adsl[f]).dropna())
-            <= {
-                *BINARY_LEVELS,
-                "TRUE",
-                "FALSE",
-            }
-        ):
-            cols[f], encoding[f] = _binary(adsl[f], f), "binary, Y=1 N=0"
-        elif pd.api.types.is_numeric_dtype(adsl[f]):
-            cols[f], encoding[f] = adsl[f].astype(float), "numeric, as given"
-        else:
-            text = _upper_strings(adsl[f])
-            levels = sorted(text.dropna().unique())
-            if len(levels) < 2:
-                raise ValueError(f"feature {f} has fewer than two categories: {levels}")
-            for lvl in levels[1:]:
-                cols[f"{f}_{lvl}"] = (text == lvl).astype(float).where(text.notna())
-            encoding[f] = f"one-hot against reference {levels[0]!r}: " + ", ".join(
-                f"{f}_{lvl}" for lvl in levels[1:]
-            )
-    return pd.DataFrame(cols, index=adsl.index), encoding
-
-
-def response_dataset(
-    adsl: pd.DataFrame,
-    adrs: pd.DataFrame,
-    criterion: str = "mRECIST",
-    features: Sequence[str] = DEFAULT_FEATURES,
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Model matrix ``X`` and responder flag ``y`` (1 = CR or PR) for one response criterion.
-
-    ``adsl`` has one row per subject (USUBJID plus the feature columns);
-    ``adrs`` has USUBJID, CRITERION and AVALC (best overall response: CR, PR,
-    SD, PD or NE), one row per subject and criterion; CRITERION is matched
-    case-insensitively.  Rows are sorted by USUBJID so that the seeded split
-    does not depend on the input row order.
-
-    Encoding: AGE, TUMSIZE, TRTLINE numeric; AFP as log10(AFP + 1); ECOG 0-4 as
-    a number; CHILDPUGH A/B/C -> 0/1/2 (a score such as "B7" is read by its
-    letter); BCLC 0/A/B/C/D -> 0..4; PVTT, EHM, HBV (and any other Y/N column)
-    Y -> 1, N -> 0; any other text column one-hot with its first sorted level
-    as reference.  RT is taken from an RT column if adsl has one, otherwise
-    RT = 1 when ARM contains a radiotherapy word (:data:`RT_ARM_TOKENS`, whole
-    words, so "SBRT + ICI" counts and "Cohort A" does not) or RTDOSE > 0.
-
-    Excluded, and counted in ``X.attrs["exclusions"]``: NE and missing AVALC,
-    subjects without a response record for the criterion, response records
-    without an adsl subject, and subjects with any missing feature value
-    (complete-case analysis).  ``X.attrs["encoding"]`` describes every column.
-    ``X`` and ``y`` are patient-level: use them as model input, never render them.
-    """
-    if not isinstance(adsl, pd.DataFrame) or not isinstance(adrs, pd.DataFrame):
-        raise ValueError("adsl and adrs must be pandas DataFrames")
-    if isinstance(features, str):
-        raise ValueError("features must be a sequence of column names, not a single string")
-    features = tuple(features)
-    if not features:
-        raise ValueError("features is empty")
-    dupes = sorted({f for f in features if features.count(f) > 1})
-    if dupes:
-        raise ValueError(f"features lists column(s) more than once: {dupes}")
-    _require_columns(adsl, ["USUBJID"], "adsl")
-    _require_columns(adrs, ["USUBJID", "CRITERION", "AVALC"], "adrs")
-    missing = [f for f in features if f != "RT" and f not in adsl.columns]
-    if missing:
-        raise ValueError(f"feature column(s) {missing} missing from adsl; it has {list(adsl.columns)}")
-    if adsl["USUBJID"].isna().any() or adsl["USUBJID"].duplicated().any():
-        raise ValueError("adsl must have one row per subject: USUBJID is missing or duplicated")
-
-    crit = _upper_strings(adrs["CRITERION"])
-    rs = adrs.loc[crit == str(criterion).strip().upper(), ["USUBJID", "AVALC"]]
-    if rs.empty:
-        available = sorted(set(adrs["CRITERION"].dropna().astype(str)))
-        raise ValueError(f"adrs has no rows for criterion {criterion!r}; it has {available}")
-    if rs["USUBJID"].duplicated().any():
-        n_dup = int(rs["USUBJID"].duplicated(keep=False).sum())
-        raise ValueError(
-            f"adrs has {n_dup} rows for subjects with more than one {criterion} response; "
-            "give one best overall response per subject"
-        )
-    avalc = _upper_strings(rs["AVALC"])
-    bad = sorted(set(avalc.dropna()) - set(RESPONSE_VALUES))
-    if bad:
-        raise ValueError(f"AVALC must be one of {list(RESPONSE_VALUES)}, found {bad[:5]}")
-    rs = rs.assign(AVALC=avalc)
-
-    subjects = adsl.set_index(adsl["USUBJID"].astype(str)).sort_index(kind="stable")
-    rs = rs.set_index(rs["USUBJID"].astype(str))["AVALC"]
-    exclusions = {
-        "not evaluable (NE)": int((rs == "NE").sum()),
-        "missing AVALC": int(rs.isna().sum()),
-        "no response record": int((~subjects.index.isin(rs.index)).sum()),
-        "response record without adsl subject": int((~rs.index.isin(subjects.index)).sum()),
-    }
-    keep = rs[rs.isin(list(_RESPONDER | {"SD", "PD"}))]
-    subjects = subjects.loc[subjects.index.isin(keep.index)]
-    X, encoding = _encode(subjects, features)
-    complete = X.notna().all(axis=1)
-    exclusions["missing feature value"] = int((~complete).sum())
-    X = X.loc[complete]
-    X.index.name = "USUBJID"
-    y = keep.loc[X.index].isin(list(_RESPONDER)).astype(np.int64).rename("RESPONSE")
-    X.attrs = {"criterion": str(criterion), "exclusions": exclusions, "encoding": encoding}
-    return X, y
 
 
 # --------------------------------------------------------------------------
@@ -548,25 +190,6 @@ def _check_xy(X: object, y: object) -> tuple[pd.DataFrame, np.ndarray]:
     return X.astype(float), labels
 
 
-def _calibration_rows(name: str, y: np.ndarray, p: np.ndarray, n_bins: int = 5) -> pd.DataFrame:
-    from sklearn.calibration import calibration_curve
-
-    observed, predicted = calibration_curve(y, p, n_bins=n_bins, strategy="uniform")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    counts = np.bincount(np.searchsorted(edges[1:-1], p), minlength=n_bins)
-    used = np.flatnonzero(counts)
-    return pd.DataFrame(
-        {
-            "model": name,
-            "bin low": edges[used],
-            "bin high": edges[used + 1],
-            "n": counts[used].astype(np.int64),
-            "mean predicted": predicted,
-            "observed": observed,
-        }
-    )
-
-
 def fit_models(
     X: pd.DataFrame,
     y: pd.Series | Sequence[int],
@@ -650,116 +273,6 @@ def fit_models(
 
 
 # --------------------------------------------------------------------------
-# explanations
-
-
-def _explain_rows(X: pd.DataFrame, results: ModelResults, max_samples: int) -> pd.DataFrame:
-    if not isinstance(X, pd.DataFrame):
-        raise ValueError("X must be a pandas DataFrame")
-    if tuple(map(str, X.columns)) != results.feature_names:
-        raise ValueError(
-            f"X columns {list(X.columns)} differ from the fitted features {list(results.feature_names)}"
-        )
-    if len(X) == 0:
-        raise ValueError("X has no rows to explain")
-    if isinstance(max_samples, bool) or not isinstance(max_samples, (int, np.integer)) or max_samples < 1:
-        raise ValueError(f"max_samples must be a positive int, got {max_samples!r}")
-    Xf = X.astype(float)
-    if not np.all(np.isfinite(Xf.to_numpy())):
-        raise ValueError("X has missing or non-finite values")
-    return Xf
-
-
-def shap_summary(
-    results: ModelResults,
-    X: pd.DataFrame,
-    model: str | None = None,
-    seed: int = 0,
-    max_samples: int = 200,
-) -> pd.DataFrame:
-    """Mean |SHAP value| per feature for one fitted model, largest first: feature, mean |SHAP|.
-
-    SHAP values explain the predicted probability of response.  They come from
-    shap's model-agnostic permutation explainer (10 antithetic permutations per
-    row) with an independent masker over a background of 50 rows of ``X``;
-    up to ``max_samples`` rows of ``X`` are explained.  Both samples are drawn
-    with ``seed`` and numpy's global random state (which shap reseeds) is
-    restored afterwards.  ``model`` defaults to the best model.
-
-    If shap cannot be imported, the fallback is sklearn's permutation importance
-    (mean decrease in validation AUC over 20 seeded shuffles); the value column
-    is then named "AUC decrease (permutation)".  ``attrs["method"]`` says which.
-    """
-    name = results.best_model if model is None else model
-    if name not in results.fitted:
-        raise ValueError(f"model {name!r} was not fitted; fitted: {list(results.fitted)}")
-    Xf = _explain_rows(X, results, max_samples)
-    est = results.fitted[name]
-    cols = list(Xf.columns)
-    try:
-        # shap's plotting colours trip a matplotlib deprecation, and in a Jupyter kernel its
-        # tqdm.auto import warns that ipywidgets is absent (it uses no progress bar here)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PendingDeprecationWarning)
-            warnings.filterwarnings("ignore", message="IProgress not found")
-            import shap
-    except ImportError:
-        return _permutation_summary(results, name, seed)
-
-    rng = np.random.default_rng(seed)
-    n = len(Xf)
-    explain = Xf.iloc[np.sort(rng.choice(n, size=min(n, int(max_samples)), replace=False))]
-    background = Xf.iloc[np.sort(rng.choice(n, size=min(n, _SHAP_BACKGROUND), replace=False))]
-    pos = list(est.classes_).index(1)
-
-    def predict(a: np.ndarray) -> np.ndarray:
-        return est.predict_proba(pd.DataFrame(a, columns=cols))[:, pos]
-
-    state = np.random.get_state()
-    try:
-        masker = shap.maskers.Independent(background.to_numpy(), max_samples=len(background))
-        explainer = shap.explainers.Permutation(predict, masker, seed=seed)
-        max_evals = _SHAP_PERMUTATIONS * (2 * len(cols) + 1)
-        values = explainer(explain.to_numpy(), max_evals=max_evals, silent=True).values
-    finally:
-        np.random.set_state(state)
-    out = pd.DataFrame({"feature": cols, "mean |SHAP|": np.abs(values).mean(axis=0)})
-    out = out.sort_values(["mean |SHAP|", "feature"], ascending=[False, True], kind="stable")
-    out = out.reset_index(drop=True)
-    out.attrs = {
-        "method": f"shap {shap.__version__} permutation explainer",
-        "model": name,
-        "n explained": len(explain),
-        "n background": len(background),
-    }
-    return out
-
-
-def _permutation_summary(results: ModelResults, name: str, seed: int) -> pd.DataFrame:
-    """Fallback when shap is unavailable: permutation importance on the validation split."""
-    from sklearn.inspection import permutation_importance
-
-    imp = permutation_importance(
-        results.fitted[name],
-        results._X_val,
-        results._y_val,
-        scoring="roc_auc",
-        n_repeats=20,
-        random_state=seed,
-        n_jobs=1,
-    )
-    col = "AUC decrease (permutation)"
-    out = pd.DataFrame({"feature": list(results.feature_names), col: imp.importances_mean})
-    out = out.sort_values([col, "feature"], ascending=[False, True], kind="stable").reset_index(drop=True)
-    out.attrs = {
-        "method": "sklearn permutation importance (shap not importable)",
-        "model": name,
-        "n explained": len(results._y_val),
-    }
-    return out
-
-
-# --------------------------------------------------------------------------
 # figures
 
 
@@ -822,23 +335,5 @@ def calibration_plot(results: ModelResults) -> Figure:
     ax.set_ylabel("Observed response rate")
     ax.set_title(f"Validation calibration (n = {res.split['n validation']})")
     ax.legend(loc="upper left", fontsize=7.5, frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def shap_plot(df: pd.DataFrame) -> Figure:
-    """Horizontal bar chart of a :func:`shap_summary` table, most important feature on top."""
-    import matplotlib.pyplot as plt
-
-    if not isinstance(df, pd.DataFrame) or df.shape[1] < 2 or "feature" not in df.columns or df.empty:
-        raise ValueError("expected the non-empty table returned by shap_summary (feature, value)")
-    value = [c for c in df.columns if c != "feature"][0]
-    d = df.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6.4, 0.38 * len(d) + 1.2))
-    ax.barh(d["feature"].astype(str), d[value].astype(float), color="C0")
-    ax.set_xlabel(value + (" (probability of response)" if value == "mean |SHAP|" else ""))
-    model = df.attrs.get("model") if isinstance(df.attrs, Mapping) else None
-    if model:
-        ax.set_title(f"Feature importance: {model}")
     fig.tight_layout()
     return fig

@@ -15,7 +15,10 @@ from IPython.display import HTML, Markdown, display
 
 from .. import plots, tables
 from ..data import Study
-from . import analysis as A
+from . import descriptive as D
+from . import matching as PSM
+from . import subgroups as SG
+from . import survival as SV
 
 PS_CANDIDATES = ("AGE", "ECOG", "TUMSIZE", "EHM", "TRTLINE", "PVTT", "BCLC")
 COX_CANDIDATES = ("AGE", "SEX", "ECOG", "BCLC", "TUMSIZE", "EHM", "PVTT", "HBV", "AFP", "TRTLINE")
@@ -69,7 +72,7 @@ class PatientSection:
         )
 
     def table_one(self) -> HTML:
-        t = A.table_one(self.data.adsl)
+        t = D.table_one(self.data.adsl)
         return tables.show(
             t,
             "patient-table-one",
@@ -139,7 +142,7 @@ class PatientSection:
     def survival(self) -> None:
         covs = _complete(self.data.adsl, COX_CANDIDATES)
         for paramcd in self.paramcds:
-            km = A.km_by_arm(self.data.adsl, self.data.adtte, paramcd)
+            km = SV.km_by_arm(self.data.adsl, self.data.adtte, paramcd)
             display(
                 tables.show(
                     km.table,
@@ -151,7 +154,7 @@ class PatientSection:
                 continue
             cm = _attempt(
                 f"{paramcd} Cox models",
-                A.cox_models,
+                SV.cox_models,
                 self.data.adsl,
                 self.data.adtte,
                 paramcd,
@@ -189,7 +192,7 @@ class PatientSection:
         covs = _complete(self.data.adsl, PS_CANDIDATES)
         m = _attempt(
             "Propensity-score matching",
-            A.propensity_match,
+            PSM.propensity_match,
             self.data.adsl,
             self.treat,
             covariates=covs,
@@ -207,11 +210,11 @@ class PatientSection:
             )
         )
         display(tables.show(m.balance.round(3), "patient-psm-balance", "Balance before and after matching"))
-        plots.show(A.love_plot(m.balance), "patient-psm-love")
+        plots.show(PSM.love_plot(m.balance), "patient-psm-love")
         for paramcd in self.paramcds:
             cox = _attempt(
                 f"{paramcd} Cox model in the matched cohort",
-                A.cox_matched,
+                SV.cox_matched,
                 m.matched,
                 self.data.adtte,
                 paramcd,
@@ -238,7 +241,7 @@ class PatientSection:
         for paramcd in self.paramcds:
             df = _attempt(
                 f"{paramcd} subgroup hazard ratios",
-                A.subgroup_hrs,
+                SG.subgroup_hrs,
                 self.data.adsl,
                 self.data.adtte,
                 paramcd,
@@ -254,21 +257,23 @@ class PatientSection:
                     f"{paramcd}: treatment hazard ratio by subgroup, interaction p",
                 )
             )
-            plots.show(A.forest_plot(df, f"{paramcd}: subgroups"), f"patient-subgroups-{paramcd.lower()}")
+            plots.show(SG.forest_plot(df, f"{paramcd}: subgroups"), f"patient-subgroups-{paramcd.lower()}")
 
     def response_models(self, criterion: str) -> None:
+        from . import explain as E
         from . import models as M
+        from . import response_data as RD
 
         if self.data.adrs is None:
             display(Markdown("_No response data (adrs.csv)._"))
             return
         feats = tuple(
             f
-            for f in M.DEFAULT_FEATURES
-            if f == "RT" and len(self.arms) > 1 or f in _complete(self.data.adsl, tuple(M.DEFAULT_FEATURES))
+            for f in RD.DEFAULT_FEATURES
+            if f == "RT" and len(self.arms) > 1 or f in _complete(self.data.adsl, tuple(RD.DEFAULT_FEATURES))
         )
         try:
-            X, y = M.response_dataset(self.data.adsl, self.data.adrs, criterion=criterion, features=feats)
+            X, y = RD.response_dataset(self.data.adsl, self.data.adrs, criterion=criterion, features=feats)
             res = M.fit_models(X, y, seed=self.seed)
         except ValueError as exc:
             display(Markdown(f"_Response models not fitted: {exc}_"))
@@ -283,6 +288,6 @@ class PatientSection:
         )
         plots.show(M.roc_plot(res), "patient-models-roc")
         plots.show(M.calibration_plot(res), "patient-models-calibration")
-        shap = M.shap_summary(res, X, seed=self.seed, max_samples=100)
+        shap = E.shap_summary(res, X, seed=self.seed, max_samples=100)
         display(tables.show(shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})"))
-        plots.show(M.shap_plot(shap), "patient-shap")
+        plots.show(E.shap_plot(shap), "patient-shap")

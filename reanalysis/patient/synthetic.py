@@ -1,10 +1,11 @@
 """Synthetic patient-level cohorts whose marginals match a study's published aggregates.
 
-A synthetic cohort lets the patient-level analyses (:mod:`reanalysis.patient.analysis`) run
-end to end on a study whose authors did not share their data. It is built from what the
-paper prints and nothing else, and it is **not** the authors' data: every
-:class:`~reanalysis.patient.schema.PatientData` made here has ``synthetic=True`` and a
-``note`` saying so, and its ``notes`` list how each variable was generated.
+A synthetic cohort lets the patient-level analyses (:mod:`.descriptive`, :mod:`.survival`,
+:mod:`.matching`, :mod:`.subgroups`, :mod:`.models`) run end to end on a study whose authors
+did not share their data. It is built from what the paper prints and nothing else, and it is
+**not** the authors' data: every :class:`~reanalysis.patient.schema.PatientData` made here has
+``synthetic=True`` and a ``note`` saying so, and its ``notes`` list how each variable was
+generated.
 
 What matches the paper exactly: arm sizes; each printed baseline count that maps onto the
 schema (sex, hepatitis B, extrahepatic metastasis, macrovascular invasion / PVTT, BCLC,
