@@ -16,7 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
-from scipy.special import gammaln
 
 from .. import stats as S
 from .design import _arms, _levels
@@ -25,7 +24,6 @@ __all__ = [
     "TEST_ANOVA",
     "TEST_KRUSKAL",
     "TEST_MANN_WHITNEY",
-    "fisher_exact_2xk",
     "mann_whitney",
     "smd_binary",
     "smd_categorical",
@@ -51,8 +49,6 @@ TABLE_ONE_VARIABLES = (
 )
 NONNORMAL = ("AFP", "TUMSIZE", "RTDOSE", "RTFX")
 CATEGORICAL_INTEGERS = ("ECOG", "TRTLINE")
-_FISHER_REL_ERR = 1 + 1e-7  # R's fisher.test: tables this close in probability count as ties
-_FISHER_MAX_TABLES = 2_000_000
 
 
 # --------------------------------------------------------------------------
@@ -108,40 +104,6 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den)
 
 
-def fisher_exact_2xk(table: object) -> float:
-    """Two-sided Fisher exact p of a 2 x k table, as R's fisher.test computes it.
-
-    Every first row with the observed margins is enumerated; p sums the probabilities of the
-    tables no more probable than the observed one (within R's relative tolerance 1e-7).
-    """
-    arr = S._as_table(table)
-    if arr.shape[0] != 2:
-        arr = arr.T
-    if arr.shape[0] != 2:
-        raise ValueError(f"table must have 2 rows (or 2 columns), got shape {arr.shape}")
-    cols = arr.sum(axis=0)
-    r1, n = int(arr[0].sum()), int(arr.sum())
-
-    def log_choose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
-
-    observed = float(log_choose(cols, arr[0]).sum())
-    sums, logp = np.zeros(1, dtype=np.int64), np.zeros(1)
-    remaining = int(cols.sum())
-    for c in cols:
-        remaining -= int(c)
-        x = np.arange(int(c) + 1)
-        new_sums = (sums[:, None] + x[None, :]).ravel()
-        new_logp = (logp[:, None] + log_choose(np.full_like(x, c), x)[None, :]).ravel()
-        keep = (new_sums <= r1) & (new_sums >= r1 - remaining)
-        sums, logp = new_sums[keep], new_logp[keep]
-        if len(sums) > _FISHER_MAX_TABLES:
-            raise ValueError(f"table too large for exact enumeration (over {_FISHER_MAX_TABLES} tables)")
-    total = float(log_choose(np.array(n), np.array(r1)))
-    probs = np.exp(logp - total)
-    return float(min(1.0, probs[logp <= observed + math.log(_FISHER_REL_ERR)].sum()))
-
-
 def mann_whitney(x1: Sequence[float], x2: Sequence[float]) -> float:
     """Two-sided Mann-Whitney (Wilcoxon rank-sum) p as R's ``wilcox.test`` computes it.
 
@@ -170,10 +132,10 @@ def _categorical_p(table: np.ndarray) -> tuple[float, str]:
     table = table[table.sum(axis=1) > 0]
     if table.shape[0] < 2 or table.shape[1] < 2:
         return math.nan, ""
-    test, _ = S.choose_test(table, "gtsummary")
+    test = S.choose_test(table, "gtsummary").test
     if test == S.TEST_FISHER:
         if table.shape[0] == 2 or table.shape[1] == 2:
-            return fisher_exact_2xk(table), S.TEST_FISHER
+            return S.fisher_exact(table).p, S.TEST_FISHER
         return S.pearson_chi2(table).p, f"{S.TEST_PEARSON} (Fisher not computed beyond 2 x k)"
     return S.pearson_chi2(table).p, S.TEST_PEARSON
 

@@ -94,7 +94,7 @@ class PatientSection:
             if len(self.arms) == 2 and all(sizes.get(a, 0) for a in self.arms):
                 a, b = self.arms
                 table = S.two_by_two(counts[a], int(sizes[a]), counts[b], int(sizes[b]))
-                test, _ = S.choose_test(table, "gtsummary")
+                test = S.choose_test(table, "gtsummary").test
                 res = S.categorical_tests(table)[test]
                 r["p"] = "n/a" if pd.isna(res.p) else f"{res.p:.3f}"
                 r["test"] = test
