@@ -211,18 +211,70 @@ def forest(study: Study, ax: plt.Axes | None = None) -> plt.Figure | None:
         hr = hr[hr["comparison"] == f"{a} vs {b}"]
     if hr.empty:
         return None
-    hr = hr.assign(label=hr["endpoint"] + " · " + hr["subgroup"].fillna(hr["model"]))
-    fig, ax, own = _axes(ax, (7, 0.4 * len(hr) + 1.3))
-    y = list(range(len(hr)))[::-1]
     colours = {"OS": PALETTE[0], "PFS": PALETTE[1]}
-    for yi, (_, r) in zip(y, hr.iterrows(), strict=True):
-        c = colours.get(r["endpoint"], "black")
-        ax.plot([r["lower"], r["upper"]], [yi, yi], color=c, linewidth=1.5)
-        ax.plot([r["hr"]], [yi], marker="s", color=c, markersize=5)
-    ax.axvline(1, color="black", linewidth=0.8, linestyle="--")
-    ax.set_xscale("log")
-    ax.set_yticks(y, hr["label"].tolist())
-    ax.set_xlabel("hazard ratio as printed (log scale); < 1 favours the first arm")
+    rows = pd.DataFrame(
+        {
+            "label": hr["endpoint"] + " · " + hr["subgroup"].fillna(hr["model"]),
+            "estimate": hr["hr"],
+            "lower": hr["lower"],
+            "upper": hr["upper"],
+            "colour": hr["endpoint"].map(colours).fillna("black"),
+        }
+    )
+    return forest_plot(
+        rows,
+        xlabel="hazard ratio as printed (log scale); < 1 favours the first arm",
+        figsize=(7, 0.4 * len(rows) + 1.3),
+        ax=ax,
+    )
+
+
+def forest_plot(
+    rows: pd.DataFrame,
+    xlabel: str,
+    title: str = "",
+    log: bool = True,
+    scale: float = 1.0,
+    figsize: tuple[float, float] | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
+    """The one forest plot: a row per line of ``rows``, top to bottom.
+
+    ``rows`` has ``label``, ``estimate``, ``lower``, ``upper`` and optionally ``kind``
+    (``row``: square and CI; ``header``: label only; ``study``: square sized by ``weight`` (%);
+    ``pooled``: diamond with its prediction interval ``pi_lower``–``pi_upper`` dotted) and
+    ``colour``. Estimates are multiplied by ``scale``; on a log axis the null line is at 1.
+    """
+    kind = rows["kind"] if "kind" in rows else pd.Series("row", index=rows.index)
+    fig, ax, own = _axes(ax, figsize or (7, 0.4 * len(rows) + 1.3))
+    y = list(range(len(rows)))[::-1]
+    for yi, k, (_, r) in zip(y, kind, rows.iterrows(), strict=True):
+        if k == "header" or pd.isna(r["estimate"]):
+            continue
+        est, lo, hi = (scale * r[c] for c in ("estimate", "lower", "upper"))
+        colour = r["colour"] if "colour" in r.index and isinstance(r["colour"], str) else PALETTE[0]
+        if k == "pooled":
+            ax.fill([lo, est, hi, est], [yi, yi + 0.25, yi, yi - 0.25], color="black")
+            if pd.notna(r.get("pi_lower")):
+                ax.plot(
+                    [scale * r["pi_lower"], scale * r["pi_upper"]],
+                    [yi, yi],
+                    color="black",
+                    linewidth=1,
+                    linestyle=":",
+                )
+            continue
+        size = 4 + r["weight"] / 8 if k == "study" else 5
+        ax.plot([lo, hi], [yi, yi], color=colour, linewidth=1.3)
+        ax.plot([est], [yi], marker="s", markersize=size, color=colour)
+    ax.set_yticks(y, rows["label"].tolist())
+    ax.set_ylim(-0.5, len(rows) - 0.5)
+    if log:
+        ax.set_xscale("log")
+        ax.axvline(1, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title, fontsize=10)
     return _finish(fig, own)
 
 
@@ -315,34 +367,15 @@ def forest_meta(
     with its prediction interval."""
     if frame is None:
         return None
-    fig, ax, own = _axes(ax, (7.5, 0.45 * len(frame) + 1.5))
-    y = list(range(len(frame)))[::-1]
-    for yi, (_, r) in zip(y, frame.iterrows(), strict=True):
-        est, lo, hi = (scale * r[c] for c in ("estimate", "lower", "upper"))
-        if r["kind"] == "pooled":
-            ax.fill([lo, est, hi, est], [yi, yi + 0.25, yi, yi - 0.25], color="black")
-            if pd.notna(r["pi_lower"]):
-                ax.plot(
-                    [scale * r["pi_lower"], scale * r["pi_upper"]],
-                    [yi, yi],
-                    color="black",
-                    linewidth=1,
-                    linestyle=":",
-                )
-        else:
-            ax.plot([lo, hi], [yi, yi], color=PALETTE[0], linewidth=1.3)
-            ax.plot([est], [yi], marker="s", markersize=4 + r["weight"] / 8, color=PALETTE[0])
-    labels = [
-        f"{r['label']}  ({r['weight']:.0f}%)" if r["kind"] == "study" else r["label"]
-        for _, r in frame.iterrows()
-    ]
-    ax.set_yticks(y, labels)
-    if log:
-        ax.set_xscale("log")
-        ax.axvline(1, color="black", linewidth=0.8, linestyle="--")
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=10)
-    return _finish(fig, own)
+    rows = frame.assign(
+        label=[
+            f"{r['label']}  ({r['weight']:.0f}%)" if r["kind"] == "study" else r["label"]
+            for _, r in frame.iterrows()
+        ]
+    )
+    return forest_plot(
+        rows, xlabel, title, log=log, scale=scale, figsize=(7.5, 0.45 * len(frame) + 1.5), ax=ax
+    )
 
 
 def show(fig: plt.Figure | None, name: str) -> None:

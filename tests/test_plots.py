@@ -52,3 +52,42 @@ def test_without_ax_a_new_figure_is_made(rtiot):
         assert fig.number not in before
     finally:
         plt.close("all")
+
+
+def test_one_forest_plot_serves_printed_pooled_and_subgroup_hrs():
+    import pandas as pd
+
+    from reanalysis.patient.subgroups import forest_plot as subgroup_forest
+
+    rows = pd.DataFrame(
+        {
+            "label": ["A", "B", "pooled"],
+            "estimate": [0.5, 0.8, 0.6],
+            "lower": [0.3, 0.5, 0.4],
+            "upper": [0.9, 1.3, 0.9],
+            "kind": ["study", "study", "pooled"],
+            "weight": [40.0, 60.0, None],
+            "pi_lower": [None, None, 0.2],
+            "pi_upper": [None, None, 1.8],
+        }
+    )
+    fig = plots.forest_plot(rows, "HR")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "pooled"]
+    assert ax.get_xscale() == "log" and len(ax.patches) == 1  # the pooled diamond
+    plt.close(fig)
+    sub = pd.DataFrame(
+        {
+            "subgroup": ["Age", "Age"],
+            "level": ["< 60", "≥ 60"],
+            "n": [20, 22],
+            "hr": [0.5, 1.2],
+            "lower": [0.2, 0.6],
+            "upper": [1.1, 2.5],
+            "p_interaction": [0.04, 0.04],
+        }
+    )
+    fig = subgroup_forest(sub)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["Age (interaction p = 0.040)", "   < 60  (n = 20)", "   ≥ 60  (n = 22)"]
+    plt.close(fig)

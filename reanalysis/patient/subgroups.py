@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .. import plots
 from .design import _endpoint, _levels, _Term, _two_arms
 from .survival import _fit_cox, _term_rows
 
@@ -113,28 +114,33 @@ def _interaction_p(d: pd.DataFrame, levels: list) -> float:
     return float(sps.chi2.sf(max(2 * (ll1 - ll0), 0.0), len(inter)))
 
 
-def forest_plot(df: pd.DataFrame, title: str = "") -> plt.Figure:
+def forest_plot(df: pd.DataFrame, title: str = "", ax: plt.Axes | None = None) -> plt.Figure:
     """Forest plot of :func:`subgroup_hrs`: HR with 95% CI per level, interaction p per subgroup."""
-    labels, y, k = [], [], 0
-    fig, ax = plt.subplots(figsize=(6.5, 0.4 * (len(df) + df["subgroup"].nunique()) + 1.2))
+    rows = []
     for label, g in df.groupby("subgroup", sort=False):
         p = g["p_interaction"].iloc[0]
-        labels.append(f"{label} (interaction p = {p:.3f})" if pd.notna(p) else str(label))
-        y.append(k)
-        k += 1
-        for _, r in g.iterrows():
-            labels.append(f"   {r['level']}  (n = {r['n']})")
-            y.append(k)
-            if pd.notna(r["hr"]):
-                ax.plot([r["lower"], r["upper"]], [k, k], color="black", linewidth=1)
-                ax.plot(r["hr"], k, marker="s", color="#1f77b4")
-            k += 1
-    ax.axvline(1.0, color="grey", linestyle="--", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_yticks(y, labels)
-    ax.set_ylim(k - 0.5, -0.5)
-    ax.set_xlabel("hazard ratio (95% CI)")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+        rows.append(
+            {
+                "label": f"{label} (interaction p = {p:.3f})" if pd.notna(p) else str(label),
+                "kind": "header",
+                "estimate": float("nan"),
+            }
+        )
+        rows += [
+            {
+                "label": f"   {r['level']}  (n = {r['n']})",
+                "kind": "row",
+                "estimate": r["hr"],
+                "lower": r["lower"],
+                "upper": r["upper"],
+            }
+            for _, r in g.iterrows()
+        ]
+    frame = pd.DataFrame(rows, columns=["label", "kind", "estimate", "lower", "upper"])
+    return plots.forest_plot(
+        frame,
+        "hazard ratio (95% CI)",
+        title,
+        figsize=(6.5, 0.4 * (len(df) + df["subgroup"].nunique()) + 1.2),
+        ax=ax,
+    )
