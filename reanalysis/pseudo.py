@@ -21,7 +21,6 @@ from .printed import parse_p
 from .reconstruct import reconstruct_arm, replicates, summarise
 from .survival import cox_batch, km_table, logrank_batch, median_survival
 
-WEIGHTINGS = ("logrank", "wilcoxon", "tarone-ware")
 P_COLUMN = {"logrank": "p_logrank", "wilcoxon": "p_wilcoxon", "tarone-ware": "p_tarone_ware"}
 
 

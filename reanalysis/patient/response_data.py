@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .schema import BCLC_STAGES, CHILD_PUGH_CLASSES
+
 __all__ = [
     "BINARY_LEVELS",
     "DEFAULT_FEATURES",
@@ -44,8 +46,8 @@ _RESPONDER = frozenset({"CR", "PR"})
 
 # Ordered categories coded 0, 1, 2, ... (the stage/class order is clinically meaningful).
 ORDINAL_LEVELS: dict[str, tuple[str, ...]] = {
-    "CHILDPUGH": ("A", "B", "C"),
-    "BCLC": ("0", "A", "B", "C", "D"),
+    "CHILDPUGH": CHILD_PUGH_CLASSES,
+    "BCLC": BCLC_STAGES,
 }
 # Yes/no flags coded 1/0 (case-insensitive; 1/0 and booleans are accepted too).
 BINARY_LEVELS = {"Y": 1.0, "YES": 1.0, "N": 0.0, "NO": 0.0}

@@ -40,6 +40,9 @@ __all__ = [
 
 PARAMCDS = ("OS", "PFS", "IRFS", "ORFS")
 CRITERIA = ("RECIST 1.1", "mRECIST")
+# BCLC stages, in order: 0 (very early) to D (terminal); one list for the schema and the models
+BCLC_STAGES = ("0", "A", "B", "C", "D")
+CHILD_PUGH_CLASSES = ("A", "B", "C")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 YN = ("Y", "N")
 FILES = {"adsl": "adsl.csv", "adtte": "adtte.csv", "adrs": "adrs.csv", "adae": "adae.csv"}
@@ -67,8 +70,8 @@ TABLES: dict[str, dict[str, PCol]] = {
         "AGE": PCol("float", ge=0),
         "SEX": PCol("str", allowed=("M", "F")),
         "ECOG": PCol("int", ge=0, le=4),
-        "CHILDPUGH": PCol("str", allowed=("A", "B", "C")),
-        "BCLC": PCol("str", allowed=("A", "B", "C", "D")),
+        "CHILDPUGH": PCol("str", allowed=CHILD_PUGH_CLASSES),
+        "BCLC": PCol("str", allowed=BCLC_STAGES),
         "AFP": PCol("float", ge=0),
         "TUMSIZE": PCol("float", ge=0),
         "PVTT": PCol("str", allowed=YN),
