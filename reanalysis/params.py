@@ -10,6 +10,7 @@ from .errors import ParameterError
 
 RULES = ("gtsummary", "paper", "reproduce")
 CI_METHODS = ("wilson", "clopper-pearson")
+DEFAULT_CRITERION = "mRECIST"
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,10 @@ STUDY_PARAMS: dict[str, Param] = {
         Param(
             "criterion",
             str,
-            "mRECIST",
+            DEFAULT_CRITERION,
             "response criterion shown in the response and PFS sections "
-            "(RECIST, RECIST 1.1 or mRECIST; matched to the study's criteria)",
+            "(RECIST, RECIST 1.1 or mRECIST; one the study reports; a study that states none "
+            "takes only the default)",
         ),
         Param(
             "test_rule",
@@ -152,19 +154,6 @@ def validate(
     return out
 
 
-def normalise_criterion(value: str, criteria: list[str]) -> str:
-    """Match ``RECIST``/``recist 1.1``/``mRECIST`` to one of the study's criterion names."""
-    wanted = value.strip().lower().replace(" ", "")
-    for c in criteria:
-        name = c.lower().replace(" ", "")
-        if wanted in (name, name.split("1.1")[0]):
-            return c
-    raise ParameterError(
-        f"parameter 'criterion': {value!r} is not a criterion of this study "
-        f"(it reports {', '.join(criteria) or 'none'})"
-    )
-
-
 def parse_assignments(items: list[str], where: str = "command line") -> dict[str, str]:
     """``["criterion=RECIST", "alpha=0.01"]`` → dict, with a clear error on bad syntax."""
     out: dict[str, str] = {}
@@ -186,7 +175,12 @@ SYNTHESIS_PARAMS: dict[str, Param] = {
             "between-study variance: DL (DerSimonian-Laird), PM (Paule-Mandel), REML, FE (fixed effect)",
             choices=("DL", "PM", "REML", "FE"),
         ),
-        Param("criterion", str, "mRECIST", "response criterion pooled (RECIST 1.1 or mRECIST)"),
+        Param(
+            "criterion",
+            str,
+            DEFAULT_CRITERION,
+            "response criterion pooled (RECIST 1.1 or mRECIST; at least one included study must report it)",
+        ),
         Param(
             "include",
             str,

@@ -26,7 +26,7 @@ import yaml
 
 from . import downloads
 from . import params as P
-from .data import DATA_DIR, REPO_ROOT, load_meta, load_study
+from .data import DATA_DIR, REPO_ROOT, list_studies, load_meta, load_study, load_study_meta, require_criterion
 from .errors import ParameterError, ReanalysisError
 
 BOOK = REPO_ROOT / "book"
@@ -58,15 +58,19 @@ def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) ->
     merged = {**(chapters[chapter].get("parameters") or {}), **(overrides or {})}
     specs = P.PARAM_SETS[chapters[chapter].get("parameter_set", "study")]
     values = P.validate(merged, specs, where=f"chapter '{chapter}'")
-    if values.get("study_id"):
-        folder = Path(DATA_DIR) / values["study_id"]
-        if not (folder / "study.yml").is_file():
-            raise ParameterError(
-                f"chapter '{chapter}': parameter 'study_id': no study '{values['study_id']}' in {DATA_DIR}"
-            )
-        meta, _ = load_meta(folder)
-        if meta.get("response_criteria"):
-            values["criterion"] = P.normalise_criterion(values["criterion"], meta["response_criteria"])
+    where = f"chapter '{chapter}': "
+    try:
+        if values.get("study_id"):
+            if not (Path(DATA_DIR) / values["study_id"] / "study.yml").is_file():
+                raise ParameterError(f"parameter 'study_id': no study '{values['study_id']}' in {DATA_DIR}")
+            if "criterion" in values:
+                study = load_study_meta(values["study_id"])
+                values["criterion"] = study.resolve_criterion(values["criterion"])
+        elif "criterion" in values and "include" in values:  # the synthesis pools over studies
+            ids = [s.strip() for s in values["include"].split(",") if s.strip()] or list_studies()
+            require_criterion([load_study_meta(s) for s in ids], values["criterion"])
+    except ParameterError as exc:
+        raise ParameterError(where + str(exc)) from None
     return values
 
 

@@ -45,7 +45,7 @@ class Chapter:
         values = P.validate(parameters, where="chapter parameters")
         self.params = values
         self.study: Study = load_study(values["study_id"])
-        self.criterion = P.normalise_criterion(values["criterion"], self.study.criteria)
+        self.criterion = self.study.resolve_criterion(values["criterion"])
         self.checks = audit.run_checks(
             self.study,
             test_rule=values["test_rule"],

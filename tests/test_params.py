@@ -7,7 +7,9 @@ import time
 import pytest
 
 from reanalysis import params as P
+from reanalysis.audit import run_checks
 from reanalysis.cli import main
+from reanalysis.data import load_study
 from reanalysis.errors import ParameterError
 from reanalysis.pipeline import resolve_parameters
 
@@ -44,13 +46,31 @@ def test_bad_parameters(given, fragment):
         ("MRECIST", "mRECIST"),
     ],
 )
-def test_criterion_names(value, expected):
-    assert P.normalise_criterion(value, ["RECIST 1.1", "mRECIST"]) == expected
+def test_criterion_names(li2022, value, expected):
+    assert li2022.resolve_criterion(value) == expected
 
 
-def test_unknown_criterion():
-    with pytest.raises(ParameterError, match="'iRECIST' is not a criterion of this study"):
-        P.normalise_criterion("iRECIST", ["RECIST 1.1", "mRECIST"])
+@pytest.mark.parametrize("value", ["iRECIST", "RECIST 1.0", "", "not stated"])
+def test_unknown_criterion_names_the_parameter_and_the_study_s_criteria(li2022, value):
+    with pytest.raises(ParameterError) as exc:
+        li2022.resolve_criterion(value)
+    assert str(exc.value) == (
+        f"parameter 'criterion': {value!r} is not a response criterion of study 'li2022' "
+        "(it reports RECIST 1.1, mRECIST; RECIST stands for RECIST 1.1)"
+    )
+    assert li2022.match_criterion(value) is None
+
+
+def test_a_study_stating_no_criterion_takes_only_the_default():
+    """multicentre2026 prints its ORR under "not stated": the default shows it, nothing else does."""
+    study = load_study("multicentre2026")
+    assert study.criteria == ["not stated"]
+    assert study.resolve_criterion(P.DEFAULT_CRITERION) == "not stated"
+    assert study.resolve_criterion("Not Stated") == "not stated"
+    assert study.match_criterion(P.DEFAULT_CRITERION) is None  # the synthesis does not pool it
+    with pytest.raises(ParameterError, match="'multicentre2026' does not state its response criterion"):
+        study.resolve_criterion("RECIST")
+    assert resolve_parameters("multicentre2026")["criterion"] == "not stated"
 
 
 def test_resolve_parameters_from_chapters_yml():
@@ -72,6 +92,9 @@ def test_resolve_parameters_from_chapters_yml():
         ["build", "-p", "li2022.alpha=x"],
         ["build", "-p", "alpha=0.1"],
         ["validate", "ghost"],
+        ["execute", "li2022", "-p", "criterion=iRECIST"],
+        ["execute", "synthesis", "-p", "criterion=iRECIST"],
+        ["replicates", "li2022", "PFS", "--criterion", "iRECIST"],
     ],
 )
 def test_cli_rejects_bad_input_quickly(argv, capsys):
@@ -80,3 +103,27 @@ def test_cli_rejects_bad_input_quickly(argv, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.splitlines()) <= 3
     assert time.perf_counter() - start < 5, "must fail before any kernel or workflow starts"
+
+
+# --------------------------------------------------------------------------
+# every place a criterion is chosen uses the study's resolver
+
+
+def test_reconstruction_never_falls_back_to_another_criterion(li2022):
+    from reanalysis import pseudo
+
+    checks = run_checks(li2022)
+    assert pseudo.endpoint_inputs(li2022, "PFS", "RECIST", checks).criterion == "RECIST 1.1"
+    assert pseudo.endpoint_inputs(li2022, "PFS", "mRECIST", checks).criterion == "mRECIST"
+    message = "'iRECIST' is not a response criterion of study 'li2022'"
+    with pytest.raises(ParameterError, match=message):
+        pseudo.endpoints(li2022, "iRECIST")
+    with pytest.raises(ParameterError, match=message):
+        pseudo.endpoint_inputs(li2022, "PFS", "iRECIST", checks)
+
+
+def test_a_study_chapter_refuses_an_unknown_criterion_in_the_kernel_too():
+    from reanalysis.report import Chapter
+
+    with pytest.raises(ParameterError, match="'iRECIST' is not a response criterion of study 'rtiot2025'"):
+        Chapter(study_id="rtiot2025", criterion="iRECIST")
