@@ -94,11 +94,10 @@ def cmd_audit(args: argparse.Namespace) -> None:
 
 
 def cmd_params(args: argparse.Namespace) -> None:
-    from .pipeline import load_chapters, resolve_parameters
+    from .pipeline import chapter_specs, resolve_parameters
 
     values = resolve_parameters(args.chapter)
-    specs = P.PARAM_SETS[load_chapters()[args.chapter].get("parameter_set", "study")]
-    for name, spec in specs.items():
+    for name, spec in chapter_specs(args.chapter).items():
         choices = f" [{', '.join(spec.choices)}]" if spec.choices else ""
         print(f"{name} = {values[name]!r} ({spec.type.__name__}{choices}): {spec.help}")
 
@@ -151,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
     add_reconstruct(sub)
 
-    pa = sub.add_parser("params", help="list a chapter's parameters")
+    pa = sub.add_parser("params", help="list the parameters a chapter takes, with their values")
     pa.add_argument("chapter")
     pa.set_defaults(func=cmd_params)
 

@@ -615,14 +615,15 @@ class Chapter:
         plots.show(plots.status_bars(audit.status_counts(self.checks)), "status")
 
 
-def overview(test_rule: str = "gtsummary") -> pd.DataFrame:
-    """One row per study in data/: design, arms, criteria, headline ORR as printed, check counts."""
+def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: float = 10.0) -> pd.DataFrame:
+    """One row per study in data/: design, arms, criteria, headline ORR as printed, check counts
+    (the checks run with the given parameters, as in the audit chapter)."""
     from .data import list_studies
 
     rows = []
     for sid in list_studies():
         st = load_study(sid)
-        checks = audit.run_checks(st, test_rule=test_rule)
+        checks = audit.run_checks(st, test_rule=test_rule, alpha=alpha, alpha_beta=alpha_beta)
         counts = checks["status"].value_counts()
         resp = st["response"]
         orr = resp[(resp["category"] == "ORR") & resp["scope"].isna()]

@@ -125,6 +125,11 @@ CASES = {
         ["execute", "li2022", "-p", "criterion=iRECIST"],
         ["'iRECIST' is not a response criterion of study 'li2022'", "RECIST 1.1, mRECIST"],
     ),
+    "criterion for a chapter that takes none": (
+        None,
+        ["execute", "audit", "-p", "criterion=RECIST", "-o", "{tmp}/out.ipynb"],
+        ["chapter 'audit': parameter 'criterion' does not apply here", "test_rule, alpha, alpha_beta"],
+    ),
     "criterion of a study that states none": (
         None,
         ["execute", "multicentre2026", "-p", "criterion=RECIST", "-o", "{tmp}/out.ipynb"],

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 
+import nbformat
 import pytest
 
 from reanalysis import params as P
+from reanalysis import pipeline
 from reanalysis.audit import run_checks
 from reanalysis.cli import main
 from reanalysis.data import load_study
@@ -23,7 +25,7 @@ def test_defaults_and_coercion():
 @pytest.mark.parametrize(
     ("given", "fragment"),
     [
-        ({"criterio": "RECIST"}, "unknown parameter 'criterio'"),
+        ({"criterio": "RECIST"}, "unknown parameter 'criterio' (its parameters: study_id, criterion,"),
         ({"alpha": "lots"}, "'alpha' must be a float, got 'lots'"),
         ({"alpha": 1.5}, "'alpha' must lie strictly between 0 and 1"),
         ({"alpha": 0}, "'alpha' must lie strictly between 0 and 1"),
@@ -92,6 +94,7 @@ def test_resolve_parameters_from_chapters_yml():
         ["build", "-p", "li2022.alpha=x"],
         ["build", "-p", "alpha=0.1"],
         ["validate", "ghost"],
+        ["execute", "audit", "-p", "criterion=RECIST"],
         ["execute", "li2022", "-p", "criterion=iRECIST"],
         ["execute", "synthesis", "-p", "criterion=iRECIST"],
         ["replicates", "li2022", "PFS", "--criterion", "iRECIST"],
@@ -103,6 +106,87 @@ def test_cli_rejects_bad_input_quickly(argv, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.splitlines()) <= 3
     assert time.perf_counter() - start < 5, "must fail before any kernel or workflow starts"
+
+
+# --------------------------------------------------------------------------
+# one contract per chapter: what its template declares, with params.py's defaults
+
+
+def declared(template: str) -> dict:
+    """The template's papermill ``parameters`` cell, run on its own: name -> default."""
+    nb = nbformat.read(pipeline.TEMPLATES / template, as_version=4)
+    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    namespace: dict = {}
+    exec(cell.source, {}, namespace)  # noqa: S102  (our own template)
+    return {k: v for k, v in namespace.items() if k not in pipeline.SET_BY_PIPELINE}
+
+
+CHAPTERS = pipeline.load_chapters()
+
+
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_template_defaults_are_the_params_py_defaults(chapter):
+    spec = CHAPTERS[chapter]
+    pool = P.PARAM_SETS[spec.get("parameter_set", "study")]
+    defaults = declared(spec["template"])
+    assert defaults, "a template declares its parameters"
+    assert set(defaults) <= set(pool), f"{spec['template']} declares what params.py does not define"
+    for name, value in defaults.items():
+        assert value == pool[name].default and type(value) is type(pool[name].default), (
+            f"{spec['template']}: {name} = {value!r}, params.py says {pool[name].default!r}"
+        )
+    # chapters.yml holds only what differs from the defaults, and only what the template takes
+    own = spec.get("parameters") or {}
+    assert set(own) <= set(defaults), f"chapters.yml sets a parameter {spec['template']} does not take"
+    assert all(own[k] != pool[k].default for k in own), f"chapters.yml repeats a default for '{chapter}'"
+    assert list(pipeline.chapter_specs(chapter)) == [n for n in pool if n in defaults]
+
+
+def test_every_template_is_a_chapter():
+    used = {ch["template"] for ch in CHAPTERS.values()}
+    assert used == {p.name for p in pipeline.TEMPLATES.glob("*.ipynb")}
+
+
+@pytest.mark.parametrize(
+    ("chapter", "name", "value"),
+    [
+        ("audit", "criterion", "RECIST"),
+        ("overview", "ci_method", "clopper-pearson"),
+        ("validation", "alpha", "0.1"),
+        ("singlecentre2025", "test_rule", "paper"),  # a single-arm study has no arms to compare
+        ("synthesis", "seed", "3"),
+    ],
+)
+def test_a_parameter_the_template_does_not_declare_is_refused(chapter, name, value):
+    spec = CHAPTERS[chapter]
+    pool = P.PARAM_SETS[spec.get("parameter_set", "study")]
+    takes = ", ".join(n for n in pool if n in declared(spec["template"]))  # in params.py's order
+    with pytest.raises(ParameterError) as exc:
+        resolve_parameters(chapter, {name: value})
+    assert str(exc.value) == (
+        f"chapter '{chapter}': parameter '{name}' does not apply here (its parameters: {takes})"
+    )
+
+
+def test_page_is_set_by_the_pipeline():
+    with pytest.raises(ParameterError, match="'page' is set by the pipeline"):
+        resolve_parameters("li2022", {"page": "elsewhere"})
+
+
+def test_params_lists_only_the_chapter_s_parameters(capsys):
+    assert main(["params", "audit"]) == 0
+    names = [line.split(" = ")[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == ["test_rule", "alpha", "alpha_beta"]
+    assert main(["params", "multicentre2026"]) == 0
+    assert "criterion = 'not stated'" in capsys.readouterr().out
+
+
+def test_synthesis_criterion_must_be_reported_by_an_included_study():
+    with pytest.raises(ParameterError, match="chapter 'synthesis': parameter 'criterion': no included study"):
+        resolve_parameters("synthesis", {"criterion": "iRECIST"})
+    with pytest.raises(ParameterError, match=r"no included study reports 'RECIST' \(they report: mRECIST;"):
+        resolve_parameters("synthesis", {"criterion": "RECIST", "include": "rtiot2025"})
+    assert resolve_parameters("synthesis", {"criterion": "RECIST"})["criterion"] == "RECIST"
 
 
 # --------------------------------------------------------------------------
