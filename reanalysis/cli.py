@@ -67,11 +67,8 @@ def cmd_checks(args: argparse.Namespace) -> None:
     from .audit import run_checks
     from .data import load_study
 
-    values = P.validate(P.parse_assignments(args.param))
-    study = load_study(args.study)
-    table = run_checks(
-        study, test_rule=values["test_rule"], ci_method=values["ci_method"], alpha=values["alpha"]
-    )
+    values = P.validate(P.parse_assignments(args.param), P.CHECKS_PARAMS, where="checks")
+    table = run_checks(load_study(args.study), **values)
     if args.format == "markdown":
         print(table.to_markdown(index=False))
     else:
@@ -137,7 +134,14 @@ def main(argv: list[str] | None = None) -> int:
 
     c = sub.add_parser("checks", help="printed vs recomputed values of one study (CSV to stdout)")
     c.add_argument("study")
-    c.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    c.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"one of {', '.join(P.CHECKS_PARAMS)} (the parameters the checks use)",
+    )
     c.add_argument("--format", choices=("csv", "markdown"), default="csv")
     c.set_defaults(func=cmd_checks)
 

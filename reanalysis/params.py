@@ -224,3 +224,6 @@ SYNTHESIS_PARAMS: dict[str, Param] = {
     )
 }
 PARAM_SETS = {"study": STUDY_PARAMS, "synthesis": SYNTHESIS_PARAMS}
+# what `python -m reanalysis checks` takes: the parameters audit.run_checks uses (its
+# ci_method is unused: the checks compute no confidence interval of a proportion)
+CHECKS_PARAMS = subset(STUDY_PARAMS, ("test_rule", "alpha", "alpha_beta"))

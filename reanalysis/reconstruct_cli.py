@@ -111,7 +111,13 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--n", required=True, metavar="N", help="number of patients in the arm")
     p.add_argument("--events", metavar="D", help="number of events")
     p.add_argument("--median", metavar="M", help="median survival")
-    p.add_argument("--median-ci", metavar="LO:HI", help="95%% CI of the median (HI may be NR)")
+    p.add_argument(
+        "--median-ci",
+        metavar="LO:HI",
+        help="95%% CI of the median (HI may be NR); checked only: one that does not contain "
+        "--median is refused, but one reconstruction keeps the printed median, so the CI does "
+        "not change the output (the replicates command draws medians within it)",
+    )
     p.add_argument(
         "--landmark",
         action="append",

@@ -47,11 +47,7 @@ class Chapter:
         self.study: Study = load_study(values["study_id"])
         self.criterion = self.study.resolve_criterion(values["criterion"])
         self.checks = audit.run_checks(
-            self.study,
-            test_rule=values["test_rule"],
-            ci_method=values["ci_method"],
-            alpha=values["alpha"],
-            alpha_beta=values["alpha_beta"],
+            self.study, test_rule=values["test_rule"], alpha=values["alpha"], alpha_beta=values["alpha_beta"]
         )
         self.arm_ids = (
             list(self.study.comparison) if self.study.is_two_arm else [x.id for x in self.study.arms]

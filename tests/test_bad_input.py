@@ -145,6 +145,11 @@ CASES = {
         ["replicates", "li2022", "PFS", "--criterion", "iRECIST"],
         ["--criterion", "'iRECIST' is not a response criterion of study 'li2022'", "RECIST 1.1, mRECIST"],
     ),
+    "parameter the checks do not use": (
+        None,
+        ["checks", "li2022", "-p", "ci_method=clopper-pearson"],
+        ["checks: parameter 'ci_method' does not apply here", "test_rule, alpha, alpha_beta"],
+    ),
     "malformed patient-level file": (
         lambda d: bad_cohort(d.parent / "cohort"),
         ["execute", "li2022", "-p", "patient_data={tmp}/cohort", "-o", "{tmp}/out.ipynb"],

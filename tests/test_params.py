@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 
 import nbformat
@@ -97,6 +98,7 @@ def test_resolve_parameters_from_chapters_yml():
         ["execute", "audit", "-p", "criterion=RECIST"],
         ["execute", "li2022", "-p", "criterion=iRECIST"],
         ["execute", "synthesis", "-p", "criterion=iRECIST"],
+        ["checks", "li2022", "-p", "ci_method=clopper-pearson"],
         ["replicates", "li2022", "PFS", "--criterion", "iRECIST"],
     ],
 )
@@ -187,6 +189,31 @@ def test_synthesis_criterion_must_be_reported_by_an_included_study():
     with pytest.raises(ParameterError, match=r"no included study reports 'RECIST' \(they report: mRECIST;"):
         resolve_parameters("synthesis", {"criterion": "RECIST", "include": "rtiot2025"})
     assert resolve_parameters("synthesis", {"criterion": "RECIST"})["criterion"] == "RECIST"
+
+
+# --------------------------------------------------------------------------
+# the checks command takes only what the checks use
+
+
+def test_checks_parameters_are_the_ones_run_checks_uses():
+    assert list(P.CHECKS_PARAMS) == ["test_rule", "alpha", "alpha_beta"]
+    assert set(P.CHECKS_PARAMS) <= set(inspect.signature(run_checks).parameters)
+
+
+def test_checks_refuse_ci_method_and_apply_alpha_beta(capsys):
+    assert main(["checks", "li2022", "-p", "ci_method=clopper-pearson"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "error: checks: parameter 'ci_method' does not apply here "
+        "(its parameters: test_rule, alpha, alpha_beta)\n"
+    )
+    bed = {}
+    for ab in ("10", "3"):
+        assert main(["checks", "rtiot2025", "-p", f"alpha_beta={ab}"]) == 0
+        bed[ab] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("rtiot2025,BED range,")]
+    # the paper prints BED10: checked at alpha/beta 10; at 3 there is no printed BED3 to check
+    assert len(bed["10"]) == 1 and "α/β = 10 Gy" in bed["10"][0] and bed["3"] == []
 
 
 # --------------------------------------------------------------------------
