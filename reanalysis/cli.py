@@ -67,13 +67,8 @@ def cmd_checks(args: argparse.Namespace) -> None:
     from .checks import flat, run_checks
     from .data import load_study
 
-    values = P.validate(P.parse_assignments(args.param))
-    study = load_study(args.study)
-    table = flat(
-        run_checks(
-            study, test_rule=values["test_rule"], alpha=values["alpha"], alpha_beta=values["alpha_beta"]
-        )
-    )
+    values = P.validate(P.parse_assignments(args.param), P.CHECKS_PARAMS, where="checks")
+    table = flat(run_checks(load_study(args.study), **values))
     if args.format == "markdown":
         print(table.to_markdown(index=False))
     else:
@@ -96,11 +91,10 @@ def cmd_audit(args: argparse.Namespace) -> None:
 
 
 def cmd_params(args: argparse.Namespace) -> None:
-    from .pipeline import load_chapters, resolve_parameters
+    from .pipeline import chapter_specs, resolve_parameters
 
     values = resolve_parameters(args.chapter)
-    specs = P.PARAM_SETS[load_chapters()[args.chapter].get("parameter_set", "study")]
-    for name, spec in specs.items():
+    for name, spec in chapter_specs(args.chapter).items():
         choices = f" [{', '.join(spec.choices)}]" if spec.choices else ""
         print(f"{name} = {values[name]!r} ({spec.type.__name__}{choices}): {spec.help}")
 
@@ -140,7 +134,14 @@ def main(argv: list[str] | None = None) -> int:
 
     c = sub.add_parser("checks", help="printed vs recomputed values of one study (CSV to stdout)")
     c.add_argument("study")
-    c.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    c.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"one of {', '.join(P.CHECKS_PARAMS)} (the parameters the checks use)",
+    )
     c.add_argument("--format", choices=("csv", "markdown"), default="csv")
     c.set_defaults(func=cmd_checks)
 
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     add_reconstruct(sub)
 
-    pa = sub.add_parser("params", help="list a chapter's parameters")
+    pa = sub.add_parser("params", help="list the parameters a chapter takes, with their values")
     pa.add_argument("chapter")
     pa.set_defaults(func=cmd_params)
 

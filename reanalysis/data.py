@@ -16,9 +16,10 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from .errors import DataError
+from .errors import DataError, ParameterError
 from .schema import TABLE_ORDER, TABLES, UNIQUE, table_schema
 
+NOT_STATED = "not stated"  # the response criterion of a study that does not name one
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("REANALYSIS_DATA", REPO_ROOT / "data"))
 META_REQUIRED = ("id", "short_title", "citation", "design", "source", "arms")
@@ -68,8 +69,60 @@ class Study:
     def criteria(self) -> list[str]:
         return list(self.meta.get("response_criteria") or [])
 
+    def match_criterion(self, value: str) -> str | None:
+        """The study's name for response criterion ``value``, or None when it does not report it.
+
+        Case and spaces do not matter, and ``RECIST`` names ``RECIST 1.1`` (``mRECIST`` stays
+        another criterion), so ``RECIST``, ``recist 1.1`` and ``mRECIST`` all work.
+        """
+        wanted = _criterion_key(value)
+        for c in self.criteria:
+            key = _criterion_key(c)
+            if wanted and wanted in (key, key.split("1.1")[0]):
+                return c
+        return None
+
+    def resolve_criterion(self, value: str, parameter: str = "criterion") -> str:
+        """The study's name for ``value``; a ParameterError naming ``parameter`` and the study's
+        criteria when it does not report it, so no section silently shows another criterion.
+
+        A study that names no criterion (none listed, or only "not stated") accepts the default
+        criterion of :mod:`reanalysis.params` (and "not stated"): its responses are the printed
+        ones, labelled "not stated", so every chapter runs with the defaults.
+        """
+        found = self.match_criterion(value)
+        if found is not None:
+            return found
+        from .params import DEFAULT_CRITERION
+
+        if not [c for c in self.criteria if _criterion_key(c) != _criterion_key(NOT_STATED)]:
+            if _criterion_key(value) in (_criterion_key(DEFAULT_CRITERION), _criterion_key(NOT_STATED)):
+                return self.criteria[0] if self.criteria else NOT_STATED
+            raise ParameterError(
+                f"parameter '{parameter}': study '{self.id}' does not state its response criterion, "
+                f"so {value!r} cannot be chosen (leave '{parameter}' at its default, {DEFAULT_CRITERION})"
+            )
+        raise ParameterError(
+            f"parameter '{parameter}': {value!r} is not a response criterion of study '{self.id}' "
+            f"(it reports {', '.join(self.criteria)}; RECIST stands for RECIST 1.1)"
+        )
+
     def __getitem__(self, table: str) -> pd.DataFrame:
         return self.tables[table]
+
+
+def _criterion_key(name: str) -> str:
+    return str(name).strip().lower().replace(" ", "")
+
+
+def require_criterion(studies: list[Study], criterion: str, parameter: str = "criterion") -> None:
+    """Refuse a criterion that none of ``studies`` reports: pooling it would pool nothing."""
+    if not any(st.match_criterion(criterion) for st in studies):
+        reported = ", ".join(dict.fromkeys(c for st in studies for c in st.criteria)) or "none"
+        raise ParameterError(
+            f"parameter '{parameter}': no included study reports {criterion!r} "
+            f"(they report: {reported}; RECIST stands for RECIST 1.1)"
+        )
 
 
 def _rel(path: Path) -> str:
@@ -122,6 +175,13 @@ def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
     if meta["id"] != folder.name:
         raise DataError(name, f"id '{meta['id']}' does not match its folder '{folder.name}'", column="id")
     return meta, arms
+
+
+def load_study_meta(study_id: str, data_dir: Path | str | None = None) -> Study:
+    """A study's metadata only (no tables): cheap enough to check parameters before any kernel."""
+    folder = Path(data_dir or DATA_DIR) / study_id
+    meta, arms = load_meta(folder)
+    return Study(study_id, meta, arms, folder=folder)
 
 
 def read_csv_text(path: Path, name: str) -> pd.DataFrame:

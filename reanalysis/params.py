@@ -1,8 +1,14 @@
-"""Chapter parameters: names, types, allowed values, validated before any kernel starts."""
+"""Chapter parameters: names, types, allowed values and defaults, validated before any kernel starts.
+
+This module is the one place defaults live: ``book/chapters.yml`` holds only the values a
+chapter sets differently (its ``study_id``), and every template's ``parameters`` cell declares
+the same defaults (``tests/test_params.py`` pins that). Which parameters a chapter takes is
+what its template declares (:func:`reanalysis.pipeline.chapter_specs`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +16,7 @@ from .errors import ParameterError
 
 RULES = ("gtsummary", "paper", "reproduce")
 CI_METHODS = ("wilson", "clopper-pearson")
+DEFAULT_CRITERION = "mRECIST"
 
 
 @dataclass(frozen=True)
@@ -51,9 +58,10 @@ STUDY_PARAMS: dict[str, Param] = {
         Param(
             "criterion",
             str,
-            "mRECIST",
+            DEFAULT_CRITERION,
             "response criterion shown in the response and PFS sections "
-            "(RECIST, RECIST 1.1 or mRECIST; matched to the study's criteria)",
+            "(RECIST, RECIST 1.1 or mRECIST; one the study reports; a study that states none "
+            "takes only the default)",
         ),
         Param(
             "test_rule",
@@ -142,27 +150,27 @@ def coerce(spec: Param, value: Any, where: str) -> Any:
 def validate(
     params: Mapping[str, Any], specs: Mapping[str, Param] = STUDY_PARAMS, where: str = "parameters"
 ) -> dict[str, Any]:
-    """Defaults overlaid with ``params``, each checked by name, type and range."""
+    """Defaults overlaid with ``params``, each checked by name, type and range.
+
+    A name outside ``specs`` is refused, saying whether it is a parameter at all or one that
+    does not apply here (e.g. ``criterion`` for the audit chapter), and listing ``specs``.
+    """
     unknown = sorted(set(params) - set(specs))
     if unknown:
-        raise ParameterError(f"{where}: unknown parameter '{unknown[0]}' (known: {', '.join(specs)})")
+        name, takes = unknown[0], ", ".join(specs) or "none"
+        if any(name in s for s in PARAM_SETS.values()):
+            raise ParameterError(f"{where}: parameter '{name}' does not apply here (its parameters: {takes})")
+        raise ParameterError(f"{where}: unknown parameter '{name}' (its parameters: {takes})")
     out = {name: spec.default for name, spec in specs.items()}
     for name, value in params.items():
         out[name] = coerce(specs[name], value, where)
     return out
 
 
-def normalise_criterion(value: str, criteria: list[str]) -> str:
-    """Match ``RECIST``/``recist 1.1``/``mRECIST`` to one of the study's criterion names."""
-    wanted = value.strip().lower().replace(" ", "")
-    for c in criteria:
-        name = c.lower().replace(" ", "")
-        if wanted in (name, name.split("1.1")[0]):
-            return c
-    raise ParameterError(
-        f"parameter 'criterion': {value!r} is not a criterion of this study "
-        f"(it reports {', '.join(criteria) or 'none'})"
-    )
+def subset(specs: Mapping[str, Param], names: Iterable[str]) -> dict[str, Param]:
+    """The specs named in ``names``, in the order of ``specs``."""
+    wanted = set(names)
+    return {n: spec for n, spec in specs.items() if n in wanted}
 
 
 def parse_assignments(items: list[str], where: str = "command line") -> dict[str, str]:
@@ -186,7 +194,12 @@ SYNTHESIS_PARAMS: dict[str, Param] = {
             "between-study variance: DL (DerSimonian-Laird), PM (Paule-Mandel), REML, FE (fixed effect)",
             choices=("DL", "PM", "REML", "FE"),
         ),
-        Param("criterion", str, "mRECIST", "response criterion pooled (RECIST 1.1 or mRECIST)"),
+        Param(
+            "criterion",
+            str,
+            DEFAULT_CRITERION,
+            "response criterion pooled (RECIST 1.1 or mRECIST; at least one included study must report it)",
+        ),
         Param(
             "include",
             str,
@@ -211,3 +224,6 @@ SYNTHESIS_PARAMS: dict[str, Param] = {
     )
 }
 PARAM_SETS = {"study": STUDY_PARAMS, "synthesis": SYNTHESIS_PARAMS}
+# what `python -m reanalysis checks` takes: the parameters audit.run_checks uses (its
+# ci_method is unused: the checks compute no confidence interval of a proportion)
+CHECKS_PARAMS = subset(STUDY_PARAMS, ("test_rule", "alpha", "alpha_beta"))

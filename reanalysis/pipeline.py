@@ -9,6 +9,7 @@ notebook (``book/chapters/``). The site is built into a work folder and swapped 
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import json
 import os
@@ -26,7 +27,7 @@ import yaml
 
 from . import downloads
 from . import params as P
-from .data import DATA_DIR, REPO_ROOT, load_meta, load_study
+from .data import DATA_DIR, REPO_ROOT, list_studies, load_meta, load_study, load_study_meta, require_criterion
 from .errors import ParameterError, ReanalysisError
 
 BOOK = REPO_ROOT / "book"
@@ -50,23 +51,72 @@ def load_chapters(path: Path = CHAPTERS_FILE) -> dict[str, dict[str, Any]]:
     return chapters
 
 
-def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The chapter's parameters: defaults, then chapters.yml, then overrides; all validated."""
-    chapters = load_chapters()
+# parameters a template declares that the pipeline sets (the downloads folder), never the user
+SET_BY_PIPELINE = ("page",)
+
+
+def declared_parameters(template: Path) -> dict[str, Any]:
+    """Name → default of a template's papermill ``parameters`` cell (plain ``name = literal``)."""
+    nb = nbformat.read(template, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ReanalysisError(f"{template.name}: expected one cell tagged 'parameters', found {len(cells)}")
+    out: dict[str, Any] = {}
+    for node in ast.parse(cells[0].source).body:
+        try:
+            (target,) = node.targets  # type: ignore[attr-defined]
+            out[target.id] = ast.literal_eval(node.value)  # type: ignore[attr-defined]
+        except (AttributeError, ValueError):
+            raise ReanalysisError(
+                f"{template.name}: the parameters cell may only hold 'name = literal' lines "
+                f"(line {node.lineno})"
+            ) from None
+    return out
+
+
+def chapter_specs(chapter: str, chapters: dict[str, dict[str, Any]] | None = None) -> dict[str, P.Param]:
+    """The parameters a chapter takes: what its template declares, typed by ``params.py``."""
+    chapters = chapters or load_chapters()
     if chapter not in chapters:
         raise ParameterError(f"unknown chapter '{chapter}' (known: {', '.join(chapters)})")
+    ch = chapters[chapter]
+    pool = P.PARAM_SETS[ch.get("parameter_set", "study")]
+    declared = [n for n in declared_parameters(TEMPLATES / ch["template"]) if n not in SET_BY_PIPELINE]
+    undefined = [n for n in declared if n not in pool]
+    if undefined:
+        raise ReanalysisError(
+            f"{ch['template']} declares parameter '{undefined[0]}', "
+            "which reanalysis/params.py does not define"
+        )
+    return P.subset(pool, declared)
+
+
+def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The chapter's parameters: defaults, then chapters.yml, then overrides; all validated.
+
+    Only the parameters the chapter's template declares are accepted; the response criterion
+    is resolved to the study's own name for it (or, for the synthesis, must be reported by an
+    included study), so a bad value stops here, before any kernel starts.
+    """
+    chapters = load_chapters()
+    specs = chapter_specs(chapter, chapters)
     merged = {**(chapters[chapter].get("parameters") or {}), **(overrides or {})}
-    specs = P.PARAM_SETS[chapters[chapter].get("parameter_set", "study")]
+    for name in set(merged) & set(SET_BY_PIPELINE):
+        raise ParameterError(f"chapter '{chapter}': parameter '{name}' is set by the pipeline, not by you")
     values = P.validate(merged, specs, where=f"chapter '{chapter}'")
-    if values.get("study_id"):
-        folder = Path(DATA_DIR) / values["study_id"]
-        if not (folder / "study.yml").is_file():
-            raise ParameterError(
-                f"chapter '{chapter}': parameter 'study_id': no study '{values['study_id']}' in {DATA_DIR}"
-            )
-        meta, _ = load_meta(folder)
-        if meta.get("response_criteria"):
-            values["criterion"] = P.normalise_criterion(values["criterion"], meta["response_criteria"])
+    where = f"chapter '{chapter}': "
+    try:
+        if values.get("study_id"):
+            if not (Path(DATA_DIR) / values["study_id"] / "study.yml").is_file():
+                raise ParameterError(f"parameter 'study_id': no study '{values['study_id']}' in {DATA_DIR}")
+            if "criterion" in values:
+                study = load_study_meta(values["study_id"])
+                values["criterion"] = study.resolve_criterion(values["criterion"])
+        elif "criterion" in values and "include" in values:  # the synthesis pools over studies
+            ids = [s.strip() for s in values["include"].split(",") if s.strip()] or list_studies()
+            require_criterion([load_study_meta(s) for s in ids], values["criterion"])
+    except ParameterError as exc:
+        raise ParameterError(where + str(exc)) from None
     return values
 
 

@@ -43,13 +43,17 @@ class Endpoint:
 
 
 def _rows(study: Study, endpoint: str, subgroup: str | None, criterion: str | None) -> pd.DataFrame:
+    """The endpoint's printed rows: those of no criterion, and of ``criterion`` (resolved by the
+    study: one it does not report is a ParameterError, never another criterion's rows);
+    ``criterion=None`` takes the first criterion the paper printed for the endpoint."""
     sv = study["survival"]
     rows = sv[
         (sv["endpoint"] == endpoint)
         & (sv["subgroup"].isna() if subgroup is None else sv["subgroup"] == subgroup)
     ]
+    chosen = None if criterion is None else study.resolve_criterion(criterion)
     if rows["criterion"].notna().any():
-        chosen = criterion if criterion in set(rows["criterion"]) else rows["criterion"].dropna().iloc[0]
+        chosen = chosen or rows["criterion"].dropna().iloc[0]
         rows = rows[rows["criterion"].isna() | (rows["criterion"] == chosen)]
     return rows
 
@@ -61,6 +65,8 @@ def endpoints(study: Study, criterion: str | None = None) -> tuple[list[tuple[st
     A subgroup (e.g. a PSM-matched cohort) needs its own arm sizes (statistic ``n``);
     survival by prognostic-factor level is shown in its own table, not reconstructed.
     """
+    if criterion is not None:
+        criterion = study.resolve_criterion(criterion)  # refused even when no endpoint needs it
     sv = study["survival"]
     sv = sv[sv["endpoint"] != "followup"]
     arms = [a.id for a in study.arms if a.n is not None]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import ReanalysisError
+from .errors import ParameterError, ReanalysisError
+from .params import DEFAULT_CRITERION
 
 
 def _cli_number(text: str | None, option: str, *, whole: bool = False) -> float | int | None:
@@ -80,7 +81,11 @@ def cmd_replicates(args: argparse.Namespace) -> None:
     if n_rep < 1 or seed < 0:  # type: ignore[operator]
         raise ReanalysisError("--n-replicates must be at least 1 and --seed non-negative")
     study = load_study(args.study)
-    eps, _ = pseudo.endpoints(study, args.criterion)
+    try:
+        criterion = study.resolve_criterion(args.criterion, parameter="--criterion")
+    except ParameterError as exc:
+        raise ParameterError(f"replicates: {exc}") from None
+    eps, _ = pseudo.endpoints(study, criterion)
     known = [name if sub is None else f"{name}:{sub}" for name, sub in eps]
     if args.endpoint not in known:
         raise ReanalysisError(
@@ -88,7 +93,7 @@ def cmd_replicates(args: argparse.Namespace) -> None:
             f"(known: {', '.join(known) or 'none'})"
         )
     name, _, sub = args.endpoint.partition(":")
-    ep = pseudo.endpoint_inputs(study, name, args.criterion, run_checks(study), sub or None)
+    ep = pseudo.endpoint_inputs(study, name, criterion, run_checks(study), sub or None)
     if len(ep.inputs) != 2:
         raise ReanalysisError(f"replicates: '{args.endpoint}' of '{args.study}' has no two arms to compare")
     reps = replicates(dict(ep.inputs), n_rep=n_rep, seed=seed, progress=sys.stderr.isatty() or args.progress)
@@ -106,7 +111,13 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--n", required=True, metavar="N", help="number of patients in the arm")
     p.add_argument("--events", metavar="D", help="number of events")
     p.add_argument("--median", metavar="M", help="median survival")
-    p.add_argument("--median-ci", metavar="LO:HI", help="95%% CI of the median (HI may be NR)")
+    p.add_argument(
+        "--median-ci",
+        metavar="LO:HI",
+        help="95%% CI of the median (HI may be NR); checked only: one that does not contain "
+        "--median is refused, but one reconstruction keeps the printed median, so the CI does "
+        "not change the output (the replicates command draws medians within it)",
+    )
     p.add_argument(
         "--landmark",
         action="append",
@@ -128,7 +139,11 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     )
     r.add_argument("study")
     r.add_argument("endpoint", help="e.g. OS, PFS, or 'PFS:PSM-matched cohort' for a subgroup")
-    r.add_argument("--criterion", default="mRECIST", help="response criterion of PFS (default mRECIST)")
+    r.add_argument(
+        "--criterion",
+        default=DEFAULT_CRITERION,
+        help=f"response criterion of PFS, one the study reports (default {DEFAULT_CRITERION})",
+    )
     r.add_argument("--n-replicates", default="1000", help="number of replicates (default 1000)")
     r.add_argument("--seed", default="0", help="random seed (default 0)")
     r.add_argument("--progress", action="store_true", help="show the progress bar even when not a terminal")

@@ -49,7 +49,7 @@ class Chapter:
         values = P.validate(parameters, where="chapter parameters")
         self.params = values
         self.study: Study = load_study(values["study_id"])
-        self.criterion = P.normalise_criterion(values["criterion"], self.study.criteria)
+        self.criterion = self.study.resolve_criterion(values["criterion"])
         self.checks = run_checks(
             self.study, test_rule=values["test_rule"], alpha=values["alpha"], alpha_beta=values["alpha_beta"]
         )
@@ -606,14 +606,15 @@ class Chapter:
         plots.show(plots.status_bars(status_counts(self.checks)), "status")
 
 
-def overview(test_rule: str = "gtsummary") -> pd.DataFrame:
-    """One row per study in data/: design, arms, criteria, headline ORR as printed, check counts."""
+def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: float = 10.0) -> pd.DataFrame:
+    """One row per study in data/: design, arms, criteria, headline ORR as printed, check counts
+    (the checks run with the given parameters, as in the audit chapter)."""
     from .data import list_studies
 
     rows = []
     for sid in list_studies():
         st = load_study(sid)
-        checks = run_checks(st, test_rule=test_rule)
+        checks = run_checks(st, test_rule=test_rule, alpha=alpha, alpha_beta=alpha_beta)
         counts = checks["status"].value_counts()
         resp = st["response"]
         orr = resp[(resp["category"] == "ORR") & resp["scope"].isna()]

@@ -15,7 +15,8 @@ import pandas as pd
 
 from . import meta
 from .checks import count_for
-from .data import Study, list_studies, load_study
+from .data import Study, list_studies, load_study, require_criterion
+from .params import DEFAULT_CRITERION
 
 
 @dataclass
@@ -37,20 +38,19 @@ def _studies(include: str) -> list[Study]:
     return [load_study(s) for s in (wanted or known)]
 
 
-def _criterion_of(study: Study, criterion: str) -> str | None:
-    want = criterion.lower().replace(" ", "")
-    for c in study.criteria:
-        if want in (c.lower().replace(" ", ""), c.lower().replace(" ", "").split("1.1")[0]):
-            return c
-    return None
-
-
 def rt_rates(
-    outcome: str, criterion: str = "mRECIST", include: str = ""
+    outcome: str, criterion: str = DEFAULT_CRITERION, include: str = ""
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per study, the RT-containing arm's printed count of ``outcome`` (ORR, DCR, or AE>=3)."""
+    """Per study, the RT-containing arm's printed count of ``outcome`` (ORR, DCR, or AE>=3).
+
+    A response outcome by a criterion no included study reports is refused (ParameterError);
+    studies that do not report it are listed as excluded.
+    """
     rows, excluded = [], []
-    for st in _studies(include):
+    studies = _studies(include)
+    if outcome != "AE>=3":
+        require_criterion(studies, criterion)
+    for st in studies:
         for arm in [a for a in st.arms if a.contains_rt]:
             label = f"{st.meta['short_title']}: {arm.label}"
             if outcome == "AE>=3":
@@ -62,7 +62,7 @@ def rt_rates(
                 ]
                 where = "adverse_events"
             else:
-                crit = _criterion_of(st, criterion)
+                crit = st.match_criterion(criterion)
                 resp = st["response"]
                 hit = resp[
                     (resp["arm"] == arm.id)
@@ -101,7 +101,7 @@ def rt_rates(
 
 def pool_rates(
     outcome: str,
-    criterion: str = "mRECIST",
+    criterion: str = DEFAULT_CRITERION,
     include: str = "",
     method: str = "DL",
     alpha: float = 0.05,

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -122,7 +123,32 @@ CASES = {
     "unknown criterion": (
         None,
         ["execute", "li2022", "-p", "criterion=iRECIST"],
-        ["'iRECIST' is not a criterion"],
+        ["'iRECIST' is not a response criterion of study 'li2022'", "RECIST 1.1, mRECIST"],
+    ),
+    "criterion for a chapter that takes none": (
+        None,
+        ["execute", "audit", "-p", "criterion=RECIST", "-o", "{tmp}/out.ipynb"],
+        ["chapter 'audit': parameter 'criterion' does not apply here", "test_rule, alpha, alpha_beta"],
+    ),
+    "criterion of a study that states none": (
+        None,
+        ["execute", "multicentre2026", "-p", "criterion=RECIST", "-o", "{tmp}/out.ipynb"],
+        ["'multicentre2026' does not state its response criterion", "default, mRECIST"],
+    ),
+    "criterion no included study reports": (
+        None,
+        ["execute", "synthesis", "-p", "criterion=iRECIST", "-o", "{tmp}/out.ipynb"],
+        ["chapter 'synthesis'", "no included study reports 'iRECIST'", "RECIST 1.1, mRECIST"],
+    ),
+    "unknown criterion of replicates": (
+        None,
+        ["replicates", "li2022", "PFS", "--criterion", "iRECIST"],
+        ["--criterion", "'iRECIST' is not a response criterion of study 'li2022'", "RECIST 1.1, mRECIST"],
+    ),
+    "parameter the checks do not use": (
+        None,
+        ["checks", "li2022", "-p", "ci_method=clopper-pearson"],
+        ["checks: parameter 'ci_method' does not apply here", "test_rule, alpha, alpha_beta"],
     ),
     "malformed patient-level file": (
         lambda d: bad_cohort(d.parent / "cohort"),
@@ -160,6 +186,7 @@ def test_bad_input(name, before, tmp_path):
         breaker(copy)
         env["REANALYSIS_DATA"] = str(copy)
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "reanalysis", *argv],
         capture_output=True,
@@ -168,7 +195,10 @@ def test_bad_input(name, before, tmp_path):
         cwd=REPO_ROOT,
         timeout=120,
     )
-    assert proc.returncode != 0, proc.stdout
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert proc.stdout == "", "nothing is computed or printed before the error"
+    assert elapsed < 20, f"took {elapsed:.0f} s: the error must come before any kernel starts"
     err = proc.stderr.strip()
     assert err.startswith("error: "), err
     assert "Traceback" not in err

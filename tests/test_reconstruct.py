@@ -366,9 +366,18 @@ def test_cli_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert (out["event"] == ref["event"]).all()
 
 
-def test_cli_ci_and_range(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--n", "20", "--median", "9", "--median-ci", "6.1:NR", "--followup-range", "2:24"]
-    assert len(_run_cli(argv, capsys)) == 20
+def test_cli_median_ci_is_checked_only_and_followup_range_acts(capsys: pytest.CaptureFixture[str]) -> None:
+    """--median-ci is documented as a check: one reconstruction keeps the printed median, so
+    the CI leaves the output unchanged; --followup-range shapes the censoring."""
+    base = ["--n", "20", "--median", "9", "--seed", "2"]
+    plain = _run_cli(base, capsys)
+    with_ci = _run_cli([*base, "--median-ci", "6.1:NR"], capsys)
+    ranged = _run_cli([*base, "--median-ci", "6.1:NR", "--followup-range", "2:24"], capsys)
+    pd.testing.assert_frame_equal(with_ci, plain)
+    assert len(ranged) == 20 and not ranged.equals(with_ci)
+    assert ranged["time"].max() <= 24 + 1e-4
+    with pytest.raises(ReanalysisError, match=r"median_ci \(10, 14\) does not contain the median 9"):
+        _run_cli([*base, "--median-ci", "10:14"], capsys)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 
 from reanalysis import meta, synthesis
 from reanalysis.cli import main
+from reanalysis.errors import ParameterError
 
 
 def test_orr_rows_are_the_printed_counts_of_rt_arms():
@@ -42,3 +43,16 @@ def test_include_and_bad_parameters():
     assert main(["execute", "synthesis", "-p", "include=li2022,nope"]) == 2
     assert main(["execute", "synthesis", "-p", "estimator=bayes"]) == 2
     assert main(["execute", "synthesis", "-p", "pool_across_comparators=maybe"]) == 2
+
+
+def test_a_criterion_no_included_study_reports_is_refused():
+    """Pooling iRECIST would pool nothing: refused, naming what the studies report."""
+    with pytest.raises(ParameterError, match=r"no included study reports 'iRECIST' \(they report: RECIST 1"):
+        synthesis.pool_rates("ORR", "iRECIST")
+    with pytest.raises(ParameterError, match="no included study reports 'RECIST'"):
+        synthesis.rt_rates("DCR", "RECIST", include="rtiot2025")
+    p = synthesis.pool_rates("ORR", "RECIST")  # reported by two studies: pooled, the others excluded
+    assert [s.split(":")[0] for s in p.rows["study"]] == ["Li 2022", "Single-centre RT + ICI 2025"]
+    assert list(p.rows["events"]) == [20, 57] and p.result is not None
+    assert set(p.excluded["why"]) == {"no ORR printed for this arm in response (RECIST)"}
+    assert len(p.excluded) == 2
