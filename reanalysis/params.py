@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ParameterError
+from .vocabulary import CI_METHODS, WEIGHTINGS
+from .vocabulary import TEST_RULES as RULES
 
-RULES = ("gtsummary", "paper", "reproduce")
-CI_METHODS = ("wilson", "clopper-pearson")
 DEFAULT_CRITERION = "mRECIST"
 
 
@@ -96,7 +96,7 @@ STUDY_PARAMS: dict[str, Param] = {
             "auto",
             "test comparing reconstructed arms: auto (the paper's: "
             "Breslow/Wilcoxon if it names one, else log-rank), logrank, wilcoxon, tarone-ware",
-            choices=("auto", "logrank", "wilcoxon", "tarone-ware"),
+            choices=("auto", *WEIGHTINGS),
         ),
         Param(
             "patient_data",
@@ -224,6 +224,6 @@ SYNTHESIS_PARAMS: dict[str, Param] = {
     )
 }
 PARAM_SETS = {"study": STUDY_PARAMS, "synthesis": SYNTHESIS_PARAMS}
-# what `python -m reanalysis checks` takes: the parameters audit.run_checks uses (its
+# what `python -m reanalysis checks` takes: the parameters checks.run_checks uses (its
 # ci_method is unused: the checks compute no confidence interval of a proportion)
 CHECKS_PARAMS = subset(STUDY_PARAMS, ("test_rule", "alpha", "alpha_beta"))

@@ -27,6 +27,7 @@ from statsmodels.stats.proportion import (
 )
 
 from .printed import PrintedP, parse_p
+from .vocabulary import TEST_RULES
 
 __all__ = [
     "RULES",
@@ -60,7 +61,7 @@ TEST_FISHER = "Fisher exact"
 TEST_STUDENT = "Student t-test"
 TEST_WELCH = "Welch t-test"
 
-RULES = ("gtsummary", "paper", "reproduce")
+RULES = TEST_RULES
 
 # Float noise allowed when deciding whether a computed p sits exactly on a
 # rounding boundary (e.g. 0.0105 computed as 0.010499999999999999).

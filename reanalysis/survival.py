@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from . import vocabulary
+
 __all__ = [
     "WEIGHTINGS",
     "CoxResult",
@@ -37,7 +39,8 @@ __all__ = [
 ]
 
 # name -> lifelines' ``weightings`` argument (None = plain log-rank)
-WEIGHTINGS = {"logrank": None, "wilcoxon": "wilcoxon", "tarone-ware": "tarone-ware"}
+# our name → lifelines' name of the weighting (None: the plain log-rank test)
+WEIGHTINGS = dict(zip(vocabulary.WEIGHTINGS, (None, "wilcoxon", "tarone-ware"), strict=True))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import yaml
 
 from ..data import read_csv_text
 from ..errors import DataError
+from ..vocabulary import RESPONSE_CRITERIA
 
 __all__ = [
     "CRITERIA",
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 PARAMCDS = ("OS", "PFS", "IRFS", "ORFS")
-CRITERIA = ("RECIST 1.1", "mRECIST")
+CRITERIA = RESPONSE_CRITERIA
 # BCLC stages, in order: 0 (very early) to D (terminal); one list for the schema and the models
 BCLC_STAGES = ("0", "A", "B", "C", "D")
 CHILD_PUGH_CLASSES = ("A", "B", "C")

@@ -1,0 +1,16 @@
+"""The project's vocabulary: the names a parameter, a check and a page share, defined once.
+
+Light on purpose (no imports), so the command line can validate parameters against it before
+anything heavy is loaded.
+"""
+
+from __future__ import annotations
+
+# Which test a recomputed categorical p shows (see reanalysis.stats.choose_test).
+TEST_RULES = ("gtsummary", "paper", "reproduce")
+# Confidence intervals of a proportion (see reanalysis.stats.proportion_ci).
+CI_METHODS = ("wilson", "clopper-pearson")
+# Weightings of the two-sample survival test (see reanalysis.survival).
+WEIGHTINGS = ("logrank", "wilcoxon", "tarone-ware")
+# Response criteria a patient-level ADRS file may name.
+RESPONSE_CRITERIA = ("RECIST 1.1", "mRECIST")
