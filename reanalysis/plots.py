@@ -335,15 +335,15 @@ def forest_meta(
     return fig
 
 
-def show(fig: plt.Figure | None, name: str) -> None:
-    """Display a figure with PNG and SVG downloads (when a chapter page is active), then close
-    it so the inline backend does not show it twice. ``None`` (no figure to draw) shows nothing."""
+def show(fig: plt.Figure | None, name: str, page: downloads.Page | None = None) -> None:
+    """Display a figure with PNG and SVG downloads on a chapter's ``page``, then close it so
+    the inline backend does not show it twice. ``None`` (no figure to draw) shows nothing."""
     if fig is None:
         return
     from IPython.display import HTML, display
 
     display(fig)
-    links = downloads.figure_files(fig, name)
+    links = downloads.figure_files(fig, name, page)
     plt.close(fig)
     if links:
         display(HTML(links))
