@@ -82,7 +82,8 @@ def table_csv(df: pd.DataFrame, uid: str, page: Page | None) -> str:
 
 
 def figure_files(fig, name: str, page: Page | None) -> str:
-    """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line."""
+    """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line (the
+    caller sets the style: :func:`reanalysis.plots.show` saves inside its ``rc_context``)."""
     if page is None:
         return ""
     if not NAME_RE.fullmatch(name):

@@ -218,7 +218,7 @@ class PatientSection:
                 m.balance.round(3), "patient-psm-balance", "Balance before and after matching", page=self.page
             )
         )
-        plots.show(A.love_plot(m.balance), "patient-psm-love", page=self.page)
+        plots.show(plots.styled(A.love_plot)(m.balance), "patient-psm-love", page=self.page)
         for paramcd in self.paramcds:
             cox = _attempt(
                 f"{paramcd} Cox model in the matched cohort",
@@ -268,7 +268,7 @@ class PatientSection:
                 )
             )
             plots.show(
-                A.forest_plot(df, f"{paramcd}: subgroups"),
+                plots.styled(A.forest_plot)(df, f"{paramcd}: subgroups"),
                 f"patient-subgroups-{paramcd.lower()}",
                 page=self.page,
             )
@@ -299,12 +299,12 @@ class PatientSection:
                 page=self.page,
             )
         )
-        plots.show(M.roc_plot(res), "patient-models-roc", page=self.page)
-        plots.show(M.calibration_plot(res), "patient-models-calibration", page=self.page)
+        plots.show(plots.styled(M.roc_plot)(res), "patient-models-roc", page=self.page)
+        plots.show(plots.styled(M.calibration_plot)(res), "patient-models-calibration", page=self.page)
         shap = M.shap_summary(res, X, seed=self.seed, max_samples=100)
         display(
             tables.show(
                 shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})", page=self.page
             )
         )
-        plots.show(M.shap_plot(shap), "patient-shap", page=self.page)
+        plots.show(plots.styled(M.shap_plot)(shap), "patient-shap", page=self.page)
