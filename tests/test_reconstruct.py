@@ -30,7 +30,8 @@ import pytest
 from scipy import stats as sps
 
 from reanalysis.errors import ReanalysisError
-from reanalysis.reconstruct import add_cli, reconstruct_arm, replicates, summarise
+from reanalysis.reconstruct import reconstruct_arm, replicates, summarise
+from reanalysis.reconstruct_cli import add_cli
 from reanalysis.survival import (
     km_table,
     median_followup,
