@@ -3,16 +3,24 @@
 - No computational module imports a command-line module: the CLI depends on the engine
   (cli -> reconstruct_cli -> reconstruct), never the other way.
 - No import cycle among the package's modules at module level (what runs at import time).
+- Every third-party package the code imports is pinned in requirements.txt.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+import sys
+from importlib.metadata import packages_distributions
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "reanalysis"
 CLI_MODULES = {f"{PACKAGE}.cli", f"{PACKAGE}.reconstruct_cli", f"{PACKAGE}.__main__"}
+# pandas methods that import an optional dependency when called: the code needs it installed
+PANDAS_OPTIONAL = {"to_markdown": "tabulate", "style": "jinja2"}
 
 
 def module_name(path: Path) -> str:
@@ -114,3 +122,60 @@ def test_no_module_level_import_cycle():
         if m not in state:
             cycle = visit(m)
             assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned() -> dict[str, str]:
+    """Distribution (canonical name) -> pinned version, from requirements.txt."""
+    out = {}
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            out[_canonical(name)] = version.strip()
+    return out
+
+
+def third_party(folder: str) -> dict[str, set[str]]:
+    """Top-level names of third-party imports in ``folder`` (anywhere in a file) -> files,
+    plus the optional dependencies of the pandas methods the code calls."""
+    out: dict[str, set[str]] = {}
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Attribute) and node.attr in PANDAS_OPTIONAL:
+                names = [PANDAS_OPTIONAL[node.attr]]
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in (PACKAGE, "__future__"):
+                    out.setdefault(top, set()).add(rel)
+    return out
+
+
+@pytest.mark.parametrize("folder", [PACKAGE, "tests", "benchmarks"])
+def test_every_third_party_import_is_pinned(folder):
+    """Import names map to distributions as installed (``yaml`` -> PyYAML, ``sklearn`` ->
+    scikit-learn, ``IPython`` -> ipython, ``myst_nb`` -> myst-nb)."""
+    dists = packages_distributions()
+    pins = pinned()
+    local = {p.stem for p in (ROOT / folder).rglob("*.py")}  # a helper imported by a sibling
+    missing = {}
+    for top, files in third_party(folder).items():
+        if top in local:
+            continue
+        candidates = {_canonical(d) for d in dists.get(top, [top])}
+        if not candidates & set(pins):
+            missing[top] = sorted(files)
+    assert not missing, f"imported but not pinned in requirements.txt: {missing}"
+
+
+def test_pins_are_exact_versions():
+    assert all(re.fullmatch(r"\d+(\.\d+)*(\.post\d+)?", v) for v in pinned().values()), pinned()
