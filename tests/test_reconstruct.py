@@ -367,9 +367,28 @@ def test_cli_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert (out["event"] == ref["event"]).all()
 
 
-def test_cli_ci_and_range(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--n", "20", "--median", "9", "--median-ci", "6.1:NR", "--followup-range", "2:24"]
-    assert len(_run_cli(argv, capsys)) == 20
+@pytest.mark.parametrize(("lo", "hi"), [(2.0, 24.0), (10.0, 30.0)])
+def test_cli_followup_range_bounds_the_follow_up(lo: float, hi: float, capsys) -> None:
+    """--followup-range LO:HI makes censoring uniform on [LO, HI] (without a median follow-up):
+    every censoring time lies in it and nobody is followed beyond HI. Ignored, nobody would be
+    censored here (median only) and times would run to 46 months."""
+    out = _run_cli(["--n", "20", "--median", "9", "--followup-range", f"{lo:g}:{hi:g}"], capsys)
+    censored = out.loc[out["event"] == 0, "time"]
+    assert len(out) == 20 and len(censored) >= 3
+    assert censored.between(lo, hi).all() and out["time"].max() <= hi
+    ignored = _run_cli(["--n", "20", "--median", "9"], capsys)
+    assert (ignored["event"] == 1).all() and ignored["time"].max() > 30
+
+
+def test_cli_median_ci_is_checked_against_the_median(capsys) -> None:
+    """What --median-ci does today: it reaches reconstruct_arm, which checks that the CI holds
+    the median, and changes nothing else in one reconstruction (the median is the printed one;
+    only `replicates` draws medians within the CI)."""
+    base = ["--n", "20", "--median", "9", "--followup-range", "2:24"]
+    with_ci = _run_cli([*base, "--median-ci", "6.1:NR"], capsys)
+    pd.testing.assert_frame_equal(with_ci, _run_cli(base, capsys))
+    with pytest.raises(ReanalysisError, match=r"median_ci \(10, inf\) does not contain the median 9"):
+        _run_cli([*base, "--median-ci", "10:NR"], capsys)
 
 
 @pytest.mark.parametrize(
