@@ -3,11 +3,18 @@
 Every CSV is read as text first so that printed digits survive (``94.60`` stays ``94.60``),
 then validated and typed by the pandera schemas in :mod:`reanalysis.schema`. Any violation
 raises :class:`~reanalysis.errors.DataError` naming file, CSV line and column.
+
+:func:`load_study` is memoised on the folder and the content of its files (validation is the
+slow part, and the synthesis chapter loads every study several times): an edited file is
+re-read, and every call returns its own copy, so no caller can change another's study.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,13 +256,55 @@ def _schema_error(name: str, exc: pa.errors.SchemaErrors) -> DataError:
     return DataError.from_entries(name, entries)
 
 
+_LOADED: OrderedDict[Path, tuple[str, Study]] = OrderedDict()  # folder -> (content digest, study)
+_LOADED_MAX = 32
+
+
+def _digest(folder: Path) -> str:
+    """A digest of the names and bytes of the folder's files: changes when any file does."""
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        data = path.read_bytes()
+        h.update(f"{path.name}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def _copy(study: Study) -> Study:
+    """A copy sharing nothing mutable with ``study`` (frames, metadata and arm list)."""
+    return Study(
+        study.id,
+        copy.deepcopy(study.meta),
+        list(study.arms),
+        {name: df.copy(deep=True) for name, df in study.tables.items()},
+        study.folder,
+    )
+
+
 def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
-    """Load a study folder: metadata, then every table that exists, all validated."""
+    """Load a study folder: metadata, then every table that exists, all validated.
+
+    Memoised on the resolved folder and the content of its files; each call gets its own copy."""
     root = Path(data_dir or DATA_DIR)
     folder = root / study_id
     if not folder.is_dir():
         known = ", ".join(list_studies(root)) or "none"
         raise DataError(_rel(folder), f"unknown study '{study_id}' (known: {known})")
+    key, digest = folder.resolve(), _digest(folder)
+    hit = _LOADED.get(key)
+    if hit is not None and hit[0] == digest:
+        _LOADED.move_to_end(key)
+        return _copy(hit[1])
+    study = _load_study(study_id, folder)
+    _LOADED[key] = (digest, _copy(study))
+    _LOADED.move_to_end(key)
+    while len(_LOADED) > _LOADED_MAX:
+        _LOADED.popitem(last=False)
+    return study
+
+
+def _load_study(study_id: str, folder: Path) -> Study:
+    """Read and validate a study folder (uncached)."""
     meta, arms = load_meta(folder)
     study = Study(study_id, meta, arms, folder=folder)
     sizes = {a.id: a.n for a in arms}

@@ -1,12 +1,14 @@
 """Download files beside every table and figure: CSV, PNG and SVG, and each study's data zip.
 
-A chapter starts its page with :func:`start` (papermill injects the page name). Every table shown
-through :func:`reanalysis.tables.show` and every figure shown through :func:`show_figure` then
-gets a line of links, ``downloads/<page>/<name>.<ext>``, relative to the notebook, so they work
-in Jupyter and in the built site (the site step copies ``book/chapters/downloads/`` beside the
-pages). Files are written only when ``REANALYSIS_DOWNLOADS`` names a folder: the pipeline points
-it at a temporary folder and swaps that in only when the chapter succeeded. Without it (nbval,
-a notebook opened by hand) the links are produced and nothing is written, so outputs match.
+A chapter starts its page with :func:`start`, which returns a :class:`Page` (papermill injects
+the page name and, when the pipeline runs the chapter, ``downloads_dir``). The page is passed
+explicitly to :func:`reanalysis.tables.show` and :func:`reanalysis.plots.show` (a
+:class:`~reanalysis.report.Chapter` holds it), so every table and figure gets a line of links,
+``downloads/<page>/<name>.<ext>``, relative to the notebook; they work in Jupyter and in the
+built site (the site step copies ``book/chapters/downloads/`` beside the pages). Files are
+written only when the page has a folder: the pipeline passes a temporary folder and swaps it
+in only when the chapter succeeded. Without one (nbval, a notebook opened by hand) the links
+are produced and nothing is written, so outputs match. No state is kept in this module.
 
 Every file is byte-deterministic: sorted zip entries with a fixed date, SVG with a fixed hash
 salt and no date, PNG with no timestamp.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -24,51 +25,43 @@ from pathlib import Path
 
 import pandas as pd
 
-ENV = "REANALYSIS_DOWNLOADS"
 FOLDER = "downloads"
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass
-class _Page:
+class Page:
+    """One chapter page's downloads: its name (the folder its links point into), where its
+    files are written (``None``: nowhere, links only) and the names already used on it."""
+
     name: str
-    folder: Path | None
+    folder: Path | None = None
     written: set[str] = field(default_factory=set)
 
+    def claim(self, name: str) -> str:
+        """The link of a new file on this page; a name used twice would overwrite a download."""
+        if name in self.written:
+            raise ValueError(f"download '{name}' is produced twice on page '{self.name}'")
+        self.written.add(name)
+        return f"{FOLDER}/{self.name}/{name}"
 
-_page: _Page | None = None
+    def write(self, name: str, data: bytes) -> None:
+        """Write one file into the page's folder, if it has one."""
+        if self.folder is not None:
+            (self.folder / name).write_bytes(data)
 
 
-def start(page: str) -> None:
-    """Begin a page: links go to ``downloads/<page>/``; files to ``$REANALYSIS_DOWNLOADS``, if set."""
-    global _page
+def start(page: str, folder: str | Path | None = None) -> Page:
+    """Begin a page: links go to ``downloads/<page>/``; files to ``folder`` if given (not empty).
+
+    A relative ``folder`` is taken from the current directory (the notebook's, in a kernel)."""
     if not NAME_RE.fullmatch(page):
         raise ValueError(f"page name must be lowercase letters, digits, '-' or '_': {page!r}")
-    target = os.environ.get(ENV)
-    folder = Path(target) if target else None
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    _page = _Page(page, folder)
-
-
-def active() -> bool:
-    """True once a page was started (outside a chapter, tables and figures carry no links)."""
-    return _page is not None
-
-
-def _claim(name: str) -> str:
-    """The link of a new file on this page; a name used twice would overwrite a download."""
-    assert _page is not None
-    if name in _page.written:
-        raise ValueError(f"download '{name}' is produced twice on page '{_page.name}'")
-    _page.written.add(name)
-    return f"{FOLDER}/{_page.name}/{name}"
-
-
-def _write(name: str, data: bytes) -> None:
-    if _page is not None and _page.folder is not None:
-        (_page.folder / name).write_bytes(data)
+    target = Path(folder) if folder else None
+    if target is not None:
+        target.mkdir(parents=True, exist_ok=True)
+    return Page(page, target)
 
 
 def links_html(links: list[tuple[str, str]]) -> str:
@@ -77,29 +70,31 @@ def links_html(links: list[tuple[str, str]]) -> str:
     return f'<p class="reanalysis-downloads">Download: {items}</p>'
 
 
-def table_csv(df: pd.DataFrame, uid: str) -> str:
-    """Write the table as ``<uid>.csv`` (as shown: UTF-8, no index) and return its link line."""
-    if not active():
+def table_csv(df: pd.DataFrame, uid: str, page: Page | None) -> str:
+    """Write the table as ``<uid>.csv`` (as shown: UTF-8, no index) and return its link line
+    (nothing outside a page: tables shown elsewhere carry no links)."""
+    if page is None:
         return ""
     name = f"{uid}.csv"
-    href = _claim(name)
-    _write(name, df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    href = page.claim(name)
+    page.write(name, df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
     return links_html([("CSV", href)])
 
 
-def figure_files(fig, name: str) -> str:
-    """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line."""
-    if not active():
+def figure_files(fig, name: str, page: Page | None) -> str:
+    """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line (the
+    caller sets the style: :func:`reanalysis.plots.show` saves inside its ``rc_context``)."""
+    if page is None:
         return ""
     if not NAME_RE.fullmatch(name):
         raise ValueError(f"figure name must be lowercase letters, digits, '-' or '_': {name!r}")
     links = []
     for ext, metadata in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
-        href = _claim(f"{name}.{ext}")
-        if _page is not None and _page.folder is not None:
+        href = page.claim(f"{name}.{ext}")
+        if page.folder is not None:
             buf = io.BytesIO()
             fig.savefig(buf, format=ext, bbox_inches="tight", metadata=metadata)
-            _write(f"{name}.{ext}", buf.getvalue())
+            page.write(f"{name}.{ext}", buf.getvalue())
         links.append((ext.upper(), href))
     return links_html(links)
 
@@ -115,17 +110,17 @@ def _zip(entries: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def study_zip(study_id: str) -> str:
+def study_zip(study_id: str, page: Page | None) -> str:
     """Zip the study's extracted data (as stored in ``data/``) with the format notes and a
     machine-readable schema; return the link line. Aggregates only: ``data/`` holds no patients."""
     from .data import DATA_DIR
     from .schema import describe
 
-    if not active():
+    if page is None:
         return ""
     name = f"{study_id}-data.zip"
-    href = _claim(name)
-    if _page is not None and _page.folder is not None:
+    href = page.claim(name)
+    if page.folder is not None:
         folder = Path(DATA_DIR) / study_id
         entries = {
             f"{study_id}/{p.relative_to(folder).as_posix()}": p.read_bytes()
@@ -137,5 +132,5 @@ def study_zip(study_id: str) -> str:
             entries[f"{study_id}/README.md"] = readme.read_bytes()
         schema = json.dumps(describe(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
         entries[f"{study_id}/schema.json"] = schema.encode("utf-8")
-        _write(name, _zip(entries))
+        page.write(name, _zip(entries))
     return links_html([("extracted data, schema and format notes (zip)", href)])

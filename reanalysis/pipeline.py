@@ -51,8 +51,8 @@ def load_chapters(path: Path = CHAPTERS_FILE) -> dict[str, dict[str, Any]]:
     return chapters
 
 
-# parameters a template declares that the pipeline sets (the downloads folder), never the user
-SET_BY_PIPELINE = ("page",)
+# parameters a template declares that the pipeline sets (page name, downloads folder), never the user
+SET_BY_PIPELINE = ("page", "downloads_dir")
 
 
 def declared_parameters(template: Path) -> dict[str, Any]:
@@ -137,8 +137,14 @@ def prepare_template(chapter: str, values: dict[str, Any]) -> nbformat.NotebookN
     return nb
 
 
+# the folder a run writes its downloads to: a temporary path on this machine, dropped from the
+# stored notebook (re-running it, as nbval does, then writes nothing)
+RUN_ONLY_PARAMETER = re.compile(r"^downloads_dir = .*(?:\n|$)", re.MULTILINE)
+
+
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop run-dependent metadata (timings, paths, random ids) so re-runs compare equal."""
+    """Drop run-dependent metadata (timings, paths, random ids) and the injected
+    ``downloads_dir`` so re-runs, on any machine, compare equal."""
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -148,6 +154,7 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata.pop("execution", None)
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"
+            cell.source = RUN_ONLY_PARAMETER.sub("", cell.source)
         elif not cell.get("id"):
             cell["id"] = f"cell-{i}"
     return nb
@@ -187,15 +194,16 @@ def execute_chapter(
     files = Path(tempfile.mkdtemp(dir=shelf, prefix=f".{page}.", suffix=".tmp"))
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{chapter}.", suffix=".tmp.ipynb")
     os.close(fd)
-    saved_env = os.environ.get(downloads.ENV)
-    os.environ[downloads.ENV] = str(files)  # the kernel inherits it and writes the downloads there
     try:
         # inject only what the template declares (its parameters cell); `page` names the
-        # downloads folder and is set here, never by the user
+        # downloads folder and `downloads_dir` is where the kernel writes them: both set here,
+        # never by the user (`normalise` drops `downloads_dir` from the stored notebook)
         declared = set(pm.inspect_notebook(str(TEMPLATES / load_chapters()[chapter]["template"])))
         injected = {k: v for k, v in values.items() if k in declared}
         if "page" in declared:
             injected["page"] = page
+        if "downloads_dir" in declared:
+            injected["downloads_dir"] = str(files)
         pm.execute_notebook(
             template,
             tmp,
@@ -207,6 +215,8 @@ def execute_chapter(
             report_mode=False,
         )
         nb = normalise(nbformat.read(tmp, as_version=4))
+        if str(files) in nbformat.writes(nb):  # this machine's temporary folder must not be stored
+            raise ReanalysisError(f"chapter '{chapter}': its notebook would store the path {files}")
         noisy = [c.get("id") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
         if noisy:  # warnings carry machine-specific paths and break strict nbval elsewhere
             raise ReanalysisError(
@@ -220,10 +230,6 @@ def execute_chapter(
             f"chapter '{chapter}' failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
         ) from None
     finally:
-        if saved_env is None:
-            os.environ.pop(downloads.ENV, None)
-        else:
-            os.environ[downloads.ENV] = saved_env
         Path(tmp).unlink(missing_ok=True)
         shutil.rmtree(files, ignore_errors=True)
         if made_shelf and not any(shelf.iterdir()):

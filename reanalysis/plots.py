@@ -1,6 +1,15 @@
-"""Figures (seaborn/matplotlib), deterministic: fixed style, no timestamps in metadata."""
+"""Figures (seaborn/matplotlib), deterministic: fixed style, no timestamps in metadata.
+
+The style (:data:`STYLE`) is applied with ``matplotlib.rc_context`` while a figure is built
+(:func:`styled`) and while it is shown and saved (:func:`show`): importing this module leaves
+``matplotlib.rcParams`` alone.
+"""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -12,7 +21,23 @@ from .data import Study
 
 PALETTE = ["#1f77b4", "#ff7f0e"]
 STATUS_COLOURS = {"reproduced": "#2e7d32", "inconsistent": "#c62828", "not recomputable": "#9e9e9e"}
-plt.rcParams.update({"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 100})
+# a fixed SVG hash salt makes SVG ids byte-stable; one dpi for the page and the PNG download
+STYLE = {"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 100}
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def styled(build: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a figure builder inside ``rc_context(STYLE)``: the figure gets the book's style
+    (figure dpi is read when a figure is created) and the global rcParams are left alone."""
+
+    @functools.wraps(build)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with plt.rc_context(STYLE):
+            return build(*args, **kwargs)
+
+    return wrapper
 
 
 def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[plt.Figure, plt.Axes, bool]:
@@ -34,6 +59,7 @@ def _arm_labels(study: Study) -> dict[str, str]:
     return {a.id: f"{a.label} (N={a.n})" for a in study.arms}
 
 
+@styled
 def response_bars(study: Study) -> plt.Figure:
     """Best overall response per arm and criterion, as printed (% of the arm)."""
     r = study["response"]
@@ -66,6 +92,7 @@ def response_bars(study: Study) -> plt.Figure:
     return g.figure
 
 
+@styled
 def ae_diverging(study: Study, ax: plt.Axes | None = None) -> plt.Figure:
     """Adverse events: first arm to the left, second to the right; any grade vs grade 3–4."""
     a, b = study.comparison
@@ -97,6 +124,7 @@ def ae_diverging(study: Study, ax: plt.Axes | None = None) -> plt.Figure:
     return _finish(fig, own)
 
 
+@styled
 def status_bars(counts: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
     """Stacked bars of check statuses per kind of check."""
     data = counts.drop(index="total", errors="ignore")[list(STATUSES)]
@@ -109,6 +137,7 @@ def status_bars(counts: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
     return _finish(fig, own)
 
 
+@styled
 def ae_grades(study: Study, arm: str, ax: plt.Axes | None = None) -> plt.Figure:
     """Single arm: adverse events by grade, stacked, as % of the arm (grades 1–5 as printed)."""
     ae = study["adverse_events"]
@@ -127,6 +156,7 @@ def ae_grades(study: Study, arm: str, ax: plt.Axes | None = None) -> plt.Figure:
     return _finish(fig, own)
 
 
+@styled
 def factor_medians(study: Study) -> plt.Figure | None:
     """Median survival per prognostic-factor level as printed (dot per level, one panel per endpoint)."""
     sv = study["survival"]
@@ -155,6 +185,7 @@ def factor_medians(study: Study) -> plt.Figure | None:
     return g.figure
 
 
+@styled
 def feasibility_scatter(split: pd.DataFrame, matched: pd.DataFrame, inputs) -> plt.Figure | None:
     """p of each test against the first arm's size, for every count table that fits the printed %."""
     if inputs is None or (split.empty and matched.empty):
@@ -197,6 +228,7 @@ def feasibility_scatter(split: pd.DataFrame, matched: pd.DataFrame, inputs) -> p
     return g.figure
 
 
+@styled
 def forest(study: Study, ax: plt.Axes | None = None) -> plt.Figure | None:
     """Forest plot of the printed treatment HRs (overall and by subgroup), log scale."""
     hr = study["hazard_ratios"]
@@ -278,6 +310,7 @@ def forest_plot(
     return _finish(fig, own)
 
 
+@styled
 def km_reconstructed(
     ipd: pd.DataFrame,
     study: Study,
@@ -325,6 +358,7 @@ def km_reconstructed(
     return _finish(fig, own)
 
 
+@styled
 def baseline_ecdf(baseline: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure | None:
     """ECDF of printed baseline p-values per study against the uniform line (Carlisle-style)."""
     if baseline.empty:
@@ -348,6 +382,7 @@ def baseline_ecdf(baseline: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Fig
     return _finish(fig, own)
 
 
+@styled
 def audit_bars(checks: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
     """Checks per study, stacked by status."""
     return status_bars(
@@ -355,6 +390,7 @@ def audit_bars(checks: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
     )
 
 
+@styled
 def forest_meta(
     frame: pd.DataFrame | None,
     title: str,
@@ -378,15 +414,17 @@ def forest_meta(
     )
 
 
-def show(fig: plt.Figure | None, name: str) -> None:
-    """Display a figure with PNG and SVG downloads (when a chapter page is active), then close
-    it so the inline backend does not show it twice. ``None`` (no figure to draw) shows nothing."""
+def show(fig: plt.Figure | None, name: str, page: downloads.Page | None = None) -> None:
+    """Display a figure with PNG and SVG downloads on a chapter's ``page``, then close it so
+    the inline backend does not show it twice. ``None`` (no figure to draw) shows nothing.
+    Shown and saved inside ``rc_context(STYLE)`` (dpi, SVG hash salt)."""
     if fig is None:
         return
     from IPython.display import HTML, display
 
-    display(fig)
-    links = downloads.figure_files(fig, name)
+    with plt.rc_context(STYLE):
+        display(fig)
+        links = downloads.figure_files(fig, name, page)
     plt.close(fig)
     if links:
         display(HTML(links))

@@ -61,7 +61,7 @@ import pandas as pd
 
 from .survival import cox_batch, km_median_batch, logrank_batch
 
-__all__ = ["ARM_KEYS", "add_cli", "reconstruct_arm", "replicates", "summarise"]
+__all__ = ["ARM_KEYS", "reconstruct_arm", "replicates", "summarise"]
 
 ARM_KEYS = ("n", "events", "median", "median_ci", "landmarks", "followup_median", "followup_range")
 
@@ -732,10 +732,3 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
         q = np.percentile(x, [50.0, 2.5, 97.5], method=method)
         rows[col] = tuple(float(v) for v in q)
     return pd.DataFrame.from_dict(rows, orient="index", columns=["median", "p2.5", "p97.5"])
-
-
-# --------------------------------------------------------------------------
-# command line
-
-
-from .reconstruct_cli import add_cli, cmd_reconstruct  # noqa: E402,F401  (kept importable from here)

@@ -43,11 +43,13 @@ def _count(checks: pd.DataFrame, check: str, status: str) -> int:
 
 
 class Chapter:
-    """One study chapter: parameters, data, checks, and its sections."""
+    """One study chapter: parameters, data, checks, and its sections. Its tables and figures
+    get their downloads on ``page`` (from :func:`reanalysis.downloads.start`; None: no links)."""
 
-    def __init__(self, **parameters: Any) -> None:
+    def __init__(self, *, page: downloads.Page | None = None, **parameters: Any) -> None:
         values = P.validate(parameters, where="chapter parameters")
         self.params = values
+        self.page = page
         self.study: Study = load_study(values["study_id"])
         self.criterion = self.study.resolve_criterion(values["criterion"])
         self.checks = run_checks(
@@ -195,7 +197,7 @@ class Chapter:
                 "; ".join(survival) or "not possible from what is printed",
             ),
         ]
-        return tables.glance(rows, downloads.study_zip(s.id))
+        return tables.glance(rows, downloads.study_zip(s.id, self.page))
 
     def design(self) -> Markdown:
         """Design summary from study.yml."""
@@ -221,7 +223,7 @@ class Chapter:
 
     def comparison(self, table: str, uid: str, caption: str, criterion: str | None = None) -> HTML:
         df, notes = tables.comparison_table(self.study, self.checks, table, criterion)
-        return tables.show(df, uid, caption, notes)
+        return tables.show(df, uid, caption, notes, page=self.page)
 
     def baseline(self) -> HTML:
         return self.comparison("baseline", "baseline", "Baseline characteristics: printed beside recomputed")
@@ -237,6 +239,7 @@ class Chapter:
             tables.checks_table(bed, ["quantity", "printed", "recomputed", "method", "status", "reason"]),
             "bed",
             "BED range against the LQ model",
+            page=self.page,
         )
         return HTML(table.data + extra.data)
 
@@ -282,6 +285,7 @@ class Chapter:
             out.reset_index(drop=True),
             "rates",
             f"Response rates ({self.criterion}) with confidence intervals (computed from the printed counts)",
+            page=self.page,
         )
 
     def survival(self) -> HTML:
@@ -301,7 +305,7 @@ class Chapter:
                     "p printed": pv.loc[key, "printed"] if same_place else "",
                 }
             )
-        return tables.show(pd.DataFrame(rows), "survival", "Survival summaries as printed")
+        return tables.show(pd.DataFrame(rows), "survival", "Survival summaries as printed", page=self.page)
 
     def survival_by_factor(self) -> HTML | Markdown:
         """Median survival by prognostic factor level, as printed, with the printed p."""
@@ -323,10 +327,11 @@ class Chapter:
             out.reset_index(drop=True),
             "survival-by-factor",
             "Survival summaries by subgroup or prognostic factor, as printed",
+            page=self.page,
         )
 
     def factor_figure(self) -> None:
-        plots.show(plots.factor_medians(self.study), "factor-medians")
+        plots.show(plots.factor_medians(self.study), "factor-medians", page=self.page)
 
     def subgroups(self) -> HTML | Markdown:
         """Hazard ratios as printed (univariable, multivariable, PSM, subgroups) with their checks."""
@@ -348,10 +353,12 @@ class Chapter:
                 ],
             }
         )
-        return tables.show(out.reset_index(drop=True), "hazard-ratios", "Hazard ratios as printed")
+        return tables.show(
+            out.reset_index(drop=True), "hazard-ratios", "Hazard ratios as printed", page=self.page
+        )
 
     def forest_figure(self) -> None:
-        plots.show(plots.forest(self.study), "forest")
+        plots.show(plots.forest(self.study), "forest", page=self.page)
 
     @property
     def weighting(self) -> str:
@@ -399,7 +406,7 @@ class Chapter:
                 medians=_printed_medians(ep),
             )
             slug = re.sub(r"[^a-z0-9]+", "-", ep.title.lower()).strip("-")
-            plots.show(fig, f"km-{slug}")
+            plots.show(fig, f"km-{slug}", page=self.page)
             if ep.notes:
                 display(Markdown("\n".join(f"- {n}" for n in ep.notes)))
             table = table.assign(status=table["status"].map(tables.MARK))
@@ -409,6 +416,7 @@ class Chapter:
                     f"recon-{slug}",
                     f"{ep.title}: printed vs reconstructed (seed {self.params['seed']}, "
                     f"{self.params['n_replicates']} replicates, {self.weighting} test)",
+                    page=self.page,
                 )
             )
         if skipped:
@@ -428,17 +436,20 @@ class Chapter:
             ),
             "survival-checks",
             "Survival p-values and hazard ratios: what the printed summaries allow",
+            page=self.page,
         )
 
     def restatements(self, only_inconsistent: bool = True) -> HTML:
         c = self.checks[self.checks["check"] == "restatement"]
         if only_inconsistent:
             c = c[c["status"] != Status.REPRODUCED]
-        return tables.show(tables.checks_table(c), "restatements", "Numbers printed twice that disagree")
+        return tables.show(
+            tables.checks_table(c), "restatements", "Numbers printed twice that disagree", page=self.page
+        )
 
     def summary(self) -> HTML:
         counts = status_counts(self.checks).reset_index().rename(columns={"check": "Check"})
-        return tables.show(counts, "status-counts", "Checks by status")
+        return tables.show(counts, "status-counts", "Checks by status", page=self.page)
 
     def all_checks(self) -> HTML:
         return tables.show(
@@ -448,6 +459,7 @@ class Chapter:
             ),
             "all-checks",
             "Every check",
+            page=self.page,
         )
 
     def inconsistencies(self) -> HTML:
@@ -458,6 +470,7 @@ class Chapter:
             ),
             "inconsistencies",
             "Every inconsistency found",
+            page=self.page,
         )
 
     def test_usage(self) -> HTML:
@@ -482,6 +495,7 @@ class Chapter:
             ),
             "test-usage",
             "Which test did the paper really use?",
+            page=self.page,
         )
 
     # ------------------------------------------------------------ patient-level mode
@@ -495,7 +509,7 @@ class Chapter:
         if data is None:
             display(Markdown(f"_No patient-level analyses: {why}._"))
             return
-        part = patient_report.PatientSection(data, self.study, seed=self.params["seed"])
+        part = patient_report.PatientSection(data, self.study, seed=self.params["seed"], page=self.page)
         display(part.banner())
         display(Markdown("**Baseline characteristics**"))
         display(part.table_one())
@@ -519,7 +533,7 @@ class Chapter:
         if not claims:
             return Markdown("_No other claims are recorded for this study._")
         out = pd.DataFrame([{"Printed": c.get("text", ""), "Where": c.get("location", "")} for c in claims])
-        return tables.show(out, "claims", "Claims printed without the data behind them")
+        return tables.show(out, "claims", "Claims printed without the data behind them", page=self.page)
 
     def _orr_inputs(self) -> tuple[str, str, str | None] | None:
         r = self.study["response"]
@@ -576,16 +590,19 @@ class Chapter:
                     }
                 )
         return tables.show(
-            pd.DataFrame(rows), "feasibility", "Which designs could have printed these numbers?"
+            pd.DataFrame(rows),
+            "feasibility",
+            "Which designs could have printed these numbers?",
+            page=self.page,
         )
 
     def feasibility_figure(self) -> None:
         fig = plots.feasibility_scatter(self.feasible(False), self.feasible(True), self._orr_inputs())
-        plots.show(fig, "feasibility")
+        plots.show(fig, "feasibility", page=self.page)
 
     # ------------------------------------------------------------ figures
     def response_figure(self) -> None:
-        plots.show(plots.response_bars(self.study), "response")
+        plots.show(plots.response_bars(self.study), "response", page=self.page)
 
     def ae_claims(self) -> HTML | Markdown:
         """Claims about adverse events (overall grade >= 3 rate, 'most common') against the graded counts."""
@@ -596,14 +613,15 @@ class Chapter:
             tables.checks_table(c, ["location", "quantity", "printed", "recomputed", "status", "reason"]),
             "ae-claims",
             "Claims about adverse events",
+            page=self.page,
         )
 
     def ae_figure(self) -> None:
         fig = plots.ae_grades(self.study, self.a) if self.b is None else plots.ae_diverging(self.study)
-        plots.show(fig, "adverse-events")
+        plots.show(fig, "adverse-events", page=self.page)
 
     def status_figure(self) -> None:
-        plots.show(plots.status_bars(status_counts(self.checks)), "status")
+        plots.show(plots.status_bars(status_counts(self.checks)), "status", page=self.page)
 
 
 def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: float = 10.0) -> pd.DataFrame:
@@ -641,12 +659,14 @@ def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: floa
 
 
 class SynthesisChapter:
-    """The cross-study synthesis chapter: pooled rates and hazard ratios, forest plots, benchmarks."""
+    """The cross-study synthesis chapter: pooled rates and hazard ratios, forest plots, benchmarks
+    (downloads on ``page``, as in :class:`Chapter`)."""
 
-    def __init__(self, **parameters: Any) -> None:
+    def __init__(self, *, page: downloads.Page | None = None, **parameters: Any) -> None:
         from . import synthesis
 
         self.params = P.validate(parameters, P.SYNTHESIS_PARAMS, where="synthesis parameters")
+        self.page = page
         p = self.params
         self.rates = {
             o: synthesis.pool_rates(
@@ -703,7 +723,7 @@ class SynthesisChapter:
             for o, x in self.rates.items()
         ]
         rows += [synthesis.summary_row(f"{e} HR, RT vs control", x, "log") for e, x in self.hrs.items()]
-        return tables.show(pd.DataFrame(rows), "synthesis-summary", "Pooled estimates")
+        return tables.show(pd.DataFrame(rows), "synthesis-summary", "Pooled estimates", page=self.page)
 
     def _section(self, items: dict, transform: str, xlabel: str, log: bool, scale: float) -> None:
         from IPython.display import display
@@ -713,16 +733,18 @@ class SynthesisChapter:
         for name, x in items.items():
             slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
             display(Markdown(f"**{name}**"))
-            display(tables.show(x.rows, f"rows-{slug}", f"{name}: studies as printed"))
+            display(tables.show(x.rows, f"rows-{slug}", f"{name}: studies as printed", page=self.page))
             if len(x.excluded):
-                display(tables.show(x.excluded, f"excluded-{slug}", f"{name}: studies left out"))
+                display(
+                    tables.show(x.excluded, f"excluded-{slug}", f"{name}: studies left out", page=self.page)
+                )
             if x.note:
                 display(Markdown(f"_{x.note}_"))
             frame = synthesis.forest_frame(x, transform, list(x.rows["study"]))
             fig = plots.forest_meta(
                 frame, f"{name}: {self.params['estimator']}", xlabel, log=log, scale=scale
             )
-            plots.show(fig, f"forest-{slug}")
+            plots.show(fig, f"forest-{slug}", page=self.page)
 
     def rates_section(self) -> None:
         self._section(self.rates, "logit", "proportion (%)", log=False, scale=100)
@@ -737,4 +759,5 @@ class SynthesisChapter:
             synthesis.cited_benchmarks().drop(columns=["source"]),
             "cited",
             "Benchmarks as cited in the seed papers",
+            page=self.page,
         )

@@ -118,10 +118,15 @@ def _colour(value: object) -> str:
 
 
 def show(
-    df: pd.DataFrame, uid: str, caption: str = "", notes: Footnotes | None = None, precision: int = 3
+    df: pd.DataFrame,
+    uid: str,
+    caption: str = "",
+    notes: Footnotes | None = None,
+    precision: int = 3,
+    page: downloads.Page | None = None,
 ) -> HTML:
     """Render a table as deterministic HTML (fixed uuid, status cells coloured), with a CSV
-    download of the same rows when a chapter page is active (:mod:`reanalysis.downloads`)."""
+    download of the same rows on a chapter's ``page`` (:mod:`reanalysis.downloads`)."""
     if not re.fullmatch(r"[a-z0-9_-]+", uid):
         raise ValueError(f"table id must be lowercase letters, digits, '-' or '_': {uid!r}")
     styler = (
@@ -138,7 +143,7 @@ def show(
     if notes and notes.texts:
         items = "".join(f"<li>{t}</li>" for t in notes.texts)
         html += f'<ol type="a" class="reanalysis-footnotes">{items}</ol>'
-    return HTML(html + downloads.table_csv(df, uid))
+    return HTML(html + downloads.table_csv(df, uid, page))
 
 
 def glance(rows: list[tuple[str, str]], extra_html: str = "", title: str = "At a glance") -> HTML:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from reanalysis.data import list_studies, load_study
+from reanalysis import data
+from reanalysis.data import DATA_DIR, list_studies, load_study
 from reanalysis.errors import DataError
 
 
@@ -194,3 +197,60 @@ def test_optional_denominator_allows_n_above_arm_size(data_copy):
     path.write_text(path.read_text(encoding="utf-8").replace(",40,60,", ",40,30,"), encoding="utf-8")
     with pytest.raises(DataError, match="line 2, column 'n': n is larger than its denominator"):
         load_study("li2022", data_copy)
+
+
+# ---------------------------------------------------------------- memoised loading
+
+ORR_ROW = "response.recist.orr,RECIST 1.1,ORR,rt_pd1,count,20 (54.05%),20,54.05,"
+
+
+@pytest.fixture()
+def li2022_copy(tmp_path: Path) -> Path:
+    """A copy of li2022 alone, in a folder no other test has loaded."""
+    shutil.copytree(Path(DATA_DIR) / "li2022", tmp_path / "li2022")
+    return tmp_path
+
+
+def _orr_n(study) -> int:
+    r = study["response"]
+    return int(r.loc[(r["key"] == "response.recist.orr") & (r["arm"] == "rt_pd1"), "n"].iloc[0])
+
+
+def test_repeated_loads_validate_once(li2022_copy, monkeypatch):
+    reads = []
+    real = data._load_study
+    monkeypatch.setattr(data, "_load_study", lambda *a: reads.append(a) or real(*a))
+    first = load_study("li2022", data_dir=li2022_copy)
+    second = load_study("li2022", data_dir=li2022_copy)
+    assert len(reads) == 1
+    assert first is not second
+    for table in first.tables:
+        pd.testing.assert_frame_equal(first[table], second[table])
+
+
+def test_an_edited_file_is_read_again(li2022_copy):
+    """Even an edit that keeps the file's size (20 -> 21 responders, 54.05 -> 56.76 %)."""
+    assert _orr_n(load_study("li2022", data_dir=li2022_copy)) == 20
+    path = li2022_copy / "li2022" / "response.csv"
+    text = path.read_text(encoding="utf-8")
+    assert ORR_ROW in text
+    edited = text.replace(ORR_ROW, ORR_ROW.replace("20 (54.05%),20,54.05", "21 (56.76%),21,56.76"))
+    assert len(edited) == len(text)
+    path.write_text(edited, encoding="utf-8")
+    assert _orr_n(load_study("li2022", data_dir=li2022_copy)) == 21
+    path.write_text("key\n", encoding="utf-8")  # and a broken file is reported, not served from memory
+    with pytest.raises(DataError, match="response.csv"):
+        load_study("li2022", data_dir=li2022_copy)
+
+
+def test_a_caller_cannot_change_another_caller_s_study(li2022_copy):
+    mine = load_study("li2022", data_dir=li2022_copy)
+    mine["response"].loc[:, "n"] = 0
+    mine.tables["baseline"] = mine["baseline"].iloc[:0]
+    mine.meta["short_title"] = "changed"
+    mine.meta["arms"].clear()
+    mine.arms.clear()
+    again = load_study("li2022", data_dir=li2022_copy)
+    assert _orr_n(again) == 20 and len(again["baseline"]) > 0
+    assert again.meta["short_title"] != "changed" and len(again.meta["arms"]) == 2
+    assert again.arm_sizes == {"rt_pd1": 37, "tace_sor": 41}

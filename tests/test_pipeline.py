@@ -53,6 +53,19 @@ def test_normalise_drops_run_dependent_metadata():
     assert out.cells[0].metadata == {"tags": ["injected-parameters"]}
 
 
+def test_normalise_drops_the_downloads_folder():
+    """The folder a run wrote its downloads to is this machine's: it is not stored, so a
+    re-run of the stored notebook (nbval) writes nothing and the file is the same everywhere."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(
+        '# Parameters\nstudy_id = "li2022"\npage = "li2022"\ndownloads_dir = "/tmp/x/.li2022.tmp"\nseed = 0\n'
+    )
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [cell]
+    out = pipeline.normalise(nb)
+    assert out.cells[0].source == '# Parameters\nstudy_id = "li2022"\npage = "li2022"\nseed = 0\n'
+
+
 def test_committed_chapter_is_normalised():
     text = (pipeline.EXECUTED / "li2022.ipynb").read_text(encoding="utf-8")
     assert "start_time" not in text and "/work/" not in text and "0x7f" not in text
@@ -80,6 +93,7 @@ def test_parameter_changes_the_chapter(tmp_path, criterion, orr_a, orr_b):
         "downloads/li2022/li2022-data.zip",
     } <= files
     injected = [c for c in nbformat.read(out, 4).cells if c["id"] == "injected-parameters"][0]
+    assert "downloads_dir" not in injected.source and str(tmp_path) not in out.read_text(encoding="utf-8")
     assert "criterion = " + json.dumps(
         "RECIST 1.1" if criterion == "RECIST" else "mRECIST"
     ) in injected.source.replace("'", '"')

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from .. import plots, tables
+from .. import downloads, plots, tables
 from ..data import Study
 from . import descriptive as D
 from . import matching as PSM
@@ -55,10 +55,11 @@ def _attempt(what: str, fit, *args, **kwargs):
 
 
 class PatientSection:
-    """Table 1, Kaplan–Meier, Cox, PSM, subgroups and response models on patient data."""
+    """Table 1, Kaplan–Meier, Cox, PSM, subgroups and response models on patient data;
+    tables and figures get their downloads on ``page`` (the chapter's)."""
 
-    def __init__(self, data, study: Study, seed: int = 0) -> None:
-        self.data, self.study, self.seed = data, study, seed
+    def __init__(self, data, study: Study, seed: int = 0, page: downloads.Page | None = None) -> None:
+        self.data, self.study, self.seed, self.page = data, study, seed, page
         self.arms = list(study.comparison) if study.is_two_arm else [a.id for a in study.arms]
         self.treat = self.arms[0]
         self.paramcds = sorted(set(data.adtte["PARAMCD"]))
@@ -77,6 +78,7 @@ class PatientSection:
             t,
             "patient-table-one",
             "Baseline characteristics from patient data (SMD: standardised mean difference)",
+            page=self.page,
         )
 
     def _count_table(self, long: pd.DataFrame, uid: str, caption: str) -> HTML:
@@ -99,7 +101,7 @@ class PatientSection:
                 r["p"] = "n/a" if pd.isna(res.p) else f"{res.p:.3f}"
                 r["test"] = test
             out.append(r)
-        return tables.show(pd.DataFrame(out), uid, caption)
+        return tables.show(pd.DataFrame(out), uid, caption, page=self.page)
 
     def response(self, criterion: str) -> HTML | Markdown:
         adrs = self.data.adrs
@@ -148,6 +150,7 @@ class PatientSection:
                     km.table,
                     f"patient-km-{paramcd.lower()}",
                     f"{paramcd}: Kaplan–Meier medians; log-rank p = {km.p:.4f}",
+                    page=self.page,
                 )
             )
             if len(self.arms) < 2:
@@ -168,6 +171,7 @@ class PatientSection:
                     cm.univariable.round(4),
                     f"patient-cox-uni-{paramcd.lower()}",
                     f"{paramcd}: univariable Cox models",
+                    page=self.page,
                 )
             )
             display(
@@ -175,6 +179,7 @@ class PatientSection:
                     cm.multivariable.round(4),
                     f"patient-cox-multi-{paramcd.lower()}",
                     f"{paramcd}: multivariable Cox model (arm + covariates with p < {cm.p_enter:g})",
+                    page=self.page,
                 )
             )
             display(
@@ -182,6 +187,7 @@ class PatientSection:
                     cm.ph.round(4),
                     f"patient-ph-{paramcd.lower()}",
                     f"{paramcd}: proportional-hazards check (rank-transformed time)",
+                    page=self.page,
                 )
             )
 
@@ -207,10 +213,15 @@ class PatientSection:
                 summary,
                 "patient-psm-summary",
                 "1:1 nearest-neighbour matching on the logit propensity score, caliper 0.2 SD",
+                page=self.page,
             )
         )
-        display(tables.show(m.balance.round(3), "patient-psm-balance", "Balance before and after matching"))
-        plots.show(PSM.love_plot(m.balance), "patient-psm-love")
+        display(
+            tables.show(
+                m.balance.round(3), "patient-psm-balance", "Balance before and after matching", page=self.page
+            )
+        )
+        plots.show(plots.styled(PSM.love_plot)(m.balance), "patient-psm-love", page=self.page)
         for paramcd in self.paramcds:
             cox = _attempt(
                 f"{paramcd} Cox model in the matched cohort",
@@ -227,6 +238,7 @@ class PatientSection:
                     cox.round(4),
                     f"patient-psm-cox-{paramcd.lower()}",
                     f"{paramcd} in the matched cohort: Cox with robust SE by pair",
+                    page=self.page,
                 )
             )
 
@@ -255,9 +267,14 @@ class PatientSection:
                     df.round(4),
                     f"patient-subgroups-{paramcd.lower()}",
                     f"{paramcd}: treatment hazard ratio by subgroup, interaction p",
+                    page=self.page,
                 )
             )
-            plots.show(SG.forest_plot(df, f"{paramcd}: subgroups"), f"patient-subgroups-{paramcd.lower()}")
+            plots.show(
+                plots.styled(SG.forest_plot)(df, f"{paramcd}: subgroups"),
+                f"patient-subgroups-{paramcd.lower()}",
+                page=self.page,
+            )
 
     def response_models(self, criterion: str) -> None:
         from . import explain as E
@@ -284,10 +301,15 @@ class PatientSection:
                 "patient-models",
                 f"Objective response ({criterion}): eight "
                 "model families, validation AUC with DeLong 95% CI, Brier score",
+                page=self.page,
             )
         )
-        plots.show(M.roc_plot(res), "patient-models-roc")
-        plots.show(M.calibration_plot(res), "patient-models-calibration")
+        plots.show(plots.styled(M.roc_plot)(res), "patient-models-roc", page=self.page)
+        plots.show(plots.styled(M.calibration_plot)(res), "patient-models-calibration", page=self.page)
         shap = E.shap_summary(res, X, seed=self.seed, max_samples=100)
-        display(tables.show(shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})"))
-        plots.show(E.shap_plot(shap), "patient-shap")
+        display(
+            tables.show(
+                shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})", page=self.page
+            )
+        )
+        plots.show(plots.styled(E.shap_plot)(shap), "patient-shap", page=self.page)
