@@ -13,10 +13,10 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from . import audit, downloads, plots, pseudo, rates, tables
+from . import audit, downloads, outputs, plots, pseudo, rates, tables
 from . import params as P
 from . import stats as S
-from .checks import Status, quantity_labels, run_checks, status_counts
+from .checks import Status, run_checks, status_counts
 from .data import Study, load_study
 from .feasibility import feasible_counts
 
@@ -221,9 +221,12 @@ class Chapter:
         ]
         return Markdown("| Item | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows if v))
 
+    def _render(self, spec: tables.TableSpec | None, none: str = "") -> HTML | Markdown:
+        """A built table on this chapter's page, or one line saying the paper prints none."""
+        return tables.render(spec, page=self.page) if spec is not None else Markdown(f"_{none}_")
+
     def comparison(self, table: str, uid: str, caption: str, criterion: str | None = None) -> HTML:
-        df, notes = tables.comparison_table(self.study, self.checks, table, criterion)
-        return tables.show(df, uid, caption, notes, page=self.page)
+        return self._render(outputs.comparison(self.study, self.checks, table, uid, caption, criterion))
 
     def baseline(self) -> HTML:
         return self.comparison("baseline", "baseline", "Baseline characteristics: printed beside recomputed")
@@ -232,16 +235,8 @@ class Chapter:
         if self.study["treatment"].empty:
             return Markdown("_No treatment details are extracted for this study._")
         table = self.comparison("treatment", "treatment", "Treatment details: printed beside recomputed")
-        bed = self.checks[self.checks["check"] == "BED range"]
-        if bed.empty:
-            return table
-        extra = tables.show(
-            tables.checks_table(bed, ["quantity", "printed", "recomputed", "method", "status", "reason"]),
-            "bed",
-            "BED range against the LQ model",
-            page=self.page,
-        )
-        return HTML(table.data + extra.data)
+        bed = outputs.bed_ranges(self.checks)
+        return table if bed is None else HTML(table.data + self._render(bed).data)
 
     def response(self) -> HTML:
         return self.comparison(
@@ -258,76 +253,17 @@ class Chapter:
 
     def rates(self) -> HTML:
         """ORR/DCR per arm with CIs (and, for two arms, the difference), from the printed counts."""
-        lvl = f"{100 * (1 - self.params['alpha']):g}%"
-        r = rates.arm_rates(self.study, self.params["ci_method"], self.params["alpha"])
-        r = r[r["criterion"] == self.criterion]
-        out = pd.DataFrame(
-            {
-                "Outcome": r["outcome"] + r["scope"].map(lambda x: f" ({x})" if x else ""),
-                "Arm": r["arm"].map(lambda x: self.study.arm(x).label),
-                f"n/N = rate ({lvl} CI, {self.params['ci_method']})": [
-                    f"{n}/{N} = {100 * p:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
-                    for n, N, p, lo, hi in r[["n", "N", "rate", "lo", "hi"]].itertuples(index=False)
-                ],
-            }
-        )
-        if self.b is not None:
-            d = rates.rate_table(self.study, self.criterion, self.params["ci_method"], self.params["alpha"])
-            diff = {
-                o: f"{100 * x:.1f} ({100 * lo:.1f} to {100 * hi:.1f})"
-                for o, x, lo, hi in d[["outcome", "diff", "diff_lo", "diff_hi"]].itertuples(index=False)
-            }
-            out[f"Difference, first − second arm ({lvl} CI, Newcombe)"] = [
-                diff.get(o, "") if arm == self.study.arm(self.a).label else ""
-                for o, arm in zip(out["Outcome"], out["Arm"], strict=True)
-            ]
-        return tables.show(
-            out.reset_index(drop=True),
-            "rates",
-            f"Response rates ({self.criterion}) with confidence intervals (computed from the printed counts)",
-            page=self.page,
-        )
+        p = self.params
+        return self._render(outputs.response_rates(self.study, self.criterion, p["ci_method"], p["alpha"]))
 
     def survival(self) -> HTML:
         """Printed survival summaries (medians, landmark rates, events, follow-up)."""
-        labels = quantity_labels(self.study)
-        pv = self.study["pvalues"].set_index("key")
-        rows = []
-        sv = self.study["survival"]
-        for (key, loc), grp in sv[sv["subgroup"].isna()].groupby(["key", "location"], sort=False):
-            by_arm = grp.set_index("arm")["printed"]
-            same_place = key in pv.index and pv.loc[key, "location"] == loc
-            rows.append(
-                {
-                    "Quantity": labels.get(key, key),
-                    "Printed in": loc,
-                    **{a.label: by_arm.get(a.id, "") for a in self.study.arms},
-                    "p printed": pv.loc[key, "printed"] if same_place else "",
-                }
-            )
-        return tables.show(pd.DataFrame(rows), "survival", "Survival summaries as printed", page=self.page)
+        return self._render(outputs.survival_summaries(self.study))
 
     def survival_by_factor(self) -> HTML | Markdown:
         """Median survival by prognostic factor level, as printed, with the printed p."""
-        sv = self.study["survival"]
-        sub = sv[sv["subgroup"].notna()]
-        if sub.empty:
-            return Markdown("_The paper prints no survival by prognostic factor._")
-        pv = self.study["pvalues"]
-        p_of = {lv: pr for pr, levels in zip(pv["printed"], pv["levels"], strict=True) for lv in levels}
-        out = pd.DataFrame(
-            {
-                "Endpoint": sub["endpoint"],
-                "Factor level": sub["subgroup"],
-                "Printed": sub["printed"],
-                "p printed": sub["key"].map(p_of).fillna(""),
-            }
-        )
-        return tables.show(
-            out.reset_index(drop=True),
-            "survival-by-factor",
-            "Survival summaries by subgroup or prognostic factor, as printed",
-            page=self.page,
+        return self._render(
+            outputs.survival_by_factor(self.study), "The paper prints no survival by prognostic factor."
         )
 
     def factor_figure(self) -> None:
@@ -335,26 +271,8 @@ class Chapter:
 
     def subgroups(self) -> HTML | Markdown:
         """Hazard ratios as printed (univariable, multivariable, PSM, subgroups) with their checks."""
-        hr = self.study["hazard_ratios"]
-        if hr.empty:
-            return Markdown("_The paper prints no hazard ratios._")
-        c = self.checks[self.checks["check"].isin(["hazard ratio", "interaction p"])].set_index("key")
-        out = pd.DataFrame(
-            {
-                "Endpoint": hr["endpoint"],
-                "Model": hr["model"],
-                "Variable": hr["variable"],
-                "Subgroup": hr["subgroup"].fillna(""),
-                "Printed": hr["printed"],
-                "p printed": hr["p_printed"].fillna(""),
-                "Wald p from CI": [
-                    c.loc[k, "recomputed"] if k in c.index and c.loc[k, "check"] == "hazard ratio" else ""
-                    for k in hr["key"]
-                ],
-            }
-        )
-        return tables.show(
-            out.reset_index(drop=True), "hazard-ratios", "Hazard ratios as printed", page=self.page
+        return self._render(
+            outputs.hazard_ratios(self.study, self.checks), "The paper prints no hazard ratios."
         )
 
     def forest_figure(self) -> None:
@@ -423,80 +341,23 @@ class Chapter:
             display(Markdown("\n".join(f"- {n}" for n in skipped)))
 
     def survival_checks(self) -> HTML:
-        c = self.checks[
-            self.checks["check"].isin(["hazard ratio", "landmark p", "interaction p"])
-            | (
-                self.checks["check"].eq("p-value")
-                & self.checks["key"].str.startswith(("survival", "followup"))
-            )
-        ]
-        return tables.show(
-            tables.checks_table(
-                c, ["location", "quantity", "printed", "recomputed", "method", "status", "reason"]
-            ),
-            "survival-checks",
-            "Survival p-values and hazard ratios: what the printed summaries allow",
-            page=self.page,
-        )
+        return self._render(outputs.survival_checks(self.checks))
 
     def restatements(self, only_inconsistent: bool = True) -> HTML:
-        c = self.checks[self.checks["check"] == "restatement"]
-        if only_inconsistent:
-            c = c[c["status"] != Status.REPRODUCED]
-        return tables.show(
-            tables.checks_table(c), "restatements", "Numbers printed twice that disagree", page=self.page
-        )
+        return self._render(outputs.restatements(self.checks, only_inconsistent))
 
     def summary(self) -> HTML:
-        counts = status_counts(self.checks).reset_index().rename(columns={"check": "Check"})
-        return tables.show(counts, "status-counts", "Checks by status", page=self.page)
+        return self._render(outputs.status_summary(self.checks))
 
     def all_checks(self) -> HTML:
-        return tables.show(
-            tables.checks_table(
-                self.checks,
-                ["check", "location", "quantity", "arm", "printed", "recomputed", "status", "reason"],
-            ),
-            "all-checks",
-            "Every check",
-            page=self.page,
-        )
+        return self._render(outputs.all_checks(self.checks))
 
     def inconsistencies(self) -> HTML:
-        c = self.checks[self.checks["status"] == Status.INCONSISTENT]
-        return tables.show(
-            tables.checks_table(
-                c, ["check", "location", "quantity", "arm", "printed", "recomputed", "reason"]
-            ),
-            "inconsistencies",
-            "Every inconsistency found",
-            page=self.page,
-        )
+        return self._render(outputs.inconsistencies(self.checks))
 
     def test_usage(self) -> HTML:
         """Which test reproduces each printed categorical p, against the test the paper named."""
-        pc = self.checks[
-            (self.checks["check"] == "p-value") & (self.checks["status"] != Status.NOT_RECOMPUTABLE)
-        ]
-        tab = (
-            pc.assign(reproduced_by=pc["tests_reproducing"].map(lambda t: "; ".join(t) or "none"))
-            .groupby(["test_named", "reproduced_by"], dropna=False)
-            .size()
-            .rename("p-values")
-            .reset_index()
-        )
-        tab["test_named"] = tab["test_named"].replace("", "not named")
-        return tables.show(
-            tab.rename(
-                columns={
-                    "test_named": "Test the paper named",
-                    "reproduced_by": "Tests that reproduce the printed p",
-                }
-            ),
-            "test-usage",
-            "Which test did the paper really use?",
-            page=self.page,
-        )
+        return self._render(outputs.test_usage(self.checks))
 
     # ------------------------------------------------------------ patient-level mode
     def patient_level(self) -> None:
@@ -529,11 +390,9 @@ class Chapter:
     # ------------------------------------------------------------ abstract-only studies
     def claims(self) -> HTML | Markdown:
         """Statements printed without data (verbatim from study.yml's printed_claims)."""
-        claims = self.study.meta.get("printed_claims") or []
-        if not claims:
-            return Markdown("_No other claims are recorded for this study._")
-        out = pd.DataFrame([{"Printed": c.get("text", ""), "Where": c.get("location", "")} for c in claims])
-        return tables.show(out, "claims", "Claims printed without the data behind them", page=self.page)
+        return self._render(
+            outputs.printed_claims(self.study), "No other claims are recorded for this study."
+        )
 
     def _orr_inputs(self) -> tuple[str, str, str | None] | None:
         r = self.study["response"]
@@ -572,28 +431,13 @@ class Chapter:
 
     def feasibility(self) -> HTML:
         """Per design and test: how many count tables fit the printed ORRs and reproduce the printed p."""
-        rows = []
-        for label, matched in (("whole cohort split in two arms", False), ("1:1 matched pairs", True)):
-            df = self.feasible(matched)
-            for col in [c for c in df.columns if c.startswith("p ")]:
-                test = col[2:]
-                ok = df[df["reproduces printed p"].str.contains(test, regex=False)]
-                rows.append(
-                    {
-                        "Design": label,
-                        "Test": test,
-                        "Count tables consistent with both %": len(df),
-                        "…that reproduce the printed p": len(ok),
-                        "Arm sizes (first arm) that do": f"{ok['N_a'].min()}–{ok['N_a'].max()}"
-                        if len(ok)
-                        else "none",
-                    }
-                )
-        return tables.show(
-            pd.DataFrame(rows),
-            "feasibility",
-            "Which designs could have printed these numbers?",
-            page=self.page,
+        return self._render(
+            outputs.feasibility(
+                {
+                    "whole cohort split in two arms": self.feasible(False),
+                    "1:1 matched pairs": self.feasible(True),
+                }
+            )
         )
 
     def feasibility_figure(self) -> None:
@@ -606,14 +450,8 @@ class Chapter:
 
     def ae_claims(self) -> HTML | Markdown:
         """Claims about adverse events (overall grade >= 3 rate, 'most common') against the graded counts."""
-        c = self.checks[self.checks["check"] == "AE claim"]
-        if c.empty:
-            return Markdown("_No claims about adverse events to check against graded counts._")
-        return tables.show(
-            tables.checks_table(c, ["location", "quantity", "printed", "recomputed", "status", "reason"]),
-            "ae-claims",
-            "Claims about adverse events",
-            page=self.page,
+        return self._render(
+            outputs.ae_claims(self.checks), "No claims about adverse events to check against graded counts."
         )
 
     def ae_figure(self) -> None:
@@ -622,142 +460,3 @@ class Chapter:
 
     def status_figure(self) -> None:
         plots.show(plots.status_bars(status_counts(self.checks)), "status", page=self.page)
-
-
-def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: float = 10.0) -> pd.DataFrame:
-    """One row per study in data/: design, arms, criteria, headline ORR as printed, check counts
-    (the checks run with the given parameters, as in the audit chapter)."""
-    from .data import list_studies
-
-    rows = []
-    for sid in list_studies():
-        st = load_study(sid)
-        checks = run_checks(st, test_rule=test_rule, alpha=alpha, alpha_beta=alpha_beta)
-        counts = checks["status"].value_counts()
-        resp = st["response"]
-        orr = resp[(resp["category"] == "ORR") & resp["scope"].isna()]
-        headline = "; ".join(
-            f"{crit}: " + " vs ".join(f"{st.arm(r['arm']).label} {r['printed']}" for _, r in grp.iterrows())
-            for crit, grp in orr.groupby("criterion", sort=False)
-        )
-        rows.append(
-            {
-                "Study": st.meta["short_title"],
-                "Design": st.meta["design"],
-                "Arms (N)": "; ".join(
-                    f"{a.label} ({a.n if a.n is not None else 'not printed'})" for a in st.arms
-                ),
-                "Response criteria": ", ".join(st.criteria),
-                "ORR as printed": headline,
-                "Checks": len(checks),
-                "✓ reproduced": int(counts.get(Status.REPRODUCED, 0)),
-                "✗ inconsistent": int(counts.get(Status.INCONSISTENT, 0)),
-                "– not recomputable": int(counts.get(Status.NOT_RECOMPUTABLE, 0)),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-class SynthesisChapter:
-    """The cross-study synthesis chapter: pooled rates and hazard ratios, forest plots, benchmarks
-    (downloads on ``page``, as in :class:`Chapter`)."""
-
-    def __init__(self, *, page: downloads.Page | None = None, **parameters: Any) -> None:
-        from . import synthesis
-
-        self.params = P.validate(parameters, P.SYNTHESIS_PARAMS, where="synthesis parameters")
-        self.page = page
-        p = self.params
-        self.rates = {
-            o: synthesis.pool_rates(
-                o, p["criterion"], p["include"], p["estimator"], p["alpha"], p["continuity"]
-            )
-            for o in ("ORR", "DCR", "AE>=3")
-        }
-        self.hrs = {
-            e: synthesis.pool_hrs(e, p["include"], p["estimator"], p["alpha"], p["pool_across_comparators"])
-            for e in ("PFS", "OS")
-        }
-
-    def glue(self) -> None:
-        from myst_nb import glue
-
-        glue("estimator", Markdown(self.params["estimator"]), display=False)
-        glue("max_k", max(len(x.rows) for x in [*self.rates.values(), *self.hrs.values()]), display=False)
-
-    def at_a_glance(self) -> HTML:
-        """What was pooled (k, estimate) and what was not, and why; computed from the pools."""
-        from . import synthesis
-
-        crit, rows = self.params["criterion"], []
-        items = [
-            (f"{o} ({crit})" if o != "AE>=3" else "grade ≥ 3 AE", x, "logit", 100)
-            for o, x in self.rates.items()
-        ]
-        items += [(f"{e} HR", x, "log", 1) for e, x in self.hrs.items()]
-        pooled, not_pooled = [], []
-        for name, x, transform, scale in items:
-            r = synthesis.summary_row(name, x, transform, scale)
-            if x.result is None:
-                not_pooled.append(f"{name}: {x.note or f'k = {len(x.rows)}'}")
-            else:
-                pooled.append(f"{name} {r['pooled (CI)']} (k = {r['k']}, I² {r['I² %']:g}%)")
-        studies = sorted({st for _, x, _, _ in items for st in x.rows.get("study", [])})
-        rows = [
-            (
-                "Design",
-                f"random-effects meta-analysis ({self.params['estimator']}) of study-level aggregates",
-            ),
-            ("Studies contributing", ", ".join(studies) or "none"),
-            ("Pooled", "; ".join(pooled) or "nothing: fewer than two studies per outcome"),
-            ("Not pooled", "; ".join(not_pooled) or "none"),
-        ]
-        return tables.glance(rows)
-
-    def summary(self) -> HTML:
-        from . import synthesis
-
-        crit = self.params["criterion"]
-        rows = [
-            synthesis.summary_row(f"{o} ({crit}), %" if o != "AE>=3" else "grade ≥ 3 AE, %", x, "logit", 100)
-            for o, x in self.rates.items()
-        ]
-        rows += [synthesis.summary_row(f"{e} HR, RT vs control", x, "log") for e, x in self.hrs.items()]
-        return tables.show(pd.DataFrame(rows), "synthesis-summary", "Pooled estimates", page=self.page)
-
-    def _section(self, items: dict, transform: str, xlabel: str, log: bool, scale: float) -> None:
-        from IPython.display import display
-
-        from . import synthesis
-
-        for name, x in items.items():
-            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-            display(Markdown(f"**{name}**"))
-            display(tables.show(x.rows, f"rows-{slug}", f"{name}: studies as printed", page=self.page))
-            if len(x.excluded):
-                display(
-                    tables.show(x.excluded, f"excluded-{slug}", f"{name}: studies left out", page=self.page)
-                )
-            if x.note:
-                display(Markdown(f"_{x.note}_"))
-            frame = synthesis.forest_frame(x, transform, list(x.rows["study"]))
-            fig = plots.forest_meta(
-                frame, f"{name}: {self.params['estimator']}", xlabel, log=log, scale=scale
-            )
-            plots.show(fig, f"forest-{slug}", page=self.page)
-
-    def rates_section(self) -> None:
-        self._section(self.rates, "logit", "proportion (%)", log=False, scale=100)
-
-    def hr_section(self) -> None:
-        self._section(self.hrs, "log", "hazard ratio (log scale)", log=True, scale=1)
-
-    def cited(self) -> HTML:
-        from . import synthesis
-
-        return tables.show(
-            synthesis.cited_benchmarks().drop(columns=["source"]),
-            "cited",
-            "Benchmarks as cited in the seed papers",
-            page=self.page,
-        )

@@ -117,6 +117,42 @@ def _colour(value: object) -> str:
     return f"background-color: {COLOURS[text[0]]}" if text[:1] in COLOURS else ""
 
 
+@dataclass(frozen=True)
+class TableSpec:
+    """A table to show: its tidy frame, a page-unique id (also the CSV's name), a caption and
+    footnotes. Built by :mod:`reanalysis.outputs` (or by hand), shown by :func:`render`."""
+
+    frame: pd.DataFrame
+    uid: str
+    caption: str = ""
+    notes: Footnotes | None = None
+    precision: int = 3
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9_-]+", self.uid):
+            raise ValueError(f"table id must be lowercase letters, digits, '-' or '_': {self.uid!r}")
+
+
+def render(spec: TableSpec, page: downloads.Page | None = None) -> HTML:
+    """The one table renderer: deterministic HTML (fixed uuid, status cells coloured, text
+    escaped), footnotes, and a CSV download of the same rows on a chapter's ``page``."""
+    styler = (
+        spec.frame.style.set_uuid(spec.uid)
+        .hide(axis="index")
+        .format(precision=spec.precision, na_rep="", escape="html")
+        .map(_colour)
+        .set_table_attributes('class="reanalysis-table"')
+        .set_properties(**{"text-align": "left", "vertical-align": "top"})
+    )
+    if spec.caption:
+        styler = styler.set_caption(spec.caption)
+    html = styler.to_html()
+    if spec.notes and spec.notes.texts:
+        items = "".join(f"<li>{t}</li>" for t in spec.notes.texts)
+        html += f'<ol type="a" class="reanalysis-footnotes">{items}</ol>'
+    return HTML(html + downloads.table_csv(spec.frame, spec.uid, page))
+
+
 def show(
     df: pd.DataFrame,
     uid: str,
@@ -125,25 +161,8 @@ def show(
     precision: int = 3,
     page: downloads.Page | None = None,
 ) -> HTML:
-    """Render a table as deterministic HTML (fixed uuid, status cells coloured), with a CSV
-    download of the same rows on a chapter's ``page`` (:mod:`reanalysis.downloads`)."""
-    if not re.fullmatch(r"[a-z0-9_-]+", uid):
-        raise ValueError(f"table id must be lowercase letters, digits, '-' or '_': {uid!r}")
-    styler = (
-        df.style.set_uuid(uid)
-        .hide(axis="index")
-        .format(precision=precision, na_rep="", escape="html")
-        .map(_colour)
-        .set_table_attributes('class="reanalysis-table"')
-        .set_properties(**{"text-align": "left", "vertical-align": "top"})
-    )
-    if caption:
-        styler = styler.set_caption(caption)
-    html = styler.to_html()
-    if notes and notes.texts:
-        items = "".join(f"<li>{t}</li>" for t in notes.texts)
-        html += f'<ol type="a" class="reanalysis-footnotes">{items}</ol>'
-    return HTML(html + downloads.table_csv(df, uid, page))
+    """Render a frame built in place (a notebook's own table): :func:`render` of its spec."""
+    return render(TableSpec(df, uid, caption, notes, precision), page=page)
 
 
 def glance(rows: list[tuple[str, str]], extra_html: str = "", title: str = "At a glance") -> HTML:

@@ -1,0 +1,107 @@
+"""The cross-study synthesis chapter: pooled rates and hazard ratios, forest plots, benchmarks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML, Markdown
+
+from . import downloads, plots, synthesis, tables
+from . import params as P
+
+
+class SynthesisChapter:
+    """The cross-study synthesis chapter: pooled rates and hazard ratios, forest plots, benchmarks
+    (downloads on ``page``, as in :class:`Chapter`)."""
+
+    def __init__(self, *, page: downloads.Page | None = None, **parameters: Any) -> None:
+        self.params = P.validate(parameters, P.SYNTHESIS_PARAMS, where="synthesis parameters")
+        self.page = page
+        p = self.params
+        self.rates = {
+            o: synthesis.pool_rates(
+                o, p["criterion"], p["include"], p["estimator"], p["alpha"], p["continuity"]
+            )
+            for o in ("ORR", "DCR", "AE>=3")
+        }
+        self.hrs = {
+            e: synthesis.pool_hrs(e, p["include"], p["estimator"], p["alpha"], p["pool_across_comparators"])
+            for e in ("PFS", "OS")
+        }
+
+    def glue(self) -> None:
+        from myst_nb import glue
+
+        glue("estimator", Markdown(self.params["estimator"]), display=False)
+        glue("max_k", max(len(x.rows) for x in [*self.rates.values(), *self.hrs.values()]), display=False)
+
+    def at_a_glance(self) -> HTML:
+        """What was pooled (k, estimate) and what was not, and why; computed from the pools."""
+        crit, rows = self.params["criterion"], []
+        items = [
+            (f"{o} ({crit})" if o != "AE>=3" else "grade ≥ 3 AE", x, "logit", 100)
+            for o, x in self.rates.items()
+        ]
+        items += [(f"{e} HR", x, "log", 1) for e, x in self.hrs.items()]
+        pooled, not_pooled = [], []
+        for name, x, transform, scale in items:
+            r = synthesis.summary_row(name, x, transform, scale)
+            if x.result is None:
+                not_pooled.append(f"{name}: {x.note or f'k = {len(x.rows)}'}")
+            else:
+                pooled.append(f"{name} {r['pooled (CI)']} (k = {r['k']}, I² {r['I² %']:g}%)")
+        studies = sorted({st for _, x, _, _ in items for st in x.rows.get("study", [])})
+        rows = [
+            (
+                "Design",
+                f"random-effects meta-analysis ({self.params['estimator']}) of study-level aggregates",
+            ),
+            ("Studies contributing", ", ".join(studies) or "none"),
+            ("Pooled", "; ".join(pooled) or "nothing: fewer than two studies per outcome"),
+            ("Not pooled", "; ".join(not_pooled) or "none"),
+        ]
+        return tables.glance(rows)
+
+    def summary(self) -> HTML:
+        crit = self.params["criterion"]
+        rows = [
+            synthesis.summary_row(f"{o} ({crit}), %" if o != "AE>=3" else "grade ≥ 3 AE, %", x, "logit", 100)
+            for o, x in self.rates.items()
+        ]
+        rows += [synthesis.summary_row(f"{e} HR, RT vs control", x, "log") for e, x in self.hrs.items()]
+        return tables.show(pd.DataFrame(rows), "synthesis-summary", "Pooled estimates", page=self.page)
+
+    def _section(self, items: dict, transform: str, xlabel: str, log: bool, scale: float) -> None:
+        from IPython.display import display
+
+        for name, x in items.items():
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+            display(Markdown(f"**{name}**"))
+            display(tables.show(x.rows, f"rows-{slug}", f"{name}: studies as printed", page=self.page))
+            if len(x.excluded):
+                display(
+                    tables.show(x.excluded, f"excluded-{slug}", f"{name}: studies left out", page=self.page)
+                )
+            if x.note:
+                display(Markdown(f"_{x.note}_"))
+            frame = synthesis.forest_frame(x, transform, list(x.rows["study"]))
+            fig = plots.forest_meta(
+                frame, f"{name}: {self.params['estimator']}", xlabel, log=log, scale=scale
+            )
+            plots.show(fig, f"forest-{slug}", page=self.page)
+
+    def rates_section(self) -> None:
+        self._section(self.rates, "logit", "proportion (%)", log=False, scale=100)
+
+    def hr_section(self) -> None:
+        self._section(self.hrs, "log", "hazard ratio (log scale)", log=True, scale=1)
+
+    def cited(self) -> HTML:
+        return tables.show(
+            synthesis.cited_benchmarks().drop(columns=["source"]),
+            "cited",
+            "Benchmarks as cited in the seed papers",
+            page=self.page,
+        )
