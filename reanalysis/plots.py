@@ -40,7 +40,7 @@ def styled(build: Callable[_P, _R]) -> Callable[_P, _R]:
     return wrapper
 
 
-def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[plt.Figure, plt.Axes, bool]:
+def axes_for(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[plt.Figure, plt.Axes, bool]:
     """The axes to draw on: the caller's ``ax`` (its figure left as the caller laid it out), or a
     new figure of ``figsize`` that this function owns and lays out."""
     if ax is not None:
@@ -49,7 +49,8 @@ def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[plt.Figure
     return fig, ax, True
 
 
-def _finish(fig: plt.Figure, own: bool) -> plt.Figure:
+def finish(fig: plt.Figure, own: bool) -> plt.Figure:
+    """Lay out a figure this function made (``own``); a caller's figure is the caller's to lay out."""
     if own:
         fig.tight_layout()
     return fig
@@ -101,7 +102,7 @@ def ae_diverging(study: Study, ax: plt.Axes | None = None) -> plt.Figure:
     ae["percent"] = 100 * ae["n"].astype(float) / ae["arm"].map(study.arm_sizes)
     wide = ae.pivot_table(index="term", columns=["arm", "grade_band"], values="percent", sort=False)
     order = wide[(b, "any")].sort_values().index if (b, "any") in wide else wide.index
-    fig, ax, own = _axes(ax, (8, 0.45 * len(order) + 1.4))
+    fig, ax, own = axes_for(ax, (8, 0.45 * len(order) + 1.4))
     y = range(len(order))
     for arm, sign, colour in ((a, -1, PALETTE[0]), (b, 1, PALETTE[1])):
         for band, alpha, label in (("any", 0.35, "any grade"), ("3-4", 1.0, "grade 3–4")):
@@ -121,20 +122,20 @@ def ae_diverging(study: Study, ax: plt.Axes | None = None) -> plt.Figure:
     ax.set_xlim(-105, 105)
     ax.set_xlabel("% of arm")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False, fontsize=8)
-    return _finish(fig, own)
+    return finish(fig, own)
 
 
 @styled
 def status_bars(counts: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
     """Stacked bars of check statuses per kind of check."""
     data = counts.drop(index="total", errors="ignore")[list(STATUSES)]
-    fig, ax, own = _axes(ax, (7, 0.5 * len(data) + 1.2))
+    fig, ax, own = axes_for(ax, (7, 0.5 * len(data) + 1.2))
     data.plot.barh(stacked=True, ax=ax, color=[STATUS_COLOURS[s] for s in STATUSES], width=0.7)
     ax.set_xlabel("number of checks")
     ax.set_ylabel("")
     ax.invert_yaxis()
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
-    return _finish(fig, own)
+    return finish(fig, own)
 
 
 @styled
@@ -147,13 +148,13 @@ def ae_grades(study: Study, arm: str, ax: plt.Axes | None = None) -> plt.Figure:
     wide = ae.pivot_table(index="term", columns="grade_band", values="percent", aggfunc="sum", sort=False)
     wide = wide.reindex(columns=[g for g in ["1", "2", "3", "4", "5"] if g in wide.columns]).fillna(0)
     wide = wide.loc[wide.sum(axis=1).sort_values().index]
-    fig, ax, own = _axes(ax, (8, 0.35 * len(wide) + 1.5))
+    fig, ax, own = axes_for(ax, (8, 0.35 * len(wide) + 1.5))
     colours = sns.color_palette("rocket_r", n_colors=5)
     wide.plot.barh(stacked=True, ax=ax, color=[colours[int(g) - 1] for g in wide.columns], width=0.75)
     ax.set_xlabel(f"% of {study.arm(arm).label} (N={N})")
     ax.set_ylabel("")
     ax.legend(title="CTCAE grade", loc="lower right", frameon=False)
-    return _finish(fig, own)
+    return finish(fig, own)
 
 
 @styled
@@ -278,7 +279,7 @@ def forest_plot(
     ``colour``. Estimates are multiplied by ``scale``; on a log axis the null line is at 1.
     """
     kind = rows["kind"] if "kind" in rows else pd.Series("row", index=rows.index)
-    fig, ax, own = _axes(ax, figsize or (7, 0.4 * len(rows) + 1.3))
+    fig, ax, own = axes_for(ax, figsize or (7, 0.4 * len(rows) + 1.3))
     y = list(range(len(rows)))[::-1]
     for yi, k, (_, r) in zip(y, kind, rows.iterrows(), strict=True):
         if k == "header" or pd.isna(r["estimate"]):
@@ -307,7 +308,7 @@ def forest_plot(
     ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title, fontsize=10)
-    return _finish(fig, own)
+    return finish(fig, own)
 
 
 @styled
@@ -325,7 +326,7 @@ def km_reconstructed(
     from lifelines import KaplanMeierFitter
     from lifelines.plotting import add_at_risk_counts
 
-    fig, ax, own = _axes(ax, (8, 5.2))
+    fig, ax, own = axes_for(ax, (8, 5.2))
     fitters = []
     for colour, (arm, df) in zip(PALETTE * 3, ipd.groupby("arm", sort=False), strict=False):
         label = study.arm(arm).label
@@ -355,7 +356,7 @@ def km_reconstructed(
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", fontsize=8, frameon=False)
     add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
-    return _finish(fig, own)
+    return finish(fig, own)
 
 
 @styled
@@ -363,7 +364,7 @@ def baseline_ecdf(baseline: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Fig
     """ECDF of printed baseline p-values per study against the uniform line (Carlisle-style)."""
     if baseline.empty:
         return None
-    fig, ax, own = _axes(ax, (5.5, 4.5))
+    fig, ax, own = axes_for(ax, (5.5, 4.5))
     for colour, (sid, grp) in zip(
         sns.color_palette("colorblind"), baseline.groupby("study", sort=True), strict=False
     ):
@@ -379,7 +380,7 @@ def baseline_ecdf(baseline: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Fig
     ax.set_xlabel("printed baseline p-value")
     ax.set_ylabel("cumulative share")
     ax.legend(frameon=False, fontsize=8)
-    return _finish(fig, own)
+    return finish(fig, own)
 
 
 @styled

@@ -131,3 +131,23 @@ def test_one_forest_plot_serves_printed_pooled_and_subgroup_hrs():
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["Age (interaction p = 0.040)", "   < 60  (n = 20)", "   ≥ 60  (n = 22)"]
     plt.close(fig)
+
+
+def test_patient_figures_take_ax():
+    import pandas as pd
+
+    from reanalysis.patient.explain import shap_plot
+    from reanalysis.patient.matching import love_plot
+
+    balance = pd.DataFrame(
+        {
+            "variable": ["AGE", "SEX"],
+            "contrast": ["per unit", "M"],
+            "smd_before": [0.4, 0.2],
+            "smd_after": [0.05, 0.02],
+        }
+    )
+    _draws_on_given_axes(lambda ax: love_plot(balance, ax=ax))
+    _draws_on_given_axes(
+        lambda ax: shap_plot(pd.DataFrame({"feature": ["AGE", "SEX"], "value": [0.3, 0.1]}), ax=ax)
+    )

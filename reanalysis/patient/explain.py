@@ -17,6 +17,7 @@ import pandas as pd
 from .models import ModelResults
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -142,19 +143,18 @@ def _permutation_summary(results: ModelResults, name: str, seed: int) -> pd.Data
 # figure
 
 
-def shap_plot(df: pd.DataFrame) -> Figure:
+def shap_plot(df: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Horizontal bar chart of a :func:`shap_summary` table, most important feature on top."""
-    import matplotlib.pyplot as plt
+    from .. import plots
 
     if not isinstance(df, pd.DataFrame) or df.shape[1] < 2 or "feature" not in df.columns or df.empty:
         raise ValueError("expected the non-empty table returned by shap_summary (feature, value)")
     value = [c for c in df.columns if c != "feature"][0]
     d = df.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6.4, 0.38 * len(d) + 1.2))
+    fig, ax, own = plots.axes_for(ax, (6.4, 0.38 * len(d) + 1.2))
     ax.barh(d["feature"].astype(str), d[value].astype(float), color="C0")
     ax.set_xlabel(value + (" (probability of response)" if value == "mean |SHAP|" else ""))
     model = df.attrs.get("model") if isinstance(df.attrs, Mapping) else None
     if model:
         ax.set_title(f"Feature importance: {model}")
-    fig.tight_layout()
-    return fig
+    return plots.finish(fig, own)

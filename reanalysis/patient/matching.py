@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .. import plots
 from .descriptive import smd_binary, smd_continuous
 from .design import _design, _Term, _two_arms
 
@@ -220,14 +221,14 @@ def _balance(before: pd.DataFrame, after: pd.DataFrame, terms: list[_Term]) -> p
     return pd.DataFrame(rows)
 
 
-def love_plot(balance: pd.DataFrame, threshold: float = 0.1) -> plt.Figure:
+def love_plot(balance: pd.DataFrame, threshold: float = 0.1, ax: plt.Axes | None = None) -> plt.Figure:
     """Absolute SMD per term before and after matching, with the usual 0.1 threshold."""
     labels = [
         f"{v}: {c}" if c and c != "per unit" else v
         for v, c in zip(balance["variable"], balance["contrast"], strict=True)
     ]
     y = np.arange(len(balance))[::-1]
-    fig, ax = plt.subplots(figsize=(6.0, 0.45 * len(balance) + 1.2))
+    fig, ax, own = plots.axes_for(ax, (6.0, 0.45 * len(balance) + 1.2))
     ax.scatter(
         balance["smd_before"], y, marker="o", facecolors="none", edgecolors="#c62828", label="before matching"
     )
@@ -237,5 +238,4 @@ def love_plot(balance: pd.DataFrame, threshold: float = 0.1) -> plt.Figure:
     ax.set_xlabel("absolute standardised mean difference")
     ax.set_xlim(left=0)
     ax.legend(loc="lower right", frameon=False)
-    fig.tight_layout()
-    return fig
+    return plots.finish(fig, own)

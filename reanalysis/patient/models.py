@@ -38,6 +38,7 @@ import pandas as pd
 from .metrics import DelongTest, _binary_labels, _calibration_rows, auc_ci, delong_test
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -282,13 +283,13 @@ def _check_results(results: object) -> ModelResults:
     return results
 
 
-def roc_plot(results: ModelResults) -> Figure:
+def roc_plot(results: ModelResults, ax: Axes | None = None) -> Figure:
     """Validation ROC curve of every model, labelled with AUC and DeLong 95% CI."""
-    import matplotlib.pyplot as plt
+    from .. import plots
 
     res = _check_results(results)
     curves = res.roc_curves()
-    fig, ax = plt.subplots(figsize=(6.4, 6.0))
+    fig, ax, own = plots.axes_for(ax, (6.4, 6.0))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     for i, row in enumerate(res.table.to_dict("records")):
         c = curves[curves["model"] == row["model"]]
@@ -306,16 +307,15 @@ def roc_plot(results: ModelResults) -> Figure:
     ax.set_ylabel("Sensitivity (true-positive rate)")
     ax.set_title(f"Validation ROC (n = {res.split['n validation']}; AUC, DeLong 95% CI)")
     ax.legend(loc="lower right", fontsize=7.5, frameon=False)
-    fig.tight_layout()
-    return fig
+    return plots.finish(fig, own)
 
 
-def calibration_plot(results: ModelResults) -> Figure:
+def calibration_plot(results: ModelResults, ax: Axes | None = None) -> Figure:
     """Observed response rate against mean predicted probability per bin, one line per model."""
-    import matplotlib.pyplot as plt
+    from .. import plots
 
     res = _check_results(results)
-    fig, ax = plt.subplots(figsize=(6.4, 6.0))
+    fig, ax, own = plots.axes_for(ax, (6.4, 6.0))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect calibration")
     brier = dict(zip(res.table["model"], res.table["Brier"], strict=True))
     for i, name in enumerate(res.table["model"]):
@@ -335,5 +335,4 @@ def calibration_plot(results: ModelResults) -> Figure:
     ax.set_ylabel("Observed response rate")
     ax.set_title(f"Validation calibration (n = {res.split['n validation']})")
     ax.legend(loc="upper left", fontsize=7.5, frameon=False)
-    fig.tight_layout()
-    return fig
+    return plots.finish(fig, own)
