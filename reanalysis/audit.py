@@ -6,13 +6,25 @@ from __future__ import annotations
 import pandas as pd
 from scipy import stats as sps
 
-from .checks import CheckOptions, Status, check_records, to_frame
+from .checks import SEVERITIES, CheckOptions, Status, check_records, to_frame
 from .data import list_studies, load_study
 from .printed import parse_p_text
 
-AUDIT_COLUMNS = ["study", "location", "quantity", "printed", "recomputed", "method", "status", "reason"]
+# the audit CSV: its original columns, then severity (inconsistent rows only)
+AUDIT_COLUMNS = [
+    "study",
+    "location",
+    "quantity",
+    "printed",
+    "recomputed",
+    "method",
+    "status",
+    "reason",
+    "severity",
+]
 AUDIT_STATUS = {
     Status.REPRODUCED: "consistent",
+    Status.COMPATIBLE: "compatible (uninformative)",
     Status.INCONSISTENT: "inconsistent",
     Status.NOT_RECOMPUTABLE: "not recomputable",
 }
@@ -102,13 +114,31 @@ def carlisle_table(baseline: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["study", "n", "ks", "ks_p", "stouffer_z", "stouffer_p"])
 
 
+def severity_text(checks: pd.DataFrame) -> str:
+    """'2 critical, 3 major, 12 minor' (inconsistent rows, worst first; 'none' without any)."""
+    counts = checks.loc[checks["status"] == Status.INCONSISTENT, "severity"].value_counts()
+    return ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts.get(s)) or "none"
+
+
 def verdicts_text(checks: pd.DataFrame) -> str:
-    """'244 reproduced, 17 inconsistent, 9 not recomputable from published data'."""
+    """'240 reproduced, 4 compatible but uninformative, 17 inconsistent (2 critical, 3 major,
+    12 minor), 9 not recomputable from published data' (no compatible part when there are none)."""
     counts = checks["status"].value_counts()
+    n_bad, n_compatible = counts.get(Status.INCONSISTENT, 0), counts.get(Status.COMPATIBLE, 0)
     return (
-        f"{counts.get(Status.REPRODUCED, 0)} reproduced, {counts.get(Status.INCONSISTENT, 0)} inconsistent, "
-        f"{counts.get(Status.NOT_RECOMPUTABLE, 0)} not recomputable from published data"
+        f"{counts.get(Status.REPRODUCED, 0)} reproduced, "
+        + (f"{n_compatible} compatible but uninformative, " if n_compatible else "")
+        + f"{n_bad} inconsistent"
+        + (f" ({severity_text(checks)})" if n_bad else "")
+        + f", {counts.get(Status.NOT_RECOMPUTABLE, 0)} not recomputable from published data"
     )
+
+
+def by_severity(checks: pd.DataFrame) -> pd.DataFrame:
+    """Inconsistent rows, critical first (then major, minor), in table order within each."""
+    bad = checks[checks["status"] == Status.INCONSISTENT]
+    rank = bad["severity"].map({s: i for i, s in enumerate(reversed(SEVERITIES))})
+    return bad.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
 def commonest_reasons(checks: pd.DataFrame) -> list[str]:
@@ -120,10 +150,11 @@ def commonest_reasons(checks: pd.DataFrame) -> list[str]:
 def glance_rows(checks: pd.DataFrame) -> list[tuple[str, str]]:
     """The audit's 'at a glance' rows: scale, verdicts, where the inconsistencies are, and the
     commonest reason a printed number cannot be recomputed."""
-    per_study = checks[checks["status"] == Status.INCONSISTENT]["study"].value_counts()
+    bad = checks[checks["status"] == Status.INCONSISTENT]
+    per_study = [f"{s}: {severity_text(g)}" for s, g in bad.groupby("study", sort=True)]
     return [
         ("Studies", f"{checks['study'].nunique()} ({', '.join(sorted(checks['study'].unique()))})"),
         ("Checked", f"{len(checks)} printed numbers: {verdicts_text(checks)}"),
-        ("Inconsistent, by study", "; ".join(f"{s} {n}" for s, n in per_study.items()) or "none"),
+        ("Inconsistent, by study", "; ".join(per_study) or "none"),
         ("Not recomputable, most often because", (commonest_reasons(checks) or [""])[0]),
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import rates as R
+from .audit import by_severity, severity_text
 from .checks import Status, quantity_labels, run_checks, status_counts
 from .data import Study, list_studies, load_study
 from .tables import TableSpec, checks_table, comparison_table
@@ -165,9 +166,14 @@ def all_checks(checks: pd.DataFrame) -> TableSpec:
 
 
 def inconsistencies(checks: pd.DataFrame) -> TableSpec:
-    c = checks[checks["status"] == Status.INCONSISTENT]
-    columns = [x for x in _CHECK_COLUMNS if x != "status"]
-    return TableSpec(checks_table(c, columns), "inconsistencies", "Every inconsistency found")
+    """Every inconsistency, critical first, with its severity."""
+    c = by_severity(checks)
+    columns = ["severity", *(x for x in _CHECK_COLUMNS if x != "status")]
+    return TableSpec(
+        checks_table(c, columns),
+        "inconsistencies",
+        "Every inconsistency found, worst first (severity rules: Methods)",
+    )
 
 
 def test_usage(checks: pd.DataFrame) -> TableSpec:
@@ -255,8 +261,10 @@ def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: floa
                 "ORR as printed": headline,
                 "Checks": len(checks),
                 "✓ reproduced": int(counts.get(Status.REPRODUCED, 0)),
+                "≈ compatible (uninformative)": int(counts.get(Status.COMPATIBLE, 0)),
                 "✗ inconsistent": int(counts.get(Status.INCONSISTENT, 0)),
                 "– not recomputable": int(counts.get(Status.NOT_RECOMPUTABLE, 0)),
+                "Inconsistencies by severity": severity_text(checks),
             }
         )
     return pd.DataFrame(rows)

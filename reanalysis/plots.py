@@ -20,7 +20,12 @@ from .checks import STATUSES
 from .data import Study
 
 PALETTE = ["#1f77b4", "#ff7f0e"]
-STATUS_COLOURS = {"reproduced": "#2e7d32", "inconsistent": "#c62828", "not recomputable": "#9e9e9e"}
+STATUS_COLOURS = {
+    "reproduced": "#2e7d32",
+    "compatible (uninformative)": "#f9a825",
+    "inconsistent": "#c62828",
+    "not recomputable": "#9e9e9e",
+}
 # a fixed SVG hash salt makes SVG ids byte-stable; one dpi for the page and the PNG download
 STYLE = {"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 100}
 

@@ -286,6 +286,11 @@ def _shape_guard(ep: Endpoint, status: tuple[str, str]) -> tuple[str, str]:
 def _in_spread(printed: float | None, lo: float, hi: float) -> tuple[str, str]:
     if printed is None:
         return Status.NOT_RECOMPUTABLE, "no HR printed for this comparison"
+    if lo <= printed <= hi and lo < 1 < hi:
+        return Status.COMPATIBLE, (
+            "the printed HR lies within the replicates' 95% range, but that range spans 1: "
+            "the printed summaries cannot tell a benefit from none"
+        )
     if lo <= printed <= hi:
         return Status.REPRODUCED, "the printed HR lies within the replicates' 95% range"
     return Status.INCONSISTENT, (
@@ -294,9 +299,14 @@ def _in_spread(printed: float | None, lo: float, hi: float) -> tuple[str, str]:
     )
 
 
-def _p_status(printed: str, lo: float, hi: float) -> tuple[str, str]:
+def _p_status(printed: str, lo: float, hi: float, alpha: float = 0.05) -> tuple[str, str]:
     if not printed:
         return Status.NOT_RECOMPUTABLE, "no p printed for this comparison"
+    if parse_p(printed).overlaps(lo, hi) and lo < alpha <= hi:
+        return Status.COMPATIBLE, (
+            f"the printed p lies within the replicates' 95% range, but that range spans {alpha:g}: "
+            "the printed summaries cannot tell a significant difference from none"
+        )
     if parse_p(printed).overlaps(lo, hi):
         return Status.REPRODUCED, "the printed p lies within the replicates' 95% range"
     return Status.INCONSISTENT, "the printed p lies outside the replicates' 95% range"

@@ -16,7 +16,7 @@ from IPython.display import HTML, Markdown
 from . import audit, downloads, outputs, plots, pseudo, rates, tables
 from . import params as P
 from . import stats as S
-from .checks import Status, run_checks, status_counts
+from .checks import SEVERITIES, Status, run_checks, status_counts
 from .data import Study, load_study
 from .feasibility import feasible_counts
 
@@ -80,7 +80,12 @@ class Chapter:
             ),
             "n_checks": int(len(c)),
             "n_reproduced": int(counts.get(Status.REPRODUCED, 0)),
+            "n_compatible": int(counts.get(Status.COMPATIBLE, 0)),
             "n_inconsistent": int(counts.get(Status.INCONSISTENT, 0)),
+            **{
+                f"n_{sev}": int(((c["status"] == Status.INCONSISTENT) & (c["severity"] == sev)).sum())
+                for sev in SEVERITIES
+            },
             "n_not_recomputable": int(counts.get(Status.NOT_RECOMPUTABLE, 0)),
             "n_pct_checked": int((c["check"] == "percentage").sum()),
             "n_pct_inconsistent": _count(c, "percentage", Status.INCONSISTENT),
@@ -169,9 +174,14 @@ class Chapter:
         reproduced = "; ".join(
             f"{_plural(check)} {int((st == Status.REPRODUCED).sum())} of {len(st)}" for check, st in by_check
         )
-        bad = c[c["status"] == Status.INCONSISTENT]
+        bad = audit.by_severity(c)
         inconsistent = tables.listing(
-            [f"{q} ({loc})" for q, loc in dict.fromkeys(zip(bad["quantity"], bad["location"], strict=True))],
+            list(
+                dict.fromkeys(
+                    f"{sev}: {q} ({loc})"
+                    for sev, q, loc in bad[["severity", "quantity", "location"]].itertuples(index=False)
+                )
+            ),
             more=" (see the reproducibility summary)",
         )
         missing = tables.listing(audit.commonest_reasons(c), limit=2)
@@ -190,7 +200,7 @@ class Chapter:
             ("Printed results", ", ".join(reported)),
             ("Checked", checked),
             ("Reproduced", reproduced),
-            ("Inconsistent", inconsistent or "none"),
+            ("Inconsistent, worst first", inconsistent or "none"),
             ("Not recomputable, most often because", missing),
             (
                 "Survival reconstructed from summaries",

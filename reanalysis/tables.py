@@ -14,15 +14,17 @@ import pandas as pd
 from IPython.display import HTML
 
 from . import downloads
-from .checks import Status, quantity_labels
+from .checks import SEVERITIES, Status, quantity_labels
 from .data import Study
 
+SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # critical first
 MARK = {
     Status.REPRODUCED: "✓ reproduced",
+    Status.COMPATIBLE: "≈ compatible (uninformative)",
     Status.INCONSISTENT: "✗ inconsistent",
     Status.NOT_RECOMPUTABLE: "– not recomputable",
 }
-COLOURS = {"✓": "#e6f4ea", "✗": "#fde8e8", "–": "#f1f3f4"}
+COLOURS = {"✓": "#e6f4ea", "≈": "#fff8e1", "✗": "#fde8e8", "–": "#f1f3f4"}
 
 
 @dataclass
@@ -42,15 +44,23 @@ class Footnotes:
         return "\n".join(f"{'abcdefghijklmnopqrstuvwxyz'[i]}. {t}" for i, t in enumerate(self.texts))
 
 
+def verdict(status: str, severity: str = "") -> str:
+    """'✓ reproduced', '✗ inconsistent (critical)': a status mark with the severity where any."""
+    return MARK[status] + (f" ({severity})" if severity else "")
+
+
 def _status_cell(rows: pd.DataFrame) -> str:
     """One cell for the status of several checks (e.g. both arms' percentages)."""
     if rows.empty:
         return ""
     bad = rows[rows["status"] == Status.INCONSISTENT]
     if len(bad):
-        return MARK[Status.INCONSISTENT] + ": " + "; ".join(bad["reason"])
+        worst = min(bad["severity"], key=SEVERITY_ORDER.index)
+        return verdict(Status.INCONSISTENT, worst) + ": " + "; ".join(bad["reason"])
     if (rows["status"] == Status.REPRODUCED).all():
         return MARK[Status.REPRODUCED]
+    if rows["status"].isin([Status.REPRODUCED, Status.COMPATIBLE]).all():
+        return MARK[Status.COMPATIBLE]
     return MARK[Status.NOT_RECOMPUTABLE]
 
 
@@ -78,7 +88,7 @@ def comparison_table(
         p_printed = p_recomputed = p_status = ""
         if len(pcheck) and (p_key == key or first_of_group):
             c = pcheck.iloc[0]
-            p_printed, p_status = c["printed"], MARK[c["status"]]
+            p_printed, p_status = c["printed"], verdict(c["status"], c["severity"])
             if c["recomputed"]:
                 p_recomputed = f"{c['recomputed']} {notes.mark(c['footnote'])}".strip()
             if c["status"] == Status.REPRODUCED and c["tests_reproducing"]:
@@ -108,7 +118,7 @@ def checks_table(checks: pd.DataFrame, columns: list[str] | None = None) -> pd.D
     cols = columns or ["location", "quantity", "arm", "printed", "recomputed", "status", "reason"]
     out = checks[cols].copy()
     if "status" in out:
-        out["status"] = out["status"].map(MARK)
+        out["status"] = [verdict(s, v) for s, v in zip(checks["status"], checks["severity"], strict=True)]
     return out.reset_index(drop=True)
 
 

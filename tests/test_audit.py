@@ -282,7 +282,13 @@ def test_audit_across_studies_and_cli(capsys):
     assert set(c["study"]) == {"li2022", "rtiot2025"}
     view = audit.audit_table(c)
     assert list(view.columns) == audit.AUDIT_COLUMNS
-    assert set(view["status"]) <= {"consistent", "inconsistent", "not recomputable"}
+    assert set(view["status"]) <= {
+        "consistent",
+        "compatible (uninformative)",
+        "inconsistent",
+        "not recomputable",
+    }
+    assert (view["severity"] != "").eq(view["status"] == "inconsistent").all()
     assert main(["audit", "--study", "li2022"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == ",".join(audit.AUDIT_COLUMNS) and len(out) == 1 + (c["study"] == "li2022").sum()

@@ -31,37 +31,44 @@ def test_patients_are_the_printed_arm_sizes(li2022):
 
 
 # Li 2022's checks, counted from `python -m reanalysis checks li2022` (its CSV read with the csv
-# module, rows counted by status): 270 rows, 244 reproduced, 17 inconsistent, 9 not recomputable.
-# If the checks change on purpose, recount with that command and update these numbers.
-LI2022_VERDICTS = {"reproduced": 244, "inconsistent": 17, "not recomputable": 9}
+# module, rows counted by status and severity): 270 rows, 241 reproduced, 20 inconsistent
+# (2 critical, 13 major, 5 minor), 9 not recomputable. If the checks change on purpose, recount
+# with that command and update these numbers.
+LI2022_VERDICTS = {"reproduced": 241, "inconsistent": 20, "not recomputable": 9}
+LI2022_SEVERITIES = {"critical": 2, "major": 13, "minor": 5}
 
 
-def checks_csv_counts(capsys) -> Counter:
-    """Statuses of `reanalysis checks li2022`, counted from its CSV output (not from the frame)."""
+def checks_csv_counts(capsys) -> tuple[Counter, Counter]:
+    """Statuses and severities of `reanalysis checks li2022`, counted from its CSV output."""
     assert main(["checks", "li2022"]) == 0
-    return Counter(row["status"] for row in csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    return Counter(r["status"] for r in rows), Counter(r["severity"] for r in rows if r["severity"])
 
 
 def test_verdict_counts_are_the_checks(li2022, capsys):
     _, box = li2022
-    counted = checks_csv_counts(capsys)
+    counted, severities = checks_csv_counts(capsys)
     expected = (
         f"{sum(counted.values())} printed numbers checked: {counted['reproduced']} reproduced, "
-        f"{counted['inconsistent']} inconsistent, {counted['not recomputable']} not recomputable "
-        "from published data"
+        f"{counted['inconsistent']} inconsistent ({severities['critical']} critical, "
+        f"{severities['major']} major, {severities['minor']} minor), "
+        f"{counted['not recomputable']} not recomputable from published data"
     )
     assert box["Checked"] == expected, "the box does not count the checks the command lists"
     assert dict(counted) == LI2022_VERDICTS, "li2022's checks changed: recount and update"
+    assert dict(severities) == LI2022_SEVERITIES
     assert box["Checked"] == (
-        "270 printed numbers checked: 244 reproduced, 17 inconsistent, 9 not recomputable from published data"
+        "270 printed numbers checked: 241 reproduced, 20 inconsistent (2 critical, 13 major, 5 minor), "
+        "9 not recomputable from published data"
     )
 
 
 def test_known_findings_are_named(li2022):
     _, box = li2022
-    # 35/37 = 94.59%, printed 94.60%: no whole number of 37 patients gives it
-    assert box["Inconsistent"].startswith("Gender: male (Table 1)")
-    assert "and 12 more" in box["Inconsistent"]
+    # worst first: Table 2 prints OS 3-month rates 97.3% (N 37) vs 92.3% (N 41) with P < 0.001,
+    # while no pointwise test of those rates can go below 0.306 (see test_audit): critical
+    assert box["Inconsistent, worst first"].startswith("critical: OS 3-month rate (Table 2); critical: ")
+    assert "and 16 more" in box["Inconsistent, worst first"]
     # Table 1's subtotals all add up to the arm sizes
     assert "sums 14 of 14" in box["Reproduced"]
     assert "OS: " in box["Survival reconstructed from summaries"]
@@ -71,4 +78,4 @@ def test_unprinted_arm_sizes_are_said():
     box = rows(Chapter(study_id="multicentre2026", criterion="not stated").at_a_glance().data)
     assert box["Patients"] == "238 in all; arm sizes not printed"
     assert box["Survival reconstructed from summaries"] == "not possible from what is printed"
-    assert box["Inconsistent"] == "none"
+    assert box["Inconsistent, worst first"] == "none"

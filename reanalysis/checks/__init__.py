@@ -24,6 +24,7 @@ from .lookup import COUNT_TABLES, contingency, count_for, denominator_of, quanti
 from .record import (
     CHECK_COLUMNS,
     COLUMNS,
+    SEVERITIES,
     STATUSES,
     Check,
     Severity,
@@ -33,12 +34,14 @@ from .record import (
     status_counts,
     to_frame,
 )
+from .severity import grade
 
 __all__ = [
     "CHECK_COLUMNS",
     "COLUMNS",
     "COUNT_TABLES",
     "REGISTRY",
+    "SEVERITIES",
     "STATUSES",
     "Check",
     "CheckOptions",
@@ -93,14 +96,15 @@ REGISTRY: tuple[Family, ...] = (
 
 
 def check_records(study: Study, options: CheckOptions | None = None) -> list[Check]:
-    """Every applicable family's records, in registry order then source order."""
+    """Every applicable family's records, in registry order then source order, graded
+    (severity on inconsistent rows; reproductions that could not have failed are compatible)."""
     options = options or CheckOptions()
     records: list[Check] = []
     for family in REGISTRY:
         if family.two_arm_only and not study.is_two_arm:
             continue
         records += family.run(study, options, records)
-    return records
+    return grade(records, options.alpha)
 
 
 def run_checks(

@@ -6,6 +6,7 @@ import pandas as pd
 
 from .. import stats as S
 from ..data import Study
+from ..printed import PrintedNumber
 from .lookup import COUNT_TABLES, count_for, denominator_of, quantity_labels
 from .record import Check, Status
 
@@ -14,6 +15,14 @@ def _fmt_candidates(c: tuple[int, ...]) -> str:
     if not c:
         return "none"
     return str(c[0]) if len(c) == 1 else "{" + ", ".join(map(str, c)) + "}"
+
+
+def _total_n(study: Study) -> int | None:
+    """The whole cohort's N: printed as ``total_n``, or the sum of the printed arm sizes."""
+    if study.meta.get("total_n"):
+        return int(study.meta["total_n"])
+    sizes = study.arm_sizes
+    return sum(sizes.values()) if len(sizes) == len(study.arms) and len(sizes) > 1 else None
 
 
 def percentage_checks(study: Study) -> list[Check]:
@@ -54,6 +63,9 @@ def percentage_checks(study: Study) -> list[Check]:
                     Check(
                         **base,
                         status=Status.REPRODUCED if g.candidates else Status.INCONSISTENT,
+                        # with no n printed, GRIM can fail only if consecutive counts are further
+                        # apart (100/N points) than one unit of the printed last digit
+                        informative=100 / N > 10**-g.decimals,
                         printed=printed,
                         recomputed=f"n ∈ {_fmt_candidates(g.candidates)}",
                         method=f"n/{N}",
@@ -65,13 +77,18 @@ def percentage_checks(study: Study) -> list[Check]:
                     )
                 )
                 continue
-            reason = ""
+            reason, mislabelled = "", False
             if not g.consistent:
                 reason = f"{n}/{N} = {g.expected}%; " + (
                     f"{printed} would need n = {_fmt_candidates(g.candidates)}"
                     if g.candidates
                     else f"no whole number of {N} patients gives {printed}"
                 )
+                total = _total_n(study)
+                if total and total != N and S.grim_percentage(n, total, r["pct"]).consistent:
+                    mislabelled = True
+                    reason += f"; {n} of all {total} patients gives {printed}: the % is of the whole cohort"
+            lo, hi = PrintedNumber(float(r["pct"]), g.decimals).interval()
             rows.append(
                 Check(
                     **base,
@@ -80,7 +97,10 @@ def percentage_checks(study: Study) -> list[Check]:
                     recomputed=f"{g.expected}%",
                     method=f"{n}/{N} at {g.decimals} decimals",
                     reason=reason,
+                    printed_lower=lo,
+                    printed_upper=hi,
                     recomputed_value=100 * n / N,
+                    mislabelled=mislabelled,
                 )
             )
     return rows

@@ -20,12 +20,13 @@ class Status(StrEnum):
     """What a check found (a ``str``: frames hold the plain value)."""
 
     REPRODUCED = "reproduced"
+    COMPATIBLE = "compatible (uninformative)"  # agrees, but the check could not have failed
     INCONSISTENT = "inconsistent"
     NOT_RECOMPUTABLE = "not recomputable"
 
 
 class Severity(StrEnum):
-    """How bad an inconsistency is (graded by the checks of issue 'Verdicts a reader can trust')."""
+    """How bad an inconsistency is (graded by :mod:`reanalysis.checks.severity`)."""
 
     MINOR = "minor"
     MAJOR = "major"
@@ -33,6 +34,7 @@ class Severity(StrEnum):
 
 
 STATUSES = tuple(s.value for s in Status)
+SEVERITIES = tuple(s.value for s in Severity)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Check:
     recomputed_upper: float | None = None
     severity: Severity | None = None  # inconsistent rows only
     informative: bool | None = None  # could this check have failed? None: not assessed
+    mislabelled: bool = False  # right under another denominator or row than the printed one
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))

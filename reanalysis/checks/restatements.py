@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from ..data import Study
 from ..printed import PrintedNumber, find_p, p_agree, same_number
-from .lookup import quantity_labels
+from .lookup import COUNT_TABLES, denominator_of, quantity_labels
 from .record import Check, Status
 
 # statistic named in restatements.csv → the column of the source row that holds it
 _SOURCE_COLUMN = {"pct": "pct", "n": "n", "hr": "hr", "lower": "lower", "upper": "upper", "value": "value"}
 
 
-def _primary(study: Study, key: str, statistic: str, arm: str | None) -> tuple[float, str, str] | None:
-    """(value, printed, location) of the quantity a restatement repeats."""
+@dataclass(frozen=True)
+class Source:
+    """The primary print of a restated quantity: its value at the precision it was printed with,
+    where, and (for a percentage of a count) the exact value behind it."""
+
+    value: float
+    printed: str
+    decimals: int
+    location: str
+    exact: float | None = None  # 100·n/N when the source is a percentage with its n and N
+
+
+def _primary(study: Study, key: str, statistic: str, arm: str | None) -> Source | None:
+    """The quantity a restatement repeats, as its primary location prints it."""
     if statistic == "p":
         for t in ("pvalues", "hazard_ratios"):
             df = study[t]
@@ -24,7 +38,8 @@ def _primary(study: Study, key: str, statistic: str, arm: str | None) -> tuple[f
                 txt = r["printed"] if t == "pvalues" else r["p_printed"]
                 if pd.isna(txt):
                     return None
-                return float(r["p"]), str(txt), r["location"]
+                value = float(r["p"])
+                return Source(value, str(txt), PrintedNumber.find(txt, value).decimals, r["location"])
         return None
     for t in ("baseline", "treatment", "response", "adverse_events", "survival", "hazard_ratios"):
         df = study[t]
@@ -41,7 +56,14 @@ def _primary(study: Study, key: str, statistic: str, arm: str | None) -> tuple[f
             col = "value"
         if col not in r.index or pd.isna(r[col]):
             return None
-        return float(r[col]), str(r[col]) if col == "pct" else f"{r[col]:g}", r["location"]
+        value = float(r[col])
+        # the precision the source printed (91.90 keeps its trailing zero), from its own cell
+        decimals = PrintedNumber.find(r["printed"], value).decimals
+        exact = None
+        if statistic == "pct" and t in COUNT_TABLES and pd.notna(r.get("n")):
+            N = denominator_of(study, r)
+            exact = 100 * int(r["n"]) / N if N else None
+        return Source(value, f"{value:.{decimals}f}", decimals, r["location"], exact)
     return None
 
 
@@ -67,23 +89,36 @@ def restatement_checks(study: Study) -> list[Check]:
                 )
             )
             continue
-        value, prim_printed, prim_loc = prim
+        restated = PrintedNumber.find(r["printed"], float(r["value"]))
+        lo = hi = None
+        method = f"same value as {prim.location} at the coarser precision"
         if r["statistic"] == "p":
-            same = p_agree(find_p(r["printed"], float(r["value"])), find_p(prim_printed, value))
+            same = p_agree(find_p(r["printed"], restated.value), find_p(prim.printed, prim.value))
+            target = prim.value
+        elif restated.decimals > prim.decimals and prim.exact is not None:
+            # printed more precisely than its source: only the count behind the source can say
+            target = prim.exact
+            same = same_number(restated.value, restated.decimals, target, 12)
+            method = (
+                f"the count behind {prim.location} ({target:.{restated.decimals + 2}f}%) "
+                "at the restated precision"
+            )
+            lo, hi = restated.interval(floor=None)
         else:
-            d_r = PrintedNumber.find(r["printed"], r["value"]).decimals
-            d_p = PrintedNumber.find(
-                prim_printed if r["statistic"] == "pct" else f"{value:g}", value
-            ).decimals
-            same = same_number(float(r["value"]), d_r, value, d_p)
+            target = prim.value
+            same = same_number(restated.value, restated.decimals, prim.value, prim.decimals)
+            # the interval the coarser of the two prints stands for, to grade how far off it is
+            lo, hi = PrintedNumber(restated.value, min(restated.decimals, prim.decimals)).interval(floor=None)
         rows.append(
             Check(
                 **base,
                 status=Status.REPRODUCED if same else Status.INCONSISTENT,
-                recomputed=f"{prim_printed} ({prim_loc})",
-                method=f"same value as {prim_loc} at the coarser precision",
-                reason="" if same else f"{prim_loc} prints {prim_printed}",
-                recomputed_value=value,
+                recomputed=f"{prim.printed} ({prim.location})",
+                method=method,
+                reason="" if same else f"{prim.location} prints {prim.printed}",
+                printed_lower=lo,
+                printed_upper=hi,
+                recomputed_value=target,
             )
         )
     return rows

@@ -11,49 +11,81 @@ from scipy import stats as sps
 
 from .. import stats as S
 from ..data import Study
-from ..printed import PrintedNumber, parse_p, parse_p_text
+from ..printed import PrintedNumber, PrintedP, p_agree, parse_p, parse_p_text
 from .lookup import quantity_labels
 from .record import Check, Status, fmt_p
 
+# A likelihood-ratio or score p from the same Cox fit can differ from the Wald p implied by the
+# CI, most in small samples: a printed p within this factor of the Wald range, on the other side
+# of alpha, is what such a test may give (not recomputable), not an error. Beyond it, no standard
+# test of the same model gives it.
+LR_WALD_RATIO = 2.0
+
+
+def _wald_range(r: pd.Series) -> tuple[float, float, float]:
+    """Wald p of the printed HR and CI, and its range over the rounding of all three numbers."""
+    d_ci = max(PrintedNumber.find(r["printed"], r[b]).decimals for b in ("lower", "upper"))
+    half_ci = PrintedNumber(0.0, d_ci).half_unit  # both bounds at the more precise one's precision
+    half_hr = PrintedNumber.find(r["printed"], r["hr"]).half_unit
+    hrs = {r["hr"] - half_hr, r["hr"] + half_hr}
+    if r["hr"] - half_hr < 1 < r["hr"] + half_hr:
+        hrs.add(1.0)  # p is largest at HR = 1
+    ps = [
+        S.hr_p_from_ci(hr, lo, hi)
+        for hr in hrs
+        for lo in (r["lower"] - half_ci, r["lower"] + half_ci)
+        for hi in (r["upper"] - half_ci, r["upper"] + half_ci)
+        if 0 < lo <= hr <= hi
+    ]
+    mid = S.hr_p_from_ci(r["hr"], r["lower"], r["upper"])
+    return mid, min([*ps, mid]), max([*ps, mid])
+
+
+def _other_test(study: Study, model: str) -> str:
+    """Which test a printed p that is not the Wald p most likely is, for this kind of model."""
+    if str(model).startswith("uni"):
+        named = str((study.meta.get("tests_named") or {}).get("survival", "log-rank")).strip()
+        named = named[: -len(" test")] if named.lower().endswith(" test") else named
+        score = " (the score test of a univariable Cox model)" if "log-rank" in named.lower() else ""
+        return f"the {named} test's p{score}"
+    return "a likelihood-ratio or score p from the same Cox model"
+
 
 def hazard_ratio_checks(study: Study, alpha: float = 0.05) -> list[Check]:
-    """Printed p of an HR against the Wald p implied by its CI (range over CI rounding)."""
+    """Printed p of an HR against the Wald p implied by its CI (range over the rounding of the
+    HR and its CI)."""
     rows, labels = [], quantity_labels(study)
     for _, r in study["hazard_ratios"].iterrows():
         if pd.isna(r["lower"]) or pd.isna(r["upper"]) or pd.isna(r["p_printed"]):
             continue
-        # both CI bounds are taken at the precision of the more precisely printed one
-        d = max(PrintedNumber.find(r["printed"], r[b]).decimals for b in ("lower", "upper"))
-        half = PrintedNumber(0.0, d).half_unit
-        ps = [
-            S.hr_p_from_ci(r["hr"], lo, hi)
-            for lo in (r["lower"] - half, r["lower"] + half)
-            for hi in (r["upper"] - half, r["upper"] + half)
-            if lo > 0
-        ]
-        p_mid = S.hr_p_from_ci(r["hr"], r["lower"], r["upper"])
+        p_mid, lo_p, hi_p = _wald_range(r)
         printed = parse_p(r["p_printed"])
-        lo_p, hi_p = min(ps), max(ps)
         in_range = printed.overlaps(lo_p, hi_p)
         ci_excludes_1 = r["upper"] < 1 or r["lower"] > 1
         p_sig = printed.value < alpha if printed.relation != ">" else False
+        pr_lo, pr_hi = printed.interval()
+        other = _other_test(study, r["model"])
         if in_range:
             status, reason = Status.REPRODUCED, "the printed p is the Wald p of this HR and CI"
-        elif ci_excludes_1 != p_sig:
+        elif ci_excludes_1 != p_sig and (pr_hi * LR_WALD_RATIO < lo_p or pr_lo > hi_p * LR_WALD_RATIO):
             status = Status.INCONSISTENT
             reason = (
                 "the CI excludes 1 but the printed p is not significant"
                 if ci_excludes_1
                 else "the CI includes 1 but the printed p is significant"
+            ) + f", and no standard test of the same model is that far from the Wald p ({fmt_p(p_mid)})"
+        elif ci_excludes_1 != p_sig:
+            status = Status.NOT_RECOMPUTABLE
+            ci = "excludes" if ci_excludes_1 else "includes"
+            reason = (
+                f"the Wald p of this CI is {fmt_p(p_mid)} and the printed p is on the other side of "
+                f"{alpha:g}: {other} can be, while the Wald CI {ci} 1"
             )
         else:
             status = Status.NOT_RECOMPUTABLE
-            reason = (
-                "the printed p is not the Wald p of this HR (it is likely the "
-                f"{study.meta.get('tests_named', {}).get('survival', 'survival')} test p); "
-                "both agree on significance"
-            )
-        p_lo, p_hi = printed.interval()
+            reason = f"the printed p is not the Wald p of this HR (it is likely {other}); "
+            reason += "both agree on significance"
+        p_lo, p_hi = pr_lo, pr_hi
         rows.append(
             Check(
                 study=study.id,
@@ -106,6 +138,21 @@ def smallest_landmark_p(s1: float, n1: int, s2: float, n2: int) -> float:
     return min(ps) if ps else float("nan")
 
 
+def _whole_curve_note(study: Study, endpoint: str, printed: PrintedP) -> str:
+    """Whether the paper's whole-curve p for the endpoint (printed beside its median) would
+    explain a landmark p that no pointwise test can give."""
+    sv = study["survival"]
+    keys = sv.loc[(sv["endpoint"] == endpoint) & (sv["statistic"] == "median") & sv["subgroup"].isna(), "key"]
+    pv = study["pvalues"].set_index("key")
+    whole = [k for k in dict.fromkeys(keys) if k in pv.index]
+    if not whole:
+        return " (a whole-curve test's p printed against a landmark would explain it; the paper prints none)"
+    text = pv.loc[whole[0], "printed"]
+    if p_agree(parse_p(text), printed):
+        return f" (the paper's whole-curve {endpoint} p, {text}, printed against a landmark would explain it)"
+    return f" (the paper's whole-curve {endpoint} p is {text}, so that does not explain it either)"
+
+
 def landmark_p_checks(study: Study) -> list[Check]:
     """A printed p for a landmark survival difference against the smallest p attainable.
 
@@ -141,8 +188,8 @@ def landmark_p_checks(study: Study) -> list[Check]:
                 recomputed=f"≥ {fmt_p(p_min)}",
                 method=f"smallest attainable p: {_LANDMARK_TESTS}",
                 reason=(
-                    f"even with no censoring the smallest attainable p is {fmt_p(p_min)} (a whole-curve "
-                    "test's p printed against a landmark would explain it)"
+                    f"even with no censoring the smallest attainable p is {fmt_p(p_min)}"
+                    + _whole_curve_note(study, grp["endpoint"].iloc[0], printed)
                     if impossible
                     else "attainable; the exact p needs the numbers at risk"
                 ),
