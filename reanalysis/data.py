@@ -25,6 +25,7 @@ import yaml
 
 from .errors import DataError, ParameterError
 from .schema import TABLE_ORDER, TABLES, UNIQUE, table_schema
+from .vocabulary import AE_ATTRIBUTIONS
 
 NOT_STATED = "not stated"  # the response criterion of a study that does not name one
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -344,6 +345,16 @@ def _check_references(study: Study) -> None:
                     row=int(idx) + 2,
                     column="key",
                 )
+    ae_keys = set(study.tables["adverse_events"]["key"].dropna())
+    for i, entry in enumerate(study.meta.get("ae_overall") or []):
+        ok = isinstance(entry, dict) and entry.get("key") in ae_keys
+        if not ok or entry.get("attribution") not in AE_ATTRIBUTIONS:
+            raise DataError(
+                _rel(study.folder / "study.yml"),
+                f"ae_overall entry {i + 1} needs a key of adverse_events.csv and an attribution "
+                f"({' or '.join(AE_ATTRIBUTIONS)}), got {entry!r}",
+                column="ae_overall",
+            )
     for idx, levels in pv["levels"].items():
         for lv in levels:
             if lv not in known:

@@ -38,10 +38,21 @@ def _studies(include: str) -> list[Study]:
     return [load_study(s) for s in (wanted or known)]
 
 
+def _overall_ae_keys(st: Study, attribution: str) -> tuple[list[str], list[str]]:
+    """Keys of the study's overall adverse-event rows (study.yml ``ae_overall``) counting
+    ``attribution`` events, and the other attributions it prints instead."""
+    entries = st.meta.get("ae_overall") or []
+    keys = [e["key"] for e in entries if e["attribution"] == attribution]
+    others = sorted({e["attribution"] for e in entries} - {attribution})
+    return keys, others
+
+
 def rt_rates(
-    outcome: str, criterion: str = DEFAULT_CRITERION, include: str = ""
+    outcome: str, criterion: str = DEFAULT_CRITERION, include: str = "", attribution: str = "all-cause"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per study, the RT-containing arm's printed count of ``outcome`` (ORR, DCR, or AE>=3).
+    """Per study, the RT-containing arm's printed count of ``outcome`` (ORR, DCR, or AE>=3, the
+    share of patients with any grade >= 3 adverse event of the given ``attribution``: all-cause
+    and treatment-related counts are never mixed).
 
     A response outcome by a criterion no included study reports is refused (ParameterError);
     studies that do not report it are listed as excluded.
@@ -55,12 +66,14 @@ def rt_rates(
             label = f"{st.meta['short_title']}: {arm.label}"
             if outcome == "AE>=3":
                 ae = st["adverse_events"]
-                hit = ae[
-                    (ae["arm"] == arm.id)
-                    & ae["grade_band"].isin([">=3", "3-4"])
-                    & ae["term"].str.lower().str.startswith("any")
-                ]
-                where = "adverse_events"
+                keys, others = _overall_ae_keys(st, attribution)
+                hit = ae[(ae["arm"] == arm.id) & ae["grade_band"].isin([">=3", "3-4"]) & ae["key"].isin(keys)]
+                if hit.empty and others:
+                    kinds = " and ".join(others)
+                    why = f"prints only {kinds} grade ≥ 3 AEs, not pooled with {attribution} ones"
+                    excluded.append({"study": label, "why": why})
+                    continue
+                where = f"the {attribution} adverse-event totals"
             else:
                 crit = st.match_criterion(criterion)
                 resp = st["response"]
@@ -72,7 +85,8 @@ def rt_rates(
                 ]
                 where = f"response ({crit or criterion})"
             if hit.empty:
-                excluded.append({"study": label, "why": f"no {outcome} printed for this arm in {where}"})
+                what = "grade ≥ 3 AE total" if outcome == "AE>=3" else outcome
+                excluded.append({"study": label, "why": f"no {what} printed for this arm in {where}"})
                 continue
             r = hit.iloc[0]
             n, N, note = count_for(st, r["key"], arm.id)
@@ -106,9 +120,11 @@ def pool_rates(
     method: str = "DL",
     alpha: float = 0.05,
     continuity: float = 0.5,
+    attribution: str = "all-cause",
 ) -> Pooled:
-    """Random-effects pooled proportion (logit) of ``outcome`` in RT-containing arms."""
-    rows, excluded = rt_rates(outcome, criterion, include)
+    """Random-effects pooled proportion (logit) of ``outcome`` in RT-containing arms (for AE>=3,
+    of one ``attribution``)."""
+    rows, excluded = rt_rates(outcome, criterion, include, attribution)
     if len(rows) < 2:
         return Pooled(rows, excluded, None, f"{len(rows)} study: nothing to pool")
     res = meta.pool_proportions(

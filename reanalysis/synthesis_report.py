@@ -10,6 +10,7 @@ from IPython.display import HTML, Markdown
 
 from . import downloads, plots, synthesis, tables
 from . import params as P
+from .vocabulary import AE_ATTRIBUTIONS
 
 
 class SynthesisChapter:
@@ -20,11 +21,14 @@ class SynthesisChapter:
         self.params = P.validate(parameters, P.SYNTHESIS_PARAMS, where="synthesis parameters")
         self.page = page
         p = self.params
+        crit = p["criterion"]
+        outcomes = {f"{o} ({crit})": (o, "all-cause") for o in ("ORR", "DCR")}
+        outcomes |= {f"grade ≥ 3 AE, {a}": ("AE>=3", a) for a in AE_ATTRIBUTIONS}
         self.rates = {
-            o: synthesis.pool_rates(
-                o, p["criterion"], p["include"], p["estimator"], p["alpha"], p["continuity"]
+            name: synthesis.pool_rates(
+                o, crit, p["include"], p["estimator"], p["alpha"], p["continuity"], attribution=a
             )
-            for o in ("ORR", "DCR", "AE>=3")
+            for name, (o, a) in outcomes.items()
         }
         self.hrs = {
             e: synthesis.pool_hrs(e, p["include"], p["estimator"], p["alpha"], p["pool_across_comparators"])
@@ -39,11 +43,8 @@ class SynthesisChapter:
 
     def at_a_glance(self) -> HTML:
         """What was pooled (k, estimate) and what was not, and why; computed from the pools."""
-        crit, rows = self.params["criterion"], []
-        items = [
-            (f"{o} ({crit})" if o != "AE>=3" else "grade ≥ 3 AE", x, "logit", 100)
-            for o, x in self.rates.items()
-        ]
+        rows: list[tuple[str, str]] = []
+        items = [(name, x, "logit", 100) for name, x in self.rates.items()]
         items += [(f"{e} HR", x, "log", 1) for e, x in self.hrs.items()]
         pooled, not_pooled = [], []
         for name, x, transform, scale in items:
@@ -65,11 +66,7 @@ class SynthesisChapter:
         return tables.glance(rows)
 
     def summary(self) -> HTML:
-        crit = self.params["criterion"]
-        rows = [
-            synthesis.summary_row(f"{o} ({crit}), %" if o != "AE>=3" else "grade ≥ 3 AE, %", x, "logit", 100)
-            for o, x in self.rates.items()
-        ]
+        rows = [synthesis.summary_row(f"{name}, %", x, "logit", 100) for name, x in self.rates.items()]
         rows += [synthesis.summary_row(f"{e} HR, RT vs control", x, "log") for e, x in self.hrs.items()]
         return tables.show(pd.DataFrame(rows), "synthesis-summary", "Pooled estimates", page=self.page)
 

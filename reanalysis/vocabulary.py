@@ -12,5 +12,7 @@ TEST_RULES = ("gtsummary", "paper", "reproduce")
 CI_METHODS = ("wilson", "clopper-pearson")
 # Weightings of the two-sample survival test (see reanalysis.survival).
 WEIGHTINGS = ("logrank", "wilcoxon", "tarone-ware")
+# What an overall adverse-event count counts (study.yml `ae_overall`); never pooled together.
+AE_ATTRIBUTIONS = ("all-cause", "treatment-related")
 # Response criteria a patient-level ADRS file may name.
 RESPONSE_CRITERIA = ("RECIST 1.1", "mRECIST")

@@ -24,9 +24,23 @@ def test_orr_rows_are_the_printed_counts_of_rt_arms():
 
 
 def test_grade3_ae_uses_inferred_counts_and_says_so():
-    p = synthesis.pool_rates("AE>=3")
+    # Li 2022 prints treatment-related grade >= 3 AEs only: 29.7% of 37 -> n = 11 (11/37 = 29.73%)
+    p = synthesis.pool_rates("AE>=3", attribution="treatment-related")
     li = p.rows[p.rows["study"].str.startswith("Li 2022")].iloc[0]
     assert (li["events"], li["total"]) == (11, 37) and "inferred from 29.7%" in li["note"]
+
+
+def test_grade3_ae_pools_one_attribution_only():
+    # rtiot2025 Table 4 "All Adverse Events, grade 3-4: 18 (62.1)" of 29 (was dropped: its term does
+    # not start with "any"); singlecentre2025 abstract "grade >= 3 AEs in 30.6%" of 108 -> 33.
+    # Li 2022's treatment-related total is not pooled with these all-cause ones.
+    p = synthesis.pool_rates("AE>=3", attribution="all-cause")
+    counts = zip(p.rows["events"], p.rows["total"], strict=True)
+    got = dict(zip(p.rows["study"].str.split(":").str[0], counts, strict=True))
+    assert got == {"RT+IO+T cohort 2025": (18, 29), "Single-centre RT + ICI 2025": (33, 108)}
+    li = p.excluded[p.excluded["study"].str.startswith("Li 2022")]["why"].iloc[0]
+    assert li == "prints only treatment-related grade ≥ 3 AEs, not pooled with all-cause ones"
+    assert p.result is not None and p.result.k == 2
 
 
 def test_hazard_ratios_are_not_pooled_across_different_controls():
