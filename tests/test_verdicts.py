@@ -140,3 +140,23 @@ def test_severity_rules_are_data_and_complete():
     # printed 0.774 vs 0.887: same side -> major
     same_side = dataclasses.replace(base, printed_lower=0.7735, printed_upper=0.7745, recomputed_value=0.887)
     assert severity.severity_of(same_side)[0] == Severity.MAJOR
+
+
+def test_identical_summaries_under_two_criteria_are_flagged(li):
+    # Li 2022 Table 2 prints PFS 5.86 (3.19–8.53) and 3.70 (2.60–4.80) under both RECIST 1.1 and
+    # mRECIST: identical medians and CIs under two criteria, flagged for review
+    dup = li[li["check"] == "duplicate"]
+    assert set(dup["arm"]) == {"rt_pd1", "tace_sor"} and (dup["status"] == Status.INCONSISTENT).all()
+    assert dup["reason"].str.contains("identical under RECIST 1.1 and mRECIST").all()
+
+
+def test_percentages_of_another_denominator_are_flagged(rtiot):
+    # Table 2: RT sites in the 29-patient RT+IO+T arm: liver 18 (51.4) = 18/35 sites, not /29 (62.1%)
+    r = row(rtiot, "denominator", "treatment.rt_site_liver", arm="rt_io_t")
+    assert (
+        r["status"] == Status.INCONSISTENT
+        and r["severity"] == "minor"
+        and "of 35, not of the 29" in r["reason"]
+    )
+    # its GRIM check still uses the printed denominator: 18/35 = 51.43% -> 51.4 reproduced
+    assert row(rtiot, "percentage", "treatment.rt_site_liver", arm="rt_io_t")["status"] == Status.REPRODUCED

@@ -88,8 +88,10 @@ REGISTRY: tuple[Family, ...] = (
     Family("interaction p", lambda s, o, e: survival.interaction_checks(s, o.alpha)),
     Family("uncovered p", lambda s, o, e: pvalues.uncovered_p_checks(s, e)),
     Family("sums", lambda s, o, e: counts.sum_checks(s)),
+    Family("denominators", lambda s, o, e: counts.denominator_checks(s)),
     Family("restatements", lambda s, o, e: restatements.restatement_checks(s)),
     Family("hazard ratios", lambda s, o, e: survival.hazard_ratio_checks(s, o.alpha)),
+    Family("duplicate summaries", lambda s, o, e: survival.duplicate_criteria_checks(s)),
     Family("BED ranges", lambda s, o, e: treatment.bed_checks(s, o.alpha_beta)),
     Family("AE claims", lambda s, o, e: treatment.ae_claim_checks(s)),
 )

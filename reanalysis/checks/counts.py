@@ -200,3 +200,35 @@ def sum_checks(study: Study) -> list[Check]:
                 )
             )
     return rows
+
+
+def denominator_checks(study: Study) -> list[Check]:
+    """Percentages printed under an arm's column but computed over another denominator (e.g.
+    treated sites instead of patients): flagged, not silently re-denominated."""
+    rows, labels = [], quantity_labels(study)
+    for table in COUNT_TABLES:
+        df = study[table]
+        if "denominator" not in df:
+            continue
+        for _, r in df[df["denominator"].notna()].iterrows():
+            N, d = study.arm_sizes.get(r["arm"]), int(r["denominator"])
+            if N is None or d == N:
+                continue
+            rows.append(
+                Check(
+                    study=study.id,
+                    check="denominator",
+                    key=r["key"],
+                    location=r["location"],
+                    quantity=labels.get(r["key"], r["key"]),
+                    arm=r["arm"],
+                    status=Status.INCONSISTENT,
+                    printed=str(r["printed"]),
+                    recomputed=f"of {d}, not {N}",
+                    method="the percentage's denominator against the column's N",
+                    reason=f"the percentage is of {d}, not of the {N} patients the column counts; "
+                    "the table prints the column's N only",
+                    mislabelled=True,
+                )
+            )
+    return rows

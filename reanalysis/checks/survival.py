@@ -290,3 +290,43 @@ def interaction_checks(study: Study, alpha: float = 0.05) -> list[Check]:
             )
         )
     return rows
+
+
+def duplicate_criteria_checks(study: Study) -> list[Check]:
+    """A survival summary printed identically (value and CI) under two response criteria.
+
+    PFS by RECIST 1.1 and by mRECIST counts progression differently; the same median with the
+    same CI under both is possible but unlikely, and is the mark of a copied row: flagged for
+    review (inconsistent), never silently accepted.
+    """
+    sv = study["survival"]
+    sv = sv[sv["criterion"].notna() & sv["subgroup"].isna()]
+    rows, labels = [], quantity_labels(study)
+    for (endpoint, arm, statistic, _), grp in sv.groupby(
+        ["endpoint", "arm", "statistic", sv["time"].fillna(-1)], sort=False
+    ):
+        if grp["criterion"].nunique() < 2:
+            continue
+        values = grp[["value", "lower", "upper"]].astype(float).round(9)
+        if len(values.drop_duplicates()) > 1 or grp["lower"].isna().all():
+            continue  # differ, or no CI printed: a bare equal median is no evidence of copying
+        first, second = grp.iloc[0], grp.iloc[1]
+        name = {k: labels.get(k, k) for k in (first["key"], second["key"])}
+        rows.append(
+            Check(
+                study=study.id,
+                check="duplicate",
+                key=second["key"],
+                location=second["location"],
+                quantity=f"{name[second['key']]} = {name[first['key']]}",
+                arm=arm,
+                status=Status.INCONSISTENT,
+                printed="; ".join(f"{r['criterion']}: {r['printed']}" for r in (first, second)),
+                recomputed="identical",
+                method="the same summary and CI under two response criteria",
+                reason=f"{endpoint} {statistic} and its CI are identical under "
+                + " and ".join(grp["criterion"].unique())
+                + ": possibly a copied row; flagged for review",
+            )
+        )
+    return rows
