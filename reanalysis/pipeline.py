@@ -144,7 +144,8 @@ RUN_ONLY_PARAMETER = re.compile(r"^downloads_dir = .*(?:\n|$)", re.MULTILINE)
 
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop run-dependent metadata (timings, paths, random ids) and the injected
-    ``downloads_dir`` so re-runs, on any machine, compare equal."""
+    ``downloads_dir`` so re-runs, on any machine, compare equal; fold the injected parameters
+    away from a reader's first screen."""
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -155,6 +156,8 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"
             cell.source = RUN_ONLY_PARAMETER.sub("", cell.source)
+            if "hide-input" not in cell.metadata.tags:  # folded, like the parameters cell above it
+                cell.metadata.tags = [*cell.metadata.tags, "hide-input"]
         elif not cell.get("id"):
             cell["id"] = f"cell-{i}"
     return nb

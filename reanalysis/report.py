@@ -8,12 +8,13 @@ plain Python ``int``/``float``/Markdown so ``{glue:text}`` format specs work.
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from . import audit, downloads, outputs, plots, pseudo, rates, tables
+from . import audit, downloads, findings, outputs, plots, pseudo, rates, tables
 from . import params as P
 from . import stats as S
 from .checks import SEVERITIES, Status, run_checks, status_counts
@@ -61,6 +62,7 @@ class Chapter:
         self.a = self.arm_ids[0]
         self.b = self.arm_ids[1] if len(self.arm_ids) > 1 else None
         self._reconstructions: tuple[list, list[str]] | None = None
+        self._findings: list[findings.Finding] | None = None
 
     # ------------------------------------------------------------ glue
     def values(self) -> dict[str, Any]:
@@ -208,6 +210,27 @@ class Chapter:
             ),
         ]
         return tables.glance(rows, downloads.study_zip(s.id, self.page))
+
+    def main_findings(self) -> list[findings.Finding]:
+        """The main outcomes with their combined verdicts (computed once per chapter)."""
+        if self._findings is None:
+            recon = [(ep.name, ep.subgroup, table) for ep, _, table in self.reconstructions()[0]]
+            p = self.params
+            self._findings = findings.findings(
+                self.study, self.checks, self.criterion, recon, p["ci_method"], p["alpha"]
+            )
+        return self._findings
+
+    def summary_of_findings(self) -> HTML:
+        """The chapter's first screen: each main outcome as printed, its effect, whether it holds
+        up and why, then the bottom line computed from those verdicts."""
+        items = self.main_findings()
+        table = tables.render(findings.summary_table(self.study, items), page=self.page)
+        line = (
+            '<div class="admonition important reanalysis-bottom-line"><p class="admonition-title">'
+            f"Bottom line</p><p>{escape(findings.bottom_line(items))}</p></div>"
+        )
+        return HTML(line + table.data)
 
     def design(self) -> Markdown:
         """Design summary from study.yml."""

@@ -54,6 +54,7 @@ class Check:
     quantity: str
     status: Status
     arm: str = ""
+    statistic: str = ""  # which figure of the quantity is checked, where a row has several (p, median, pct)
     printed: str = ""
     recomputed: str = ""
     method: str = ""

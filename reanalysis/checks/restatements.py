@@ -81,6 +81,7 @@ def restatement_checks(study: Study) -> list[Check]:
             quantity=f"{labels.get(r['key'], r['key'])} [{r['statistic']}]",
             arm=arm,
             printed=r["printed"],
+            statistic=r["statistic"],
         )
         if prim is None:
             rows.append(
