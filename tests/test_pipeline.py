@@ -50,7 +50,7 @@ def test_normalise_drops_run_dependent_metadata():
     out = pipeline.normalise(nb)
     assert "papermill" not in out.metadata
     assert out.cells[0]["id"] == "injected-parameters"
-    assert out.cells[0].metadata == {"tags": ["injected-parameters"]}
+    assert out.cells[0].metadata == {"tags": ["injected-parameters", "hide-input"]}  # folded on the page
 
 
 def test_normalise_drops_the_downloads_folder():
