@@ -160,3 +160,32 @@ def test_percentages_of_another_denominator_are_flagged(rtiot):
     )
     # its GRIM check still uses the printed denominator: 18/35 = 51.43% -> 51.4 reproduced
     assert row(rtiot, "percentage", "treatment.rt_site_liver", arm="rt_io_t")["status"] == Status.REPRODUCED
+
+
+def test_bed_against_each_stated_schedule(rtiot):
+    # Methods: SBRT 36–60 Gy in 3–10 fractions, IMRT 50–60 Gy in 20–30. BED10 = D(1 + D/n/10):
+    # SBRT lowest 36 Gy in 10 = 36 × 1.36 = 48.96; IMRT lowest 50 Gy in 30 = 58.33. Table 2's lowest
+    # BED10 43.2 (36 Gy in 18 fractions) fits the pooled extremes (40.3) but no stated schedule.
+    bed = rtiot[(rtiot["check"] == "BED range") & rtiot["method"].str.contains("schedule")].iloc[0]
+    assert bed["status"] == Status.INCONSISTENT
+    assert bed["recomputed_lower"] == pytest.approx(48.96) and "IMRT 58.3–78.0" in bed["recomputed"]
+    pooled = rtiot[(rtiot["check"] == "BED range") & rtiot["method"].str.contains("extremes")].iloc[0]
+    assert pooled["status"] == Status.REPRODUCED
+
+
+def test_printed_bed_and_eqd2_agree_at_the_stated_alpha_beta(data_copy):
+    # singlecentre2025: BED 71 (38–100), EQD2 60 (31–83) at α/β = 10: EQD2 = BED/1.2.
+    # 71 stands for 70.5–71.5 -> 58.75–59.58, which meets 60's 59.5–60.5; 38 -> 31.25–32.08 meets
+    # 31 (30.5–31.5); 100 -> 82.92–83.75 meets 83.
+    single = C.run_checks(load_study("singlecentre2025"))
+    assert row(single, "BED range", "treatment.rt_eqd2")["status"] == Status.REPRODUCED
+    path = data_copy / "singlecentre2025" / "treatment.csv"
+    text = path.read_text(encoding="utf-8")
+    assert "60 Gy (31–83 Gy),,,,,,60,31,83" in text
+    path.write_text(
+        text.replace("60 Gy (31–83 Gy),,,,,,60,31,83", "62 Gy (31–83 Gy),,,,,,62,31,83"), encoding="utf-8"
+    )
+    bad = row(C.run_checks(load_study("singlecentre2025", data_copy)), "BED range", "treatment.rt_eqd2")
+    assert (
+        bad["status"] == Status.INCONSISTENT and "median: BED 71 gives EQD2 59.2, printed 62" in bad["reason"]
+    )

@@ -6,56 +6,133 @@ from __future__ import annotations
 import pandas as pd
 
 from ..data import Study
-from ..radiobiology import attainable_bed
+from ..printed import PrintedNumber
+from ..radiobiology import BedRange, attainable_bed
 from .lookup import count_for
 from .record import Check, Status
 
 
-def bed_checks(study: Study, alpha_beta: float = 10.0) -> list[Check]:
-    """A printed BED range against the doses and fraction numbers printed beside it."""
+def _treatment_row(study: Study, key: str | None) -> pd.Series | None:
     tr = study["treatment"]
-    by_key = {k.split(".", 1)[1]: g.iloc[0] for k, g in tr.groupby("key")}
-    dose, frac = by_key.get("total_dose"), by_key.get("fractions")
-    bedrow = by_key.get(f"bed{alpha_beta:g}")
-    if bedrow is None:
-        return []
-    base = dict(
+    hit = tr[tr["key"] == key] if key else tr.iloc[0:0]
+    return hit.iloc[0] if len(hit) else None
+
+
+def _dose_check(study: Study, row: pd.Series, **fields: object) -> Check:
+    return Check(
         study=study.id,
         check="BED range",
-        key=bedrow["key"],
-        location=bedrow["location"],
-        quantity=bedrow["variable"],
-        arm=bedrow["arm"],
-        printed=bedrow["printed"],
+        key=row["key"],
+        location=row["location"],
+        quantity=row["variable"],
+        arm=row["arm"],
+        printed=row["printed"],
+        **fields,
     )
-    if (
-        dose is None
-        or frac is None
-        or any(pd.isna(x) for x in (dose["lower"], dose["upper"], frac["lower"], frac["upper"]))
-    ):
-        return [
-            Check(
-                **base, status=Status.NOT_RECOMPUTABLE, reason="dose and fraction ranges are not both printed"
+
+
+def bed_checks(study: Study, alpha_beta: float = 10.0) -> list[Check]:
+    """A printed BED range against the doses and fractions printed beside it, against each
+    schedule the Methods state (per technique), and against the printed EQD2.
+
+    Which rows are doses is data (study.yml ``radiotherapy``); a study whose printed BED is at
+    another α/β than ``alpha_beta`` has nothing to check at this one.
+    """
+    rt = study.meta.get("radiotherapy") or {}
+    if float(rt.get("alpha_beta", 0)) != alpha_beta:
+        return []
+    bedrow = _treatment_row(study, rt.get("bed"))
+    if bedrow is None:
+        return []
+    rows = []
+    dose, frac = _treatment_row(study, rt.get("total_dose")), _treatment_row(study, rt.get("fractions"))
+    if dose is not None and frac is not None:
+        if any(pd.isna(x) for x in (dose["lower"], dose["upper"], frac["lower"], frac["upper"])):
+            rows.append(
+                _dose_check(
+                    study,
+                    bedrow,
+                    status=Status.NOT_RECOMPUTABLE,
+                    reason="dose and fraction ranges are not both printed",
+                )
             )
-        ]
-    rng = attainable_bed((dose["lower"], dose["upper"]), (frac["lower"], frac["upper"]), alpha_beta)
-    ok = rng.contains(bedrow["lower"], bedrow["upper"])
-    return [
-        Check(
-            **base,
-            status=Status.REPRODUCED if ok else Status.INCONSISTENT,
-            recomputed=f"attainable {rng.lowest:.1f}–{rng.highest:.1f}",
-            method=f"LQ model, α/β = {alpha_beta:g} Gy, extremes of the printed dose and fraction ranges",
-            reason=""
-            if ok
-            else (
-                f"{dose['printed']} Gy in {frac['printed']} fractions can give BED "
-                f"{rng.lowest:.1f}–{rng.highest:.1f} Gy only"
-            ),
-            recomputed_lower=rng.lowest,
-            recomputed_upper=rng.highest,
-        )
+        else:
+            rng = attainable_bed((dose["lower"], dose["upper"]), (frac["lower"], frac["upper"]), alpha_beta)
+            ok = rng.contains(bedrow["lower"], bedrow["upper"])
+            rows.append(
+                _dose_check(
+                    study,
+                    bedrow,
+                    status=Status.REPRODUCED if ok else Status.INCONSISTENT,
+                    recomputed=f"attainable {rng.lowest:.1f}–{rng.highest:.1f}",
+                    method=f"LQ model, α/β = {alpha_beta:g} Gy, extremes of the printed dose and fraction "
+                    "ranges",
+                    reason=""
+                    if ok
+                    else (
+                        f"{dose['printed']} Gy in {frac['printed']} fractions can give BED "
+                        f"{rng.lowest:.1f}–{rng.highest:.1f} Gy only"
+                    ),
+                    recomputed_lower=rng.lowest,
+                    recomputed_upper=rng.highest,
+                )
+            )
+    if rt.get("schedules"):
+        rows.append(_schedule_check(study, bedrow, rt["schedules"], alpha_beta))
+    eqd2row = _treatment_row(study, rt.get("eqd2"))
+    if eqd2row is not None:
+        rows.append(_eqd2_check(study, bedrow, eqd2row, alpha_beta))
+    return rows
+
+
+def _schedule_check(study: Study, bedrow: pd.Series, schedules: list[dict], alpha_beta: float) -> Check:
+    """The printed BED range against the union of the schedules the Methods state per technique:
+    each technique's own dose and fraction ranges, not the extremes of all of them mixed."""
+    ranges = {
+        s["technique"]: attainable_bed(tuple(s["dose"]), tuple(s["fractions"]), alpha_beta) for s in schedules
+    }
+    lowest, highest = min(r.lowest for r in ranges.values()), max(r.highest for r in ranges.values())
+    ok = BedRange(lowest, highest).contains(bedrow["lower"], bedrow["upper"])
+    per = "; ".join(f"{t} {r.lowest:.1f}–{r.highest:.1f}" for t, r in ranges.items())
+    where = ", ".join(dict.fromkeys(s.get("location", "Methods") for s in schedules))
+    return _dose_check(
+        study,
+        bedrow,
+        status=Status.REPRODUCED if ok else Status.INCONSISTENT,
+        recomputed=f"attainable {per}",
+        method=f"LQ model, α/β = {alpha_beta:g} Gy, each technique's schedule as {where} states it",
+        reason=""
+        if ok
+        else f"no schedule the Methods state gives BED {bedrow['lower']:g}–{bedrow['upper']:g} ({per})",
+        recomputed_lower=lowest,
+        recomputed_upper=highest,
+    )
+
+
+def _eqd2_check(study: Study, bedrow: pd.Series, eqd2row: pd.Series, alpha_beta: float) -> Check:
+    """Printed BED and EQD2 (median and range) against each other: EQD2 = BED / (1 + 2/(α/β)),
+    each at its printed precision."""
+    factor = 1 + 2 / alpha_beta
+    pairs = [
+        (s, bedrow[c], eqd2row[c])
+        for s, c in (("median", "median"), ("lowest", "lower"), ("highest", "upper"))
     ]
+    bad = []
+    for name, b, e in pairs:
+        if pd.isna(b) or pd.isna(e):
+            continue
+        b_lo, b_hi = PrintedNumber.find(bedrow["printed"], b).interval()
+        e_lo, e_hi = PrintedNumber.find(eqd2row["printed"], e).interval()
+        if not (b_lo / factor <= e_hi and b_hi / factor >= e_lo):
+            bad.append(f"{name}: BED {b:g} gives EQD2 {b / factor:.1f}, printed {e:g}")
+    return _dose_check(
+        study,
+        eqd2row,
+        status=Status.INCONSISTENT if bad else Status.REPRODUCED,
+        recomputed="; ".join(f"{b / factor:.1f}" for _, b, _ in pairs if pd.notna(b)),
+        method=f"EQD2 = BED / (1 + 2/(α/β)), α/β = {alpha_beta:g} Gy, at the printed precision",
+        reason="; ".join(bad),
+    )
 
 
 GRADE_SETS = {"any": ("1", "2", "3", "4", "5"), ">=3": ("3", "4", "5"), "3-4": ("3", "4")}
