@@ -101,9 +101,9 @@ STUDY_PARAMS: dict[str, Param] = {
         Param(
             "patient_data",
             str,
-            "synthetic",
-            "patient-level section: 'synthetic' (a labelled cohort "
-            "generated from the published aggregates), 'none', or a folder in the patient schema",
+            "none",
+            "patient-level section: 'none' (evidence chapters), a folder in the patient schema, or "
+            "'synthetic' (a labelled cohort generated from the published aggregates: the worked example)",
             check=_patient_source,
         ),
         Param(

@@ -401,7 +401,12 @@ class Chapter:
 
         data, why = patient_report.load(self.params["patient_data"], self.study, seed=self.params["seed"])
         if data is None:
-            display(Markdown(f"_No patient-level analyses: {why}._"))
+            display(
+                Markdown(
+                    f"_No patient-level analyses: {why}. The methods are shown on a synthetic cohort in "
+                    "[Patient-level analyses: a worked example](patient_demo.ipynb)._"
+                )
+            )
             return
         part = patient_report.PatientSection(data, self.study, seed=self.params["seed"], page=self.page)
         display(part.banner())

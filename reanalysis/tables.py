@@ -6,10 +6,13 @@ Styler uuid, so executed notebooks are byte-stable and nbval can compare them.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from html import escape
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
@@ -143,13 +146,29 @@ class TableSpec:
             raise ValueError(f"table id must be lowercase letters, digits, '-' or '_': {self.uid!r}")
 
 
+def display_value(x: object, precision: int = 3) -> str:
+    """How a cell reads on a page: no raw Python values. Booleans are yes/no, infinite bounds
+    ∞ (e.g. a Kaplan–Meier median's upper limit when not reached), missing values empty, and a
+    number that rounds to zero carries no minus sign."""
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (float, np.floating)):
+        if math.isnan(x):
+            return ""
+        if math.isinf(x):
+            return "∞" if x > 0 else "−∞"
+        text = f"{x:.{precision}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+    return str(x)
+
+
 def render(spec: TableSpec, page: downloads.Page | None = None) -> HTML:
     """The one table renderer: deterministic HTML (fixed uuid, status cells coloured, text
     escaped), footnotes, and a CSV download of the same rows on a chapter's ``page``."""
     styler = (
         spec.frame.style.set_uuid(spec.uid)
         .hide(axis="index")
-        .format(precision=spec.precision, na_rep="", escape="html")
+        .format(partial(display_value, precision=spec.precision), na_rep="", escape="html")
         .map(_colour)
         .set_table_attributes('class="reanalysis-table"')
         .set_properties(**{"text-align": "left", "vertical-align": "top"})

@@ -149,7 +149,7 @@ class PatientSection:
                 tables.show(
                     km.table,
                     f"patient-km-{paramcd.lower()}",
-                    f"{paramcd}: Kaplan–Meier medians; log-rank p = {km.p:.4f}",
+                    f"{paramcd}: Kaplan–Meier medians; log-rank p = {tables.display_value(km.p, 4) or 'n/a'}",
                     page=self.page,
                 )
             )
