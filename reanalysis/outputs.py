@@ -15,7 +15,7 @@ from . import rates as R
 from .audit import by_severity, severity_text
 from .checks import Status, quantity_labels, run_checks, status_counts
 from .data import Study, list_studies, load_study
-from .tables import TableSpec, checks_table, comparison_table
+from .tables import Footnotes, TableSpec, checks_table, comparison_table
 
 # Columns of the check listings, by purpose.
 _CHECK_COLUMNS = ["check", "location", "quantity", "arm", "printed", "recomputed", "status", "reason"]
@@ -268,3 +268,45 @@ def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: floa
             }
         )
     return pd.DataFrame(rows)
+
+
+def overview_findings(
+    test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: float = 10.0
+) -> TableSpec:
+    """The main outcomes of every study side by side (response, median survival and hazard
+    ratios, grade >= 3 harms), each as printed with its effect and whether it holds up on the
+    checks of the printed numbers (the chapters add the survival reconstruction)."""
+    from . import findings
+    from .errors import ParameterError
+    from .params import DEFAULT_CRITERION
+
+    rows = []
+    for sid in list_studies():
+        st = load_study(sid)
+        try:
+            crit = st.resolve_criterion(DEFAULT_CRITERION)
+        except ParameterError:
+            crit = st.criteria[0]
+        checks = run_checks(st, test_rule=test_rule, alpha=alpha, alpha_beta=alpha_beta)
+        for f in findings.findings(st, checks, crit, [], alpha=alpha):
+            rows.append(
+                {
+                    "Study": st.meta["short_title"],
+                    "Outcome": f.outcome,
+                    "As printed": "; ".join(f"{arm}: {p}" for arm, p in f.printed.items()),
+                    "Effect": f.effect,
+                    "Holds up?": f.verdict.text,
+                    "Why": f.verdict.reason,
+                }
+            )
+    notes = Footnotes()
+    notes.mark(
+        "Holds up?: the worst verdict among the checks of the printed numbers behind the row; each "
+        "study's chapter adds the survival reconstruction's verdicts."
+    )
+    return TableSpec(
+        pd.DataFrame(rows, columns=["Study", "Outcome", "As printed", "Effect", "Holds up?", "Why"]),
+        "overview-findings",
+        "Main outcomes, study by study: as printed, and whether they hold up",
+        notes,
+    )
