@@ -55,18 +55,28 @@ def cmd_site(args: argparse.Namespace) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    from .data import list_studies, load_study
+    from .data import list_studies, load_study, require_study_id, unknown_files
+    from .schema import TABLE_ORDER
 
+    for sid in args.study:
+        require_study_id(sid, "validate: study")
     for sid in args.study or list_studies():
         study = load_study(sid)
         rows = sum(len(t) for t in study.tables.values())
         print(f"{sid}: ok ({rows} rows in {sum(1 for t in study.tables.values() if len(t))} tables)")
+        for name in unknown_files(study.folder):
+            print(
+                f"warning: {sid}/{name}: not a file of the data format (study.yml, "
+                f"{', '.join(f'{t}.csv' for t in TABLE_ORDER)}); it is neither read nor published",
+                file=sys.stderr,
+            )
 
 
 def cmd_checks(args: argparse.Namespace) -> None:
     from .checks import flat, run_checks
-    from .data import load_study
+    from .data import load_study, require_study_id
 
+    require_study_id(args.study, "checks: study")
     values = P.validate(P.parse_assignments(args.param), P.CHECKS_PARAMS, where="checks")
     table = flat(run_checks(load_study(args.study), **values))
     if args.format == "markdown":

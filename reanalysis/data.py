@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,23 @@ NOT_STATED = "not stated"  # the response criterion of a study that does not nam
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("REANALYSIS_DATA", REPO_ROOT / "data"))
 META_REQUIRED = ("id", "short_title", "citation", "design", "source", "arms")
+STUDY_ID_RE = re.compile(r"[a-z0-9_]+")
+
+
+def study_id_problem(study_id: object) -> str | None:
+    """Why ``study_id`` is not a study id (an identifier naming a folder of data/, never a
+    path), or None when it is one."""
+    if isinstance(study_id, str) and STUDY_ID_RE.fullmatch(study_id):
+        return None
+    return f"{study_id!r} is not a study id (lowercase letters, digits and '_' only; never a path)"
+
+
+def require_study_id(study_id: object, parameter: str = "study_id") -> str:
+    """``study_id`` if it is an identifier; a ParameterError naming ``parameter`` otherwise."""
+    problem = study_id_problem(study_id)
+    if problem:
+        raise ParameterError(f"{parameter}: {problem}")
+    return str(study_id)
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,26 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
+KNOWN_FILES = ("study.yml", *(f"{t}.csv" for t in TABLE_ORDER))
+
+
+def study_files(folder: Path) -> list[Path]:
+    """The study's own files: ``study.yml`` and the known table CSVs, regular files only (never
+    a symlink, hidden file, backup or note), sorted. What is read, hashed and published."""
+    return [
+        folder / name
+        for name in sorted(KNOWN_FILES)
+        if (folder / name).is_file() and not (folder / name).is_symlink()
+    ]
+
+
+def unknown_files(folder: Path) -> list[str]:
+    """Entries of a study folder that are not its own files (e.g. a misnamed ``pvaluess.csv``,
+    an editor backup, a symlink): never read, never published; ``validate`` warns about them."""
+    own = {p.name for p in study_files(folder)}
+    return sorted(p.name for p in folder.iterdir() if p.name not in own) if folder.is_dir() else []
+
+
 def list_studies(data_dir: Path | None = None) -> list[str]:
     """Study ids with a ``study.yml``, sorted."""
     root = Path(data_dir or DATA_DIR)
@@ -186,7 +224,7 @@ def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
 
 def load_study_meta(study_id: str, data_dir: Path | str | None = None) -> Study:
     """A study's metadata only (no tables): cheap enough to check parameters before any kernel."""
-    folder = Path(data_dir or DATA_DIR) / study_id
+    folder = Path(data_dir or DATA_DIR) / require_study_id(study_id)
     meta, arms = load_meta(folder)
     return Study(study_id, meta, arms, folder=folder)
 
@@ -286,7 +324,7 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
 
     Memoised on the resolved folder and the content of its files; each call gets its own copy."""
     root = Path(data_dir or DATA_DIR)
-    folder = root / study_id
+    folder = root / require_study_id(study_id)
     if not folder.is_dir():
         known = ", ".join(list_studies(root)) or "none"
         raise DataError(_rel(folder), f"unknown study '{study_id}' (known: {known})")
@@ -305,6 +343,9 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
 
 def _load_study(study_id: str, folder: Path) -> Study:
     """Read and validate a study folder (uncached)."""
+    for name in KNOWN_FILES:
+        if (folder / name).is_symlink():  # what is read must be what the zip publishes
+            raise DataError(_rel(folder / name), "is a symbolic link: a study's files must be regular files")
     meta, arms = load_meta(folder)
     study = Study(study_id, meta, arms, folder=folder)
     sizes = {a.id: a.n for a in arms}

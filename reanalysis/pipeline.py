@@ -29,6 +29,7 @@ from . import downloads
 from . import params as P
 from .data import DATA_DIR, REPO_ROOT, list_studies, load_meta, load_study, load_study_meta, require_criterion
 from .errors import ParameterError, ReanalysisError
+from .text import md
 
 BOOK = REPO_ROOT / "book"
 TEMPLATES = BOOK / "templates"
@@ -122,14 +123,15 @@ def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) ->
 
 def prepare_template(chapter: str, values: dict[str, Any]) -> nbformat.NotebookNode:
     """The chapter's template with ``{{title}}``-style placeholders in Markdown filled from
-    the study's metadata (text only: numbers in prose are glued, never substituted)."""
+    the study's metadata (text only: numbers in prose are glued, never substituted). Text from
+    data is escaped (:func:`reanalysis.text.md`): it reads as text, never as MyST markup."""
     nb = nbformat.read(TEMPLATES / load_chapters()[chapter]["template"], as_version=4)
     fill = {"study_id": values.get("study_id", ""), "chapter": chapter}
     if values.get("study_id"):
         meta, arms = load_meta(Path(DATA_DIR) / values["study_id"])
         labels = {a.id: a.label for a in arms}
         what = " vs ".join(labels[x] for x in meta.get("comparison") or [a.id for a in arms])
-        fill |= {"title": f"{meta['short_title']}: {what}", "citation": meta["citation"]}
+        fill |= {"title": md(f"{meta['short_title']}: {what}"), "citation": md(meta["citation"])}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for k, v in fill.items():

@@ -155,7 +155,44 @@ CASES = {
         ["execute", "li2022", "-p", "patient_data={tmp}/cohort", "-o", "{tmp}/out.ipynb"],
         ["adsl.csv", "line 4", "column 'AGE'"],
     ),
+    "study id that is a path (execute)": (
+        None,
+        ["execute", "li2022", "-p", "study_id=../data/li2022", "-o", "{tmp}/out.ipynb"],
+        ["chapter 'li2022': parameter 'study_id' must be a study id", "never a path", "'../data/li2022'"],
+    ),
+    "study id that is a path (build)": (
+        None,
+        ["build", "-p", "li2022.study_id=/etc"],
+        ["parameter 'study_id' must be a study id", "'/etc'"],
+    ),
+    "study id that is a path (validate)": (
+        None,
+        ["validate", "../li2022"],
+        ["validate: study: '../li2022' is not a study id", "never a path"],
+    ),
+    "study id that is a path (checks)": (
+        None,
+        ["checks", "li2022/../li2022"],
+        ["checks: study: 'li2022/../li2022' is not a study id"],
+    ),
+    "study id that is a path (replicates)": (
+        None,
+        ["replicates", "../li2022", "OS"],
+        ["'../li2022' is not a study id"],
+    ),
+    "symlinked study file": (
+        lambda d: symlink_into(d / "li2022", "pvalues.csv"),
+        ["execute", "li2022", "-o", "{tmp}/out.ipynb"],
+        ["li2022/pvalues.csv", "is a symbolic link"],
+    ),
 }
+
+
+def symlink_into(folder: Path, name: str) -> None:
+    """Replace ``folder/name`` by a symlink to the same content kept outside the folder."""
+    target = folder.parent.parent / f"outside-{name}"
+    (folder / name).rename(target)
+    (folder / name).symlink_to(target)
 
 
 def bad_cohort(folder: Path) -> None:
