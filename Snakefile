@@ -46,7 +46,7 @@ rule chapter:
     params:
         values=lambda wildcards: json.dumps(parameters(wildcards.chapter), sort_keys=True),
     shell:
-        '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} && touch {output}'
+        '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} --stamp {output}'
 
 
 rule site:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -187,13 +188,14 @@ def execute_chapter(
 
         load_patient_data(values["patient_data"])  # a user's cohort too, before any kernel
     template = prepare_template(chapter, values)
-    output = Path(output) if output else EXECUTED / f"{chapter}.ipynb"
+    output = _output_path(output) if output else EXECUTED / f"{chapter}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)
     page = re.sub(r"[^a-z0-9_-]+", "-", output.stem.lower()).strip("-_") or "chapter"
     shelf = output.parent / downloads.FOLDER
     made_shelf = not shelf.exists()
     shelf.mkdir(exist_ok=True)
     files = Path(tempfile.mkdtemp(dir=shelf, prefix=f".{page}.", suffix=".tmp"))
+    files.chmod(0o755)  # mkdtemp makes it 0700: a web server running as another user could not read it
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{chapter}.", suffix=".tmp.ipynb")
     os.close(fd)
     try:
@@ -225,8 +227,13 @@ def execute_chapter(
                 f"chapter '{chapter}' wrote to stderr in cell(s) {', '.join(noisy)}; "
                 "fix the warning instead of storing it"
             )
+        stored = nbformat.writes(nb) + "\n"
+        user_folder = values.get("patient_data")
+        if user_folder not in (None, "synthetic", "none", ""):  # a path on this machine: never stored
+            stored = _neutral_patient_folder(stored, str(user_folder))
+        publishable(files)
         _swap_folder(files, shelf / page)  # downloads first: the notebook is what marks success
-        _atomic_write_text(output, nbformat.writes(nb) + "\n")
+        _atomic_write_text(output, stored)
     except pm.PapermillExecutionError as exc:
         raise ReanalysisError(
             f"chapter '{chapter}' failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
@@ -237,6 +244,41 @@ def execute_chapter(
         if made_shelf and not any(shelf.iterdir()):
             shelf.rmdir()  # a failed first run leaves no empty folder behind
     return output
+
+
+PATIENT_FOLDER_LABEL = "user-supplied patient data"  # what a notebook stores instead of the path
+
+
+def _neutral_patient_folder(notebook_json: str, folder: str) -> str:
+    """The notebook with the user's patient-data folder (its parameter and any mention of the
+    path, which names users and folders) replaced by a neutral label."""
+    for form in {folder, str(Path(folder).resolve()), json.dumps(folder)[1:-1]}:
+        if form:
+            notebook_json = notebook_json.replace(form, PATIENT_FOLDER_LABEL)
+    return notebook_json
+
+
+def _output_path(output: Path | str) -> Path:
+    """``-o``: an absolute notebook path (a relative one is taken from the current directory,
+    not the kernel's); a folder or a non-notebook name is a parameter error."""
+    path = Path(output).expanduser().resolve()
+    if path.is_dir():
+        raise ParameterError(f"-o {output}: is a folder; give a notebook file, e.g. {path / 'chapter.ipynb'}")
+    if path.suffix != ".ipynb":
+        raise ParameterError(f"-o {output}: the output must be a notebook file ending in .ipynb")
+    blocked = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise ParameterError(f"-o {output}: {blocked} is a file, not a folder")
+    return path
+
+
+def publishable(root: Path) -> None:
+    """Make a folder readable by anyone (folders 0755, files 0644), as a web server running as
+    another user needs; temporary folders and files of our own are created private."""
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _swap_folder(new: Path, final: Path) -> None:
@@ -284,6 +326,7 @@ def build_site(builder: str = "html") -> Path:
     for chapter in load_chapters():
         if (shelf / chapter).is_dir():
             shutil.copytree(shelf / chapter, new / shelf.relative_to(REPO_ROOT) / chapter)
+    publishable(new)
     if SITE.exists():
         os.replace(SITE, old)
     os.replace(new, SITE)
@@ -329,6 +372,30 @@ def download_links(notebook: Path) -> list[str]:
     return DOWNLOAD_LINK_RE.findall(notebook.read_text(encoding="utf-8")) if notebook.is_file() else []
 
 
+def notebook_hash(notebook: Path) -> str:
+    """SHA-256 of an executed notebook (what a chapter's stamp records)."""
+    return hashlib.sha256(notebook.read_bytes()).hexdigest() if notebook.is_file() else ""
+
+
+def write_stamp(stamp: Path, notebook: Path) -> None:
+    """Mark a chapter executed by the workflow: the stamp holds the hash of its notebook."""
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(stamp, notebook_hash(notebook) + "\n")
+
+
+def edited_chapters() -> list[str]:
+    """Chapters whose notebook is not the one the workflow last wrote (e.g. ``execute`` with
+    other parameters and no ``-o``, or a hand edit): the build re-executes them, so the book
+    goes back to its own parameters and the site to its notebooks."""
+    stamps = BUILD / ".stamps"
+    return [
+        chapter
+        for chapter in load_chapters()
+        if (stamps / f"{chapter}.done").is_file()
+        and (stamps / f"{chapter}.done").read_text().strip() != notebook_hash(EXECUTED / f"{chapter}.ipynb")
+    ]
+
+
 def missing_downloads() -> list[str]:
     """Chapters whose executed notebook links to a download that is not on disk (the folder is
     not in git: a fresh clone or a deleted folder); the build re-executes them."""
@@ -361,7 +428,7 @@ def run_workflow(
     shelf = EXECUTED / downloads.FOLDER
     for stale in [*shelf.glob(".*.tmp"), *shelf.glob(".*.old")]:
         shutil.rmtree(stale, ignore_errors=True)
-    for chapter in missing_downloads():
+    for chapter in {*missing_downloads(), *edited_chapters()}:
         (BUILD / ".stamps" / f"{chapter}.done").unlink(missing_ok=True)
     cmd = [
         sys.executable,

@@ -77,6 +77,7 @@ def test_no_file_from_outside_the_repository_is_published(hostile_site):
     assert not list(site.rglob(secret.name)), "a {download} role from data copied a file"
     page = (site / "book" / "chapters" / f"{STUDY}.html").read_text(encoding="utf-8")
     assert "&lt;img src=x onerror=alert(" in page, "the payload is shown, as text"
+    assert "Last updated" not in page, "pages carry no date (determinism)"
 
 
 def test_the_study_zip_holds_only_the_study_files(hostile_site):
