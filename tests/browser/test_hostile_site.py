@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import io
+import os
 import re
 import subprocess
 import sys
@@ -50,9 +51,17 @@ def hostile_site(tmp_path_factory):
     _bench().copy_repository(ROOT, repo)
     secret = tmp / "secret.txt"  # outside the copy; ../../../secret.txt from book/chapters
     hostile.plant(repo / "data" / STUDY, secret)
+    # the kernels run in book/chapters and would import this checkout's package (an editable
+    # install) reading this checkout's data: point both at the copy
+    env = {**os.environ, "PYTHONPATH": str(repo), "REANALYSIS_DATA": str(repo / "data")}
     for cmd in (["execute", STUDY], ["execute", "overview"], ["site"]):
         proc = subprocess.run(
-            [sys.executable, "-m", "reanalysis", *cmd], cwd=repo, capture_output=True, text=True, timeout=600
+            [sys.executable, "-m", "reanalysis", *cmd],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert proc.returncode == 0, (cmd, proc.stdout[-2000:], proc.stderr[-4000:])
     return repo / "_build" / "html", secret
@@ -77,6 +86,8 @@ def test_no_file_from_outside_the_repository_is_published(hostile_site):
     assert not list(site.rglob(secret.name)), "a {download} role from data copied a file"
     page = (site / "book" / "chapters" / f"{STUDY}.html").read_text(encoding="utf-8")
     assert "&lt;img src=x onerror=alert(" in page, "the payload is shown, as text"
+    label = "TACE + sorafenib &lt;img src=x onerror=alert("
+    assert page.count(label) > 10, "the chapter was executed on the planted data (tables, glue)"
     assert "Last updated" not in page, "pages carry no date (determinism)"
 
 
