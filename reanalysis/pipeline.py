@@ -187,6 +187,8 @@ def execute_chapter(
         from .patient.schema import load_patient_data
 
         load_patient_data(values["patient_data"])  # a user's cohort too, before any kernel
+        # the kernel runs in book/chapters: a folder named relative to here must stay this one
+        values["patient_data"] = str(Path(values["patient_data"]).resolve())
     template = prepare_template(chapter, values)
     output = _output_path(output) if output else EXECUTED / f"{chapter}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -250,12 +252,16 @@ PATIENT_FOLDER_LABEL = "user-supplied patient data"  # what a notebook stores in
 
 
 def _neutral_patient_folder(notebook_json: str, folder: str) -> str:
-    """The notebook with the user's patient-data folder (its parameter and any mention of the
-    path, which names users and folders) replaced by a neutral label."""
-    for form in {folder, str(Path(folder).resolve()), json.dumps(folder)[1:-1]}:
-        if form:
-            notebook_json = notebook_json.replace(form, PATIENT_FOLDER_LABEL)
-    return notebook_json
+    """The notebook with the user's patient-data folder (its parameter, and any mention of its
+    absolute path, which names users and folders) replaced by a neutral label. A relative
+    name is replaced only in the parameter: elsewhere it may be any word."""
+    quoted = json.dumps(json.dumps(folder))[1:-1]  # the parameter's literal, inside notebook JSON
+    label = json.dumps(json.dumps(PATIENT_FOLDER_LABEL))[1:-1]
+    out = notebook_json.replace(f"patient_data = {quoted}", f"patient_data = {label}")
+    for form in {folder, str(Path(folder).resolve())}:
+        if Path(form).is_absolute() and len(Path(form).parts) > 1:
+            out = out.replace(json.dumps(form)[1:-1], PATIENT_FOLDER_LABEL)
+    return out
 
 
 def _output_path(output: Path | str) -> Path:

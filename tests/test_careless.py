@@ -36,15 +36,6 @@ def test_published_folders_are_world_readable_whatever_the_umask(tmp_path):
     assert {_mode(p) for p in root.rglob("*") if p.is_file()} == {0o644}
 
 
-def test_executed_downloads_are_world_readable(tmp_path):
-    """The real run: mkdtemp makes the downloads folder 0700; what is swapped in is not."""
-    out = pipeline.execute_chapter("overview", output=tmp_path / "overview.ipynb")
-    shelf = out.parent / "downloads" / "overview"
-    assert _mode(shelf) == 0o755
-    files = list(shelf.iterdir())
-    assert files and {_mode(p) for p in files} == {0o644}
-
-
 def test_pages_carry_no_date():
     """``html_last_updated_fmt`` (even "") puts "Last updated on <date>" on every page."""
     config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -80,6 +71,12 @@ def test_the_patient_folder_is_replaced_by_a_label():
     assert "alice" not in out and out.count(pipeline.PATIENT_FOLDER_LABEL) == 2
 
 
+def test_a_relative_patient_folder_is_replaced_only_in_its_parameter():
+    stored = '{"source": ["patient_data = \\"cohort\\"\\n"], "x": "the cohort data"}'
+    out = pipeline._neutral_patient_folder(stored, "cohort")
+    assert out == stored.replace('\\"cohort\\"', f'\\"{pipeline.PATIENT_FOLDER_LABEL}\\"')
+
+
 @pytest.mark.parametrize(
     ("given", "message"), [(".", "is a folder"), ("out.txt", "must be a notebook file ending in .ipynb")]
 )
@@ -105,3 +102,23 @@ def test_an_unwritable_build_folder_is_a_clear_error(monkeypatch, capsys):
     assert cli.main(["site"]) == 2
     err = capsys.readouterr().err
     assert err == f"error: {REPO_ROOT / '_build' / '.work'}: Permission denied\n"
+
+
+def test_an_executed_notebook_does_not_store_the_patient_folder(tmp_path):
+    """The real run, on a user's folder: the path (user and folder names) is stored nowhere,
+    and the downloads are published world-readable."""
+    from reanalysis.patient.synthetic import synthetic_cohort, write_patient_data
+
+    folder = tmp_path / "alice-private" / "cohort"
+    write_patient_data(synthetic_cohort("li2022", seed=1), folder)
+    out = pipeline.execute_chapter(
+        "li2022", {"patient_data": str(folder), "n_replicates": 20}, output=tmp_path / "out" / "li.ipynb"
+    )
+    stored = out.read_text(encoding="utf-8")
+    assert "alice-private" not in stored
+    assert f'patient_data = \\"{pipeline.PATIENT_FOLDER_LABEL}\\"' in stored
+    # and its downloads are readable by anyone, though mkdtemp made their folder 0700
+    shelf = out.parent / "downloads" / "li"
+    assert _mode(shelf) == 0o755
+    files = list(shelf.iterdir())
+    assert files and {_mode(p) for p in files} == {0o644}
