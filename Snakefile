@@ -55,6 +55,7 @@ rule site:
         "_config.yml",
         "_toc.yml",
         sorted(str(p) for p in Path("book").glob("*.md")),
+        sorted(str(p) for p in Path("book/_ext").glob("*.py")),  # Sphinx extensions of the site
     output:
         f"{STAMPS}/site.done",
     shell:
