@@ -46,7 +46,7 @@ rule chapter:
     params:
         values=lambda wildcards: json.dumps(parameters(wildcards.chapter), sort_keys=True),
     shell:
-        '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} && touch {output}'
+        '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} --stamp {output}'
 
 
 rule site:
@@ -55,6 +55,7 @@ rule site:
         "_config.yml",
         "_toc.yml",
         sorted(str(p) for p in Path("book").glob("*.md")),
+        sorted(str(p) for p in Path("book/_ext").glob("*.py")),  # Sphinx extensions of the site
     output:
         f"{STAMPS}/site.done",
     shell:

@@ -13,7 +13,8 @@ Modules, in import order (data → checks → artefacts → pages → CLI):
   ``schema``, ``synthetic`` cohorts, analyses in ``design``, ``descriptive``, ``survival``,
   ``matching``, ``subgroups``; response models in ``response_data``, ``models``, ``metrics``,
   ``explain``; chapter section ``report``);
-- artefacts: ``outputs`` (one builder per standard table), ``tables`` (the renderer),
+- artefacts: ``text`` (text from data escaped for HTML, Markdown and spreadsheets),
+  ``outputs`` (one builder per standard table), ``tables`` (the renderer),
   ``plots``, ``downloads`` (CSV/PNG/SVG/zip beside tables and figures);
 - pages: ``report`` (study chapters), ``synthesis_report``;
 - running: ``params``, ``pipeline`` and ``manifest`` (execute chapters, build the book), ``cli``

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from . import params as P
 from .errors import ParameterError, ReanalysisError
@@ -45,6 +46,10 @@ def cmd_execute(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     progress = args.progress or sys.stderr.isatty()  # papermill's cell bar, on a terminal
     out = execute_chapter(args.chapter, overrides, output=args.output, progress=progress)
+    if args.stamp:  # the workflow's record of the notebook it wrote (pipeline.edited_chapters)
+        from .pipeline import write_stamp
+
+        write_stamp(Path(args.stamp), out)
     print(f"executed {args.chapter} in {time.perf_counter() - start:.1f} s -> {out}", flush=True)
 
 
@@ -55,18 +60,28 @@ def cmd_site(args: argparse.Namespace) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    from .data import list_studies, load_study
+    from .data import list_studies, load_study, require_study_id, unknown_files
+    from .schema import TABLE_ORDER
 
+    for sid in args.study:
+        require_study_id(sid, "validate: study")
     for sid in args.study or list_studies():
         study = load_study(sid)
         rows = sum(len(t) for t in study.tables.values())
         print(f"{sid}: ok ({rows} rows in {sum(1 for t in study.tables.values() if len(t))} tables)")
+        for name in unknown_files(study.folder):
+            print(
+                f"warning: {sid}/{name}: not a file of the data format (study.yml, "
+                f"{', '.join(f'{t}.csv' for t in TABLE_ORDER)}); it is neither read nor published",
+                file=sys.stderr,
+            )
 
 
 def cmd_checks(args: argparse.Namespace) -> None:
     from .checks import flat, run_checks
-    from .data import load_study
+    from .data import load_study, require_study_id
 
+    require_study_id(args.study, "checks: study")
     values = P.validate(P.parse_assignments(args.param), P.CHECKS_PARAMS, where="checks")
     table = flat(run_checks(load_study(args.study), **values))
     if args.format == "markdown":
@@ -121,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("chapter")
     e.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     e.add_argument("--params-json", help=argparse.SUPPRESS)
+    e.add_argument("--stamp", help=argparse.SUPPRESS)
     e.add_argument("-o", "--output", help="write here instead of book/chapters/CHAPTER.ipynb")
     e.add_argument("--progress", action="store_true", help="cell progress bar (default: on a terminal)")
     e.set_defaults(func=cmd_execute)
@@ -169,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a read-only _build, a full disk, a folder given as a file: no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; previous notebooks and site are left in place", file=sys.stderr)
         return 130

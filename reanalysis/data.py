@@ -12,8 +12,11 @@ re-read, and every call returns its own copy, so no caller can change another's 
 from __future__ import annotations
 
 import copy
+import csv
 import hashlib
+import io
 import os
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,23 @@ NOT_STATED = "not stated"  # the response criterion of a study that does not nam
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("REANALYSIS_DATA", REPO_ROOT / "data"))
 META_REQUIRED = ("id", "short_title", "citation", "design", "source", "arms")
+STUDY_ID_RE = re.compile(r"[a-z0-9_]+")
+
+
+def study_id_problem(study_id: object) -> str | None:
+    """Why ``study_id`` is not a study id (an identifier naming a folder of data/, never a
+    path), or None when it is one."""
+    if isinstance(study_id, str) and STUDY_ID_RE.fullmatch(study_id):
+        return None
+    return f"{study_id!r} is not a study id (lowercase letters, digits and '_' only; never a path)"
+
+
+def require_study_id(study_id: object, parameter: str = "study_id") -> str:
+    """``study_id`` if it is an identifier; a ParameterError naming ``parameter`` otherwise."""
+    problem = study_id_problem(study_id)
+    if problem:
+        raise ParameterError(f"{parameter}: {problem}")
+    return str(study_id)
 
 
 @dataclass(frozen=True)
@@ -140,6 +160,26 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
+KNOWN_FILES = ("study.yml", *(f"{t}.csv" for t in TABLE_ORDER))
+
+
+def study_files(folder: Path) -> list[Path]:
+    """The study's own files: ``study.yml`` and the known table CSVs, regular files only (never
+    a symlink, hidden file, backup or note), sorted. What is read, hashed and published."""
+    return [
+        folder / name
+        for name in sorted(KNOWN_FILES)
+        if (folder / name).is_file() and not (folder / name).is_symlink()
+    ]
+
+
+def unknown_files(folder: Path) -> list[str]:
+    """Entries of a study folder that are not its own files (e.g. a misnamed ``pvaluess.csv``,
+    an editor backup, a symlink): never read, never published; ``validate`` warns about them."""
+    own = {p.name for p in study_files(folder)}
+    return sorted(p.name for p in folder.iterdir() if p.name not in own) if folder.is_dir() else []
+
+
 def list_studies(data_dir: Path | None = None) -> list[str]:
     """Study ids with a ``study.yml``, sorted."""
     root = Path(data_dir or DATA_DIR)
@@ -187,24 +227,87 @@ def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
 
 def load_study_meta(study_id: str, data_dir: Path | str | None = None) -> Study:
     """A study's metadata only (no tables): cheap enough to check parameters before any kernel."""
-    folder = Path(data_dir or DATA_DIR) / study_id
+    folder = Path(data_dir or DATA_DIR) / require_study_id(study_id)
     meta, arms = load_meta(folder)
     return Study(study_id, meta, arms, folder=folder)
 
 
 def read_csv_text(path: Path, name: str) -> pd.DataFrame:
     """A CSV as stripped text with empty cells as NaN, so printed digits survive; unreadable,
-    empty or non-UTF-8 files raise a DataError naming the file."""
+    empty or non-UTF-8 files raise a DataError naming the file, and so do the usual spreadsheet
+    slips (a byte-order mark, spaces or ';' in the header, a row with more fields than the
+    header). ``attrs["lines"]`` holds the file line each row starts on (blank lines and cells
+    spanning lines counted), for messages."""
+    data = path.read_bytes()
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(name, f"not UTF-8 encoded (byte {exc.start})") from None
+    if text.startswith("\ufeff"):
+        raise DataError(
+            name, "starts with a byte-order mark (Excel's 'CSV UTF-8'): save it as UTF-8 without BOM", row=1
+        )
+    lines = _record_lines(text, name)
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
     except pd.errors.EmptyDataError:
         raise DataError(name, "empty file: expected a header row") from None
     except pd.errors.ParserError as exc:
         raise DataError(name, f"not a valid CSV ({exc})") from None
+    if len(raw.columns) == 1 and ";" in str(raw.columns[0]):
+        raise DataError(
+            name, "the header is separated by ';': the data format uses ',' (export as CSV)", row=1
+        )
+    padded = [c for c in raw.columns if str(c) != str(c).strip()]
+    if padded:
+        raise DataError(
+            name,
+            f"space around the column name {padded[0]!r} in the header (write 'a,b', not 'a, b')",
+            row=1,
+            column=str(padded[0]).strip(),
+        )
     raw = raw.apply(lambda s: s.str.strip())
-    return raw.where(raw != "", np.nan)
+    raw = raw.where(raw != "", np.nan)
+    if len(lines) == len(raw):
+        raw.attrs["lines"] = lines
+    return raw
+
+
+def _record_lines(text: str, name: str) -> list[int]:
+    """The line each data record of ``text`` starts on (as pandas reads them: blank lines
+    skipped, a quoted cell may span lines); a record with more fields than the header fails."""
+    reader = csv.reader(io.StringIO(text))
+    starts: list[int] = []
+    header: int | None = None
+    previous = 0
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if not record:
+                continue
+            if header is None:
+                header = len(record)
+                continue
+            if len(record) > header:
+                raise DataError(
+                    name,
+                    f"{len(record)} fields but the header has {header}: an unquoted comma "
+                    "(a decimal comma such as 94,60 must be quoted or written 94.60) or a trailing comma",
+                    row=start,
+                )
+            starts.append(start)
+    except csv.Error as exc:
+        raise DataError(name, f"not a valid CSV ({exc})", row=reader.line_num) from None
+    return starts
+
+
+def line_of(frame: pd.DataFrame, index: object) -> int | None:
+    """The file line of row ``index`` of a frame read by :func:`read_csv_text`."""
+    if index is None or pd.isna(index):
+        return None
+    lines = frame.attrs.get("lines")
+    i = int(index)
+    return lines[i] if lines and 0 <= i < len(lines) else i + 2
 
 
 def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
@@ -221,12 +324,14 @@ def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
         if c not in raw.columns:
             raw[c] = np.nan
     try:
-        return table_schema(table, arms).validate(raw, lazy=True)
+        out = table_schema(table, arms).validate(raw, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        raise _schema_error(name, exc) from None
+        raise _schema_error(name, exc, raw) from None
+    out.attrs["lines"] = raw.attrs.get("lines")
+    return out
 
 
-def _schema_error(name: str, exc: pa.errors.SchemaErrors) -> DataError:
+def _schema_error(name: str, exc: pa.errors.SchemaErrors, raw: pd.DataFrame) -> DataError:
     """Turn pandera's failure cases into one message listing file, line and column.
 
     A dataframe-wide check is named after the column it judges (``n``, ``printed``, …), and
@@ -244,7 +349,7 @@ def _schema_error(name: str, exc: pa.errors.SchemaErrors) -> DataError:
     entries = []
     for _, case in fc.iterrows():
         idx = case.get("index")
-        row = int(idx) + 2 if pd.notna(idx) else None
+        row = line_of(raw, idx)
         column = case.get("column") if case.get("column") in columns else None
         value = (
             "" if case.get("schema_context") == "DataFrameSchema" else f" (value: {case.get('failure_case')})"
@@ -287,7 +392,7 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
 
     Memoised on the resolved folder and the content of its files; each call gets its own copy."""
     root = Path(data_dir or DATA_DIR)
-    folder = root / study_id
+    folder = root / require_study_id(study_id)
     if not folder.is_dir():
         known = ", ".join(list_studies(root)) or "none"
         raise DataError(_rel(folder), f"unknown study '{study_id}' (known: {known})")
@@ -306,6 +411,9 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
 
 def _load_study(study_id: str, folder: Path) -> Study:
     """Read and validate a study folder (uncached)."""
+    for name in KNOWN_FILES:
+        if (folder / name).is_symlink():  # what is read must be what the zip publishes
+            raise DataError(_rel(folder / name), "is a symbolic link: a study's files must be regular files")
     meta, arms = load_meta(folder)
     study = Study(study_id, meta, arms, folder=folder)
     sizes = {a.id: a.n for a in arms}
@@ -342,7 +450,7 @@ def _check_references(study: Study) -> None:
                 raise DataError(
                     _rel(study.folder / f"{table}.csv"),
                     f"key '{key}' names no quantity in the study's tables",
-                    row=int(idx) + 2,
+                    row=line_of(frame, idx),
                     column="key",
                 )
     ae_keys = set(study.tables["adverse_events"]["key"].dropna())
@@ -361,7 +469,7 @@ def _check_references(study: Study) -> None:
                 raise DataError(
                     _rel(study.folder / "pvalues.csv"),
                     f"level key '{lv}' not found",
-                    row=int(idx) + 2,
+                    row=line_of(pv, idx),
                     column="levels",
                 )
 

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .text import spreadsheet_safe
+
 FOLDER = "downloads"
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -72,12 +74,14 @@ def links_html(links: list[tuple[str, str]]) -> str:
 
 def table_csv(df: pd.DataFrame, uid: str, page: Page | None) -> str:
     """Write the table as ``<uid>.csv`` (as shown: UTF-8, no index) and return its link line
-    (nothing outside a page: tables shown elsewhere carry no links)."""
+    (nothing outside a page: tables shown elsewhere carry no links). People open it in a
+    spreadsheet: text that would run as a formula gets a leading ``'`` (:mod:`reanalysis.text`)."""
     if page is None:
         return ""
     name = f"{uid}.csv"
     href = page.claim(name)
-    page.write(name, df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    safe = spreadsheet_safe(df)
+    page.write(name, safe.to_csv(index=False, lineterminator="\n").encode("utf-8"))
     return links_html([("CSV", href)])
 
 
@@ -111,22 +115,19 @@ def _zip(entries: dict[str, bytes]) -> bytes:
 
 
 def study_zip(study_id: str, page: Page | None) -> str:
-    """Zip the study's extracted data (as stored in ``data/``) with the format notes and a
+    """Zip the study's extracted data (its own files in ``data/``: ``study.yml`` and the known
+    table CSVs, never a symlink, hidden file, backup or note) with the format notes and a
     machine-readable schema; return the link line. Aggregates only: ``data/`` holds no patients."""
-    from .data import DATA_DIR
+    from .data import DATA_DIR, require_study_id, study_files
     from .schema import describe
 
     if page is None:
         return ""
-    name = f"{study_id}-data.zip"
+    name = f"{require_study_id(study_id)}-data.zip"
     href = page.claim(name)
     if page.folder is not None:
         folder = Path(DATA_DIR) / study_id
-        entries = {
-            f"{study_id}/{p.relative_to(folder).as_posix()}": p.read_bytes()
-            for p in folder.rglob("*")
-            if p.is_file()
-        }
+        entries = {f"{study_id}/{p.name}": p.read_bytes() for p in study_files(folder)}
         readme = Path(DATA_DIR) / "README.md"
         if readme.is_file():
             entries[f"{study_id}/README.md"] = readme.read_bytes()

@@ -21,6 +21,7 @@ INPUTS = (
     "book/*.md",
     "book/*.yml",
     "book/*.png",
+    "book/_ext/*.py",
     "data/**/*",
     "_config.yml",
     "_toc.yml",

@@ -39,6 +39,14 @@ def _known_studies(text: str) -> str | None:
     return f"names unknown study '{unknown[0]}' (known: {', '.join(known)})" if unknown else None
 
 
+def _study_id(x: str) -> str | None:
+    from .data import study_id_problem
+
+    if x == "" or study_id_problem(x) is None:
+        return None
+    return "must be a study id (lowercase letters, digits and '_'; never a path)"
+
+
 def _patient_source(x: str) -> str | None:
     from pathlib import Path
 
@@ -54,7 +62,7 @@ def _open_unit(x: float) -> str | None:
 STUDY_PARAMS: dict[str, Param] = {
     p.name: p
     for p in (
-        Param("study_id", str, "", "study folder under data/"),
+        Param("study_id", str, "", "study folder under data/ (an id, never a path)", check=_study_id),
         Param(
             "criterion",
             str,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from . import downloads
 from . import params as P
 from .data import DATA_DIR, REPO_ROOT, list_studies, load_meta, load_study, load_study_meta, require_criterion
 from .errors import ParameterError, ReanalysisError
+from .text import md
 
 BOOK = REPO_ROOT / "book"
 TEMPLATES = BOOK / "templates"
@@ -122,14 +124,15 @@ def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) ->
 
 def prepare_template(chapter: str, values: dict[str, Any]) -> nbformat.NotebookNode:
     """The chapter's template with ``{{title}}``-style placeholders in Markdown filled from
-    the study's metadata (text only: numbers in prose are glued, never substituted)."""
+    the study's metadata (text only: numbers in prose are glued, never substituted). Text from
+    data is escaped (:func:`reanalysis.text.md`): it reads as text, never as MyST markup."""
     nb = nbformat.read(TEMPLATES / load_chapters()[chapter]["template"], as_version=4)
     fill = {"study_id": values.get("study_id", ""), "chapter": chapter}
     if values.get("study_id"):
         meta, arms = load_meta(Path(DATA_DIR) / values["study_id"])
         labels = {a.id: a.label for a in arms}
         what = " vs ".join(labels[x] for x in meta.get("comparison") or [a.id for a in arms])
-        fill |= {"title": f"{meta['short_title']}: {what}", "citation": meta["citation"]}
+        fill |= {"title": md(f"{meta['short_title']}: {what}"), "citation": md(meta["citation"])}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for k, v in fill.items():
@@ -187,14 +190,17 @@ def execute_chapter(
         from .patient.schema import load_patient_data
 
         load_patient_data(values["patient_data"])  # a user's cohort too, before any kernel
+        # the kernel runs in book/chapters: a folder named relative to here must stay this one
+        values["patient_data"] = str(Path(values["patient_data"]).resolve())
     template = prepare_template(chapter, values)
-    output = Path(output) if output else EXECUTED / f"{chapter}.ipynb"
+    output = _output_path(output) if output else EXECUTED / f"{chapter}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)
     page = re.sub(r"[^a-z0-9_-]+", "-", output.stem.lower()).strip("-_") or "chapter"
     shelf = output.parent / downloads.FOLDER
     made_shelf = not shelf.exists()
     shelf.mkdir(exist_ok=True)
     files = Path(tempfile.mkdtemp(dir=shelf, prefix=f".{page}.", suffix=".tmp"))
+    files.chmod(0o755)  # mkdtemp makes it 0700: a web server running as another user could not read it
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{chapter}.", suffix=".tmp.ipynb")
     os.close(fd)
     try:
@@ -226,8 +232,13 @@ def execute_chapter(
                 f"chapter '{chapter}' wrote to stderr in cell(s) {', '.join(noisy)}; "
                 "fix the warning instead of storing it"
             )
+        stored = nbformat.writes(nb) + "\n"
+        user_folder = values.get("patient_data")
+        if user_folder not in (None, "synthetic", "none", ""):  # a path on this machine: never stored
+            stored = _neutral_patient_folder(stored, str(user_folder))
+        publishable(files)
         _swap_folder(files, shelf / page)  # downloads first: the notebook is what marks success
-        _atomic_write_text(output, nbformat.writes(nb) + "\n")
+        _atomic_write_text(output, stored)
     except pm.PapermillExecutionError as exc:
         raise ReanalysisError(
             f"chapter '{chapter}' failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
@@ -238,6 +249,45 @@ def execute_chapter(
         if made_shelf and not any(shelf.iterdir()):
             shelf.rmdir()  # a failed first run leaves no empty folder behind
     return output
+
+
+PATIENT_FOLDER_LABEL = "user-supplied patient data"  # what a notebook stores instead of the path
+
+
+def _neutral_patient_folder(notebook_json: str, folder: str) -> str:
+    """The notebook with the user's patient-data folder (its parameter, and any mention of its
+    absolute path, which names users and folders) replaced by a neutral label. A relative
+    name is replaced only in the parameter: elsewhere it may be any word."""
+    quoted = json.dumps(json.dumps(folder))[1:-1]  # the parameter's literal, inside notebook JSON
+    label = json.dumps(json.dumps(PATIENT_FOLDER_LABEL))[1:-1]
+    out = notebook_json.replace(f"patient_data = {quoted}", f"patient_data = {label}")
+    for form in {folder, str(Path(folder).resolve())}:
+        if Path(form).is_absolute() and len(Path(form).parts) > 1:
+            out = out.replace(json.dumps(form)[1:-1], PATIENT_FOLDER_LABEL)
+    return out
+
+
+def _output_path(output: Path | str) -> Path:
+    """``-o``: an absolute notebook path (a relative one is taken from the current directory,
+    not the kernel's); a folder or a non-notebook name is a parameter error."""
+    path = Path(output).expanduser().resolve()
+    if path.is_dir():
+        raise ParameterError(f"-o {output}: is a folder; give a notebook file, e.g. {path / 'chapter.ipynb'}")
+    if path.suffix != ".ipynb":
+        raise ParameterError(f"-o {output}: the output must be a notebook file ending in .ipynb")
+    blocked = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise ParameterError(f"-o {output}: {blocked} is a file, not a folder")
+    return path
+
+
+def publishable(root: Path) -> None:
+    """Make a folder readable by anyone (folders 0755, files 0644), as a web server running as
+    another user needs; temporary folders and files of our own are created private."""
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _swap_folder(new: Path, final: Path) -> None:
@@ -285,6 +335,7 @@ def build_site(builder: str = "html") -> Path:
     for chapter in load_chapters():
         if (shelf / chapter).is_dir():
             shutil.copytree(shelf / chapter, new / shelf.relative_to(REPO_ROOT) / chapter)
+    publishable(new)
     if SITE.exists():
         os.replace(SITE, old)
     os.replace(new, SITE)
@@ -330,6 +381,30 @@ def download_links(notebook: Path) -> list[str]:
     return DOWNLOAD_LINK_RE.findall(notebook.read_text(encoding="utf-8")) if notebook.is_file() else []
 
 
+def notebook_hash(notebook: Path) -> str:
+    """SHA-256 of an executed notebook (what a chapter's stamp records)."""
+    return hashlib.sha256(notebook.read_bytes()).hexdigest() if notebook.is_file() else ""
+
+
+def write_stamp(stamp: Path, notebook: Path) -> None:
+    """Mark a chapter executed by the workflow: the stamp holds the hash of its notebook."""
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(stamp, notebook_hash(notebook) + "\n")
+
+
+def edited_chapters() -> list[str]:
+    """Chapters whose notebook is not the one the workflow last wrote (e.g. ``execute`` with
+    other parameters and no ``-o``, or a hand edit): the build re-executes them, so the book
+    goes back to its own parameters and the site to its notebooks."""
+    stamps = BUILD / ".stamps"
+    return [
+        chapter
+        for chapter in load_chapters()
+        if (stamps / f"{chapter}.done").is_file()
+        and (stamps / f"{chapter}.done").read_text().strip() != notebook_hash(EXECUTED / f"{chapter}.ipynb")
+    ]
+
+
 def missing_downloads() -> list[str]:
     """Chapters whose executed notebook links to a download that is not on disk (the folder is
     not in git: a fresh clone or a deleted folder); the build re-executes them."""
@@ -362,7 +437,7 @@ def run_workflow(
     shelf = EXECUTED / downloads.FOLDER
     for stale in [*shelf.glob(".*.tmp"), *shelf.glob(".*.old")]:
         shutil.rmtree(stale, ignore_errors=True)
-    for chapter in missing_downloads():
+    for chapter in {*missing_downloads(), *edited_chapters()}:
         (BUILD / ".stamps" / f"{chapter}.done").unlink(missing_ok=True)
     cmd = [
         sys.executable,

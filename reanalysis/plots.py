@@ -8,6 +8,7 @@ The style (:data:`STYLE`) is applied with ``matplotlib.rc_context`` while a figu
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -55,9 +56,13 @@ def axes_for(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[plt.Fig
 
 
 def finish(fig: plt.Figure, own: bool) -> plt.Figure:
-    """Lay out a figure this function made (``own``); a caller's figure is the caller's to lay out."""
+    """Lay out a figure this function made (``own``); a caller's figure is the caller's to lay out.
+    Labels from data can be too long to lay out: the figure is then drawn as it is, without the
+    warning (a chapter stores no warning)."""
     if own:
-        fig.tight_layout()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Tight layout not applied")
+            fig.tight_layout()
     return fig
 
 
@@ -360,7 +365,9 @@ def km_reconstructed(
     ax.set_ylabel(f"{endpoint}: survival probability")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", fontsize=8, frameon=False)
-    add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
+    # lifelines formats the labels with str.format: braces from data must stay text
+    labels = [str(k._label).replace("{", "{{").replace("}", "}}") for k in fitters]
+    add_at_risk_counts(*fitters, labels=labels, ax=ax, rows_to_show=["At risk"])
     return finish(fig, own)
 
 

@@ -20,6 +20,7 @@ from . import stats as S
 from .checks import SEVERITIES, Status, run_checks, status_counts
 from .data import Study, load_study
 from .feasibility import feasible_counts
+from .text import md
 
 CATEGORICAL_TESTS = (S.TEST_PEARSON, S.TEST_YATES, S.TEST_FISHER)
 
@@ -73,12 +74,12 @@ class Chapter:
         v: dict[str, Any] = {
             "n_total": int(s.meta.get("total_n") or sum(known)),
             "n_arms": len(s.arms),
-            "criterion": Markdown(self.criterion),
-            "test_rule": Markdown(self.params["test_rule"]),
+            "criterion": Markdown(md(self.criterion)),
+            "test_rule": Markdown(md(self.params["test_rule"])),
             "ci_level": float(100 * (1 - self.params["alpha"])),
-            "ci_method": Markdown(self.params["ci_method"]),
+            "ci_method": Markdown(md(self.params["ci_method"])),
             "paper_categorical_test": Markdown(
-                s.meta.get("tests_named", {}).get("categorical", "not stated")
+                md((s.meta.get("tests_named") or {}).get("categorical", "not stated"))
             ),
             "n_checks": int(len(c)),
             "n_reproduced": int(counts.get(Status.REPRODUCED, 0)),
@@ -93,7 +94,7 @@ class Chapter:
             "n_pct_inconsistent": _count(c, "percentage", Status.INCONSISTENT),
             "n_restatements": int((c["check"] == "restatement").sum()),
             "n_restatements_inconsistent": _count(c, "restatement", Status.INCONSISTENT),
-            "arm_a": Markdown(s.arm(self.a).label),
+            "arm_a": Markdown(md(s.arm(self.a).label)),
             "n_a": int(s.arm(self.a).n or 0),
         }
         per_arm = rates.arm_rates(s, self.params["ci_method"], self.params["alpha"])
@@ -115,7 +116,7 @@ class Chapter:
         cat = pc[pc["test_chosen"].isin(CATEGORICAL_TESTS) & (pc["status"] != Status.NOT_RECOMPUTABLE)]
         by = cat["tests_reproducing"]
         v |= {
-            "arm_b": Markdown(s.arm(self.b).label),
+            "arm_b": Markdown(md(s.arm(self.b).label)),
             "n_b": int(s.arm(self.b).n or 0),
             "n_cat_p": int(len(cat)),
             "n_cat_p_fisher": int(by.map(lambda t: S.TEST_FISHER in t).sum()),
@@ -232,8 +233,8 @@ class Chapter:
         )
         return HTML(line + table.data)
 
-    def design(self) -> Markdown:
-        """Design summary from study.yml."""
+    def design(self) -> HTML:
+        """Design summary from study.yml (as escaped HTML: text from data is never markup)."""
         m = self.study.meta
         arms = "; ".join(
             f"{a.label} (n = {a.n if a.n is not None else 'not printed'})" for a in self.study.arms
@@ -250,9 +251,9 @@ class Chapter:
                 "Tests named in the methods",
                 "; ".join(f"{k}: {v}" for k, v in (m.get("tests_named") or {}).items()),
             ),
-            ("Source", f"`shared/seeds/{m['source']}`"),
+            ("Source", f"shared/seeds/{m['source']}"),
         ]
-        return Markdown("| Item | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows if v))
+        return tables.key_values([(k, str(v)) for k, v in rows])
 
     def _render(self, spec: tables.TableSpec | None, none: str = "") -> HTML | Markdown:
         """A built table on this chapter's page, or one line saying the paper prints none."""
@@ -347,7 +348,7 @@ class Chapter:
         if not done:
             display(Markdown("_The paper prints too little to reconstruct any survival curve._"))
         for ep, ipd, table in done:
-            display(Markdown(f"**{ep.title}**"))
+            display(Markdown(f"**{md(ep.title)}**"))
             fig = plots.km_reconstructed(
                 ipd,
                 self.study,
@@ -359,7 +360,7 @@ class Chapter:
             slug = re.sub(r"[^a-z0-9]+", "-", ep.title.lower()).strip("-")
             plots.show(fig, f"km-{slug}", page=self.page)
             if ep.notes:
-                display(Markdown("\n".join(f"- {n}" for n in ep.notes)))
+                display(Markdown("\n".join(f"- {md(n)}" for n in ep.notes)))
             table = table.assign(status=table["status"].map(tables.MARK))
             display(
                 tables.show(
@@ -371,7 +372,7 @@ class Chapter:
                 )
             )
         if skipped:
-            display(Markdown("\n".join(f"- {n}" for n in skipped)))
+            display(Markdown("\n".join(f"- {md(n)}" for n in skipped)))
 
     def survival_checks(self) -> HTML:
         return self._render(outputs.survival_checks(self.checks))
@@ -403,8 +404,8 @@ class Chapter:
         if data is None:
             display(
                 Markdown(
-                    f"_No patient-level analyses: {why}. The methods are shown on a synthetic cohort in "
-                    "[Patient-level analyses: a worked example](patient_demo.ipynb)._"
+                    f"_No patient-level analyses: {md(why)}. The methods are shown on a synthetic cohort "
+                    "in [Patient-level analyses: a worked example](patient_demo.ipynb)._"
                 )
             )
             return

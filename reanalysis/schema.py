@@ -187,6 +187,19 @@ def _parsed_in_printed(df: pd.DataFrame) -> pd.Series:
     return df.apply(row_ok, axis=1) if len(df) else pd.Series(dtype=bool)
 
 
+def _is_printed_p(cell: object) -> bool:
+    """An empty cell, or one :func:`reanalysis.printed.parse_p_text` reads as a p in [0, 1]."""
+    from .printed import parse_p_text
+
+    if not isinstance(cell, str):
+        return True
+    try:
+        parse_p_text(cell)
+    except ValueError:
+        return False
+    return True
+
+
 def _column(name: str, col: Col, arms: dict[str, int | None]) -> pa.Column:
     checks: list[pa.Check] = []
     if col.allowed:
@@ -206,6 +219,12 @@ def _column(name: str, col: Col, arms: dict[str, int | None]) -> pa.Column:
     if col.kind == "pct":
         checks.append(
             pa.Check.str_matches(r"^\d+(\.\d+)?$", error="must be the printed digits of a percentage")
+        )
+        checks.append(
+            pa.Check(
+                lambda s: pd.to_numeric(s, errors="coerce").fillna(0) <= 100,
+                error="a percentage above 100",
+            )
         )
     if col.kind in ("int", "float"):
         checks.append(pa.Check.ge(0, error="must not be negative"))
@@ -233,6 +252,32 @@ def table_schema(table: str, arms: dict[str, int | None]) -> pa.DataFrameSchema:
             _parsed_in_printed, name="printed", error="a parsed number does not occur in the printed string"
         )
     )
+    if table == "survival":
+
+        def events_le_arm(df: pd.DataFrame) -> pd.Series:
+            size = df["arm"].map(arms).astype("Float64")
+            counted = df["statistic"].isin(("events", "alive", "lost", "censored"))
+            return (~counted | size.isna() | (df["value"] <= size)).fillna(True).astype(bool)
+
+        def landmark_le_100(df: pd.DataFrame) -> pd.Series:
+            return ((df["statistic"] != "landmark") | (df["value"] <= 100)).fillna(True).astype(bool)
+
+        df_checks.append(
+            pa.Check(events_le_arm, name="value", error="more events (or patients) than the arm's N")
+        )
+        df_checks.append(pa.Check(landmark_le_100, name="value", error="a landmark rate above 100%"))
+    if table == "hazard_ratios":
+
+        def p_is_a_p(df: pd.DataFrame) -> pd.Series:
+            return df["p_printed"].map(_is_printed_p).astype(bool)
+
+        df_checks.append(
+            pa.Check(
+                p_is_a_p,
+                name="p_printed",
+                error="not a printed p-value (e.g. 'P = 0.017', '< 0.001'; leave empty when none is printed)",
+            )
+        )
     if table == "pvalues":
 
         def relation_printed(df: pd.DataFrame) -> pd.Series:

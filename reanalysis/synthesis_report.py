@@ -10,6 +10,7 @@ from IPython.display import HTML, Markdown
 
 from . import downloads, plots, synthesis, tables
 from . import params as P
+from .text import md
 from .vocabulary import AE_ATTRIBUTIONS
 
 
@@ -38,7 +39,7 @@ class SynthesisChapter:
     def glue(self) -> None:
         from myst_nb import glue
 
-        glue("estimator", Markdown(self.params["estimator"]), display=False)
+        glue("estimator", Markdown(md(self.params["estimator"])), display=False)
         glue("max_k", max(len(x.rows) for x in [*self.rates.values(), *self.hrs.values()]), display=False)
 
     def at_a_glance(self) -> HTML:
@@ -75,14 +76,14 @@ class SynthesisChapter:
 
         for name, x in items.items():
             slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-            display(Markdown(f"**{name}**"))
+            display(Markdown(f"**{md(name)}**"))
             display(tables.show(x.rows, f"rows-{slug}", f"{name}: studies as printed", page=self.page))
             if len(x.excluded):
                 display(
                     tables.show(x.excluded, f"excluded-{slug}", f"{name}: studies left out", page=self.page)
                 )
             if x.note:
-                display(Markdown(f"_{x.note}_"))
+                display(Markdown(f"_{md(x.note)}_"))
             frame = synthesis.forest_frame(x, transform, list(x.rows["study"]))
             fig = plots.forest_meta(
                 frame, f"{name}: {self.params['estimator']}", xlabel, log=log, scale=scale

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from . import downloads
+from . import downloads, text
 from .checks import SEVERITIES, Status, quantity_labels
 from .data import Study
 
@@ -163,21 +163,23 @@ def display_value(x: object, precision: int = 3) -> str:
 
 
 def render(spec: TableSpec, page: downloads.Page | None = None) -> HTML:
-    """The one table renderer: deterministic HTML (fixed uuid, status cells coloured, text
-    escaped), footnotes, and a CSV download of the same rows on a chapter's ``page``."""
+    """The one table renderer: deterministic HTML (fixed uuid, status cells coloured, every
+    text escaped: cells, column headers, caption, footnotes), footnotes, and a CSV download of
+    the same rows on a chapter's ``page``."""
     styler = (
         spec.frame.style.set_uuid(spec.uid)
         .hide(axis="index")
         .format(partial(display_value, precision=spec.precision), na_rep="", escape="html")
+        .format_index(escape="html", axis="columns")
         .map(_colour)
         .set_table_attributes('class="reanalysis-table"')
         .set_properties(**{"text-align": "left", "vertical-align": "top"})
     )
     if spec.caption:
-        styler = styler.set_caption(spec.caption)
+        styler = styler.set_caption(text.html(spec.caption))
     html = styler.to_html()
     if spec.notes and spec.notes.texts:
-        items = "".join(f"<li>{t}</li>" for t in spec.notes.texts)
+        items = "".join(f"<li>{text.html(t)}</li>" for t in spec.notes.texts)
         html += f'<ol type="a" class="reanalysis-footnotes">{items}</ol>'
     return HTML(html + downloads.table_csv(spec.frame, spec.uid, page))
 
@@ -200,6 +202,16 @@ def glance(rows: list[tuple[str, str]], extra_html: str = "", title: str = "At a
     return HTML(
         f'<div class="admonition tip reanalysis-glance"><p class="admonition-title">{escape(title)}</p>'
         f'<table class="reanalysis-glance-table"><tbody>{body}</tbody></table>{extra_html}</div>'
+    )
+
+
+def key_values(rows: list[tuple[str, str]], header: tuple[str, str] = ("Item", "Value")) -> HTML:
+    """A two-column table of label → text (escaped), styled as the theme styles a Markdown table."""
+    head = "".join(f'<th class="head">{escape(h)}</th>' for h in header)
+    body = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in rows if v)
+    return HTML(
+        f'<table class="table reanalysis-key-values"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
     )
 
 

@@ -155,7 +155,124 @@ CASES = {
         ["execute", "li2022", "-p", "patient_data={tmp}/cohort", "-o", "{tmp}/out.ipynb"],
         ["adsl.csv", "line 4", "column 'AGE'"],
     ),
+    "study id that is a path (execute)": (
+        None,
+        ["execute", "li2022", "-p", "study_id=../data/li2022", "-o", "{tmp}/out.ipynb"],
+        ["chapter 'li2022': parameter 'study_id' must be a study id", "never a path", "'../data/li2022'"],
+    ),
+    "study id that is a path (build)": (
+        None,
+        ["build", "-p", "li2022.study_id=/etc"],
+        ["parameter 'study_id' must be a study id", "'/etc'"],
+    ),
+    "study id that is a path (validate)": (
+        None,
+        ["validate", "../li2022"],
+        ["validate: study: '../li2022' is not a study id", "never a path"],
+    ),
+    "study id that is a path (checks)": (
+        None,
+        ["checks", "li2022/../li2022"],
+        ["checks: study: 'li2022/../li2022' is not a study id"],
+    ),
+    "study id that is a path (replicates)": (
+        None,
+        ["replicates", "../li2022", "OS"],
+        ["'../li2022' is not a study id"],
+    ),
+    "symlinked study file": (
+        lambda d: symlink_into(d / "li2022", "pvalues.csv"),
+        ["execute", "li2022", "-o", "{tmp}/out.ipynb"],
+        ["li2022/pvalues.csv", "is a symbolic link"],
+    ),
+    "events > N": (
+        lambda d: edit(d / "li2022" / "survival.csv", "events,,18 have died,18,", "events,,58 have died,58,"),
+        ["validate", "li2022"],
+        ["survival.csv", "line 18", "column 'value'", "more events (or patients) than the arm's N"],
+    ),
+    "landmark > 100%": (
+        lambda d: edit(
+            d / "li2022" / "survival.csv", "landmark,3,97.30%,97.30,", "landmark,3,107.30%,107.30,"
+        ),
+        ["validate", "li2022"],
+        ["survival.csv", "line 6", "column 'value'", "landmark rate above 100%"],
+    ),
+    "hazard-ratio p that is not a p": (
+        lambda d: edit(d / "li2022" / "hazard_ratios.csv", "P = 0.017,0.017,", "NS,,"),
+        ["execute", "li2022", "-o", "{tmp}/out.ipynb"],
+        ["hazard_ratios.csv", "line 2", "column 'p_printed'", "not a printed p-value"],
+    ),
+    "percentage above 100": (
+        lambda d: edit(
+            d / "li2022" / "baseline.csv", "count,35(94.60%),35,94.60,", "count,35(194.60%),35,194.60,"
+        ),
+        ["validate", "li2022"],
+        ["baseline.csv", "line 2", "column 'pct'", "percentage above 100"],
+    ),
+    "UTF-8 byte-order mark": (
+        lambda d: (d / "li2022" / "pvalues.csv").write_bytes(
+            b"\xef\xbb\xbf" + (d / "li2022" / "pvalues.csv").read_bytes()
+        ),
+        ["validate", "li2022"],
+        ["pvalues.csv, line 1", "byte-order mark", "without BOM"],
+    ),
+    "spaces after commas in the header": (
+        lambda d: edit(d / "li2022" / "survival.csv", "key,endpoint,criterion,", "key, endpoint, criterion,"),
+        ["validate", "li2022"],
+        ["survival.csv, line 1, column 'endpoint'", "space around the column name ' endpoint'"],
+    ),
+    "semicolon-delimited file": (
+        lambda d: (d / "li2022" / "hazard_ratios.csv").write_text(
+            "key;endpoint;model\nhr.pfs.arm;PFS;univariable\n", encoding="utf-8"
+        ),
+        ["validate", "li2022"],
+        ["hazard_ratios.csv, line 1", "separated by ';'", "uses ','"],
+    ),
+    "unquoted decimal comma": (
+        lambda d: edit(
+            d / "li2022" / "baseline.csv", "count,35(94.60%),35,94.60,", "count,35(94.60%),35,94,60,"
+        ),
+        ["validate", "li2022"],
+        ["baseline.csv, line 2", "16 fields but the header has 15", "decimal comma"],
+    ),
+    "line numbers after a blank line": (
+        lambda d: edit(
+            d / "li2022" / "baseline.csv",
+            "source\nbaseline.gender_male,Gender,male,rt_pd1,count,35(94.60%),35,",
+            "source\n\nbaseline.gender_male,Gender,male,rt_pd1,count,35(94.60%),38,",
+        ),
+        ["validate", "li2022"],
+        ["baseline.csv", "line 3", "column 'n'", "larger than its denominator"],
+    ),
+    "line numbers after a multi-line quoted cell": (
+        lambda d: edit(
+            d / "li2022" / "baseline.csv",
+            "baseline.gender_male,Gender,male,rt_pd1,count,35(94.60%),35,94.60,,,,,,Table 1,"
+            "004_2a574011e3c7481b.txt\nbaseline.gender_male,Gender,male,tace_sor,count,37(90.24%),37,",
+            'baseline.gender_male,"Gen\nder",male,rt_pd1,count,35(94.60%),35,94.60,,,,,,Table 1,'
+            "004_2a574011e3c7481b.txt\nbaseline.gender_male,Gender,male,tace_sor,count,37(90.24%),-37,",
+        ),
+        ["validate", "li2022"],
+        ["baseline.csv", "line 4", "column 'n'", "negative"],
+    ),
+    "-o names a folder": (
+        None,
+        ["execute", "li2022", "-o", "{tmp}"],
+        ["-o ", "is a folder; give a notebook file"],
+    ),
+    "-o inside a file": (
+        lambda d: (d.parent / "file.txt").write_text("x", encoding="utf-8"),
+        ["execute", "li2022", "-o", "{tmp}/file.txt/out.ipynb"],
+        ["file.txt is a file, not a folder"],
+    ),
 }
+
+
+def symlink_into(folder: Path, name: str) -> None:
+    """Replace ``folder/name`` by a symlink to the same content kept outside the folder."""
+    target = folder.parent.parent / f"outside-{name}"
+    (folder / name).rename(target)
+    (folder / name).symlink_to(target)
 
 
 def bad_cohort(folder: Path) -> None:

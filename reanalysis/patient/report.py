@@ -15,6 +15,7 @@ from IPython.display import HTML, Markdown, display
 
 from .. import downloads, plots, tables
 from ..data import Study
+from ..text import md
 from . import descriptive as D
 from . import matching as PSM
 from . import subgroups as SG
@@ -50,7 +51,7 @@ def _attempt(what: str, fit, *args, **kwargs):
     try:
         return fit(*args, **kwargs)
     except (ValueError, ArithmeticError) as exc:
-        display(Markdown(f"_{what}: not estimable on these data ({exc})._"))
+        display(Markdown(f"_{md(what)}: not estimable on these data ({md(exc)})._"))
         return None
 
 
@@ -66,9 +67,9 @@ class PatientSection:
 
     def banner(self) -> Markdown:
         if getattr(self.data, "synthetic", False):
-            return Markdown(f"**Synthetic data.** {self.data.note}")
+            return Markdown(f"**Synthetic data.** {md(self.data.note)}")
         return Markdown(
-            f"**Patient-level data** from `{self.data.source}` "
+            f"**Patient-level data** from {md(self.data.source or 'a folder of the user')} "
             f"({len(self.data.adsl)} patients); only aggregates are shown."
         )
 
@@ -106,7 +107,7 @@ class PatientSection:
     def response(self, criterion: str) -> HTML | Markdown:
         adrs = self.data.adrs
         if adrs is None or not (adrs["CRITERION"] == criterion).any():
-            return Markdown(f"_No {criterion} responses in the patient data._")
+            return Markdown(f"_No {md(criterion)} responses in the patient data._")
         r = adrs[adrs["CRITERION"] == criterion].merge(
             self.data.adsl[["USUBJID", "ARM"]], on="USUBJID", suffixes=("_rs", "")
         )
@@ -293,7 +294,7 @@ class PatientSection:
             X, y = RD.response_dataset(self.data.adsl, self.data.adrs, criterion=criterion, features=feats)
             res = M.fit_models(X, y, seed=self.seed)
         except ValueError as exc:
-            display(Markdown(f"_Response models not fitted: {exc}_"))
+            display(Markdown(f"_Response models not fitted: {md(exc)}_"))
             return
         display(
             tables.show(
