@@ -28,6 +28,7 @@ import yaml
 
 from .errors import DataError, ParameterError
 from .schema import TABLE_ORDER, TABLES, UNIQUE, table_schema
+from .textnumbers import ARM_N, number_term, split_terms
 from .vocabulary import AE_ATTRIBUTIONS
 
 NOT_STATED = "not stated"  # the response criterion of a study that does not name one
@@ -453,6 +454,7 @@ def _check_references(study: Study) -> None:
                     row=line_of(frame, idx),
                     column="key",
                 )
+    _check_text_sums(study, known)
     ae_keys = set(study.tables["adverse_events"]["key"].dropna())
     for i, entry in enumerate(study.meta.get("ae_overall") or []):
         ok = isinstance(entry, dict) and entry.get("key") in ae_keys
@@ -472,6 +474,24 @@ def _check_references(study: Study) -> None:
                     row=line_of(pv, idx),
                     column="levels",
                 )
+
+
+def _check_text_sums(study: Study, known: set[str]) -> None:
+    """Every term of a text sum is a number, N, or a key of the study's tables; one total."""
+    path = _rel(study.folder / "text_sums.csv")
+    for idx, r in study.tables["text_sums"].iterrows():
+        for column in ("total", "items"):
+            terms = split_terms(r[column])
+            if column == "total" and len(terms) != 1:
+                raise DataError(path, "total must be one term", row=int(idx) + 2, column=column)
+            for term in terms:
+                if term != ARM_N and number_term(term) is None and term not in known:
+                    raise DataError(
+                        path,
+                        f"term '{term}' is not a number, {ARM_N} or a key of the study's tables",
+                        row=int(idx) + 2,
+                        column=column,
+                    )
 
 
 def _is_group_key(key: str, pv: pd.DataFrame) -> bool:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
+from .textnumbers import number_term, spelled_numbers, split_terms
+
 LOCATION_RE = (
     r"^(Table \d+[A-Za-z]?|Figure \d+[A-Za-z]?|Abstract|Results(: .+)?|Discussion"
     r"|Methods(: .+)?|Conclusions?)$"
@@ -25,7 +27,7 @@ NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 class Col:
     """One column: its type, whether it may be empty, and its allowed values."""
 
-    kind: str  # "str", "key", "arm", "int", "float", "pct", "location"
+    kind: str  # "str", "key", "arm", "int", "float", "pct", "location", "terms"
     required: bool = False
     allowed: tuple[str, ...] | None = None
     optional_column: bool = False  # the column itself may be absent from the file
@@ -135,6 +137,14 @@ TABLES: dict[str, dict[str, Col]] = {
         **COMMON,
         "value": Col("float", True),
     },
+    "text_sums": {  # an itemised list in the text against the total it adds up to (or bounds)
+        "key": Col("key", True),
+        "arm": Col("arm"),
+        "relation": Col("str", True, ("=", "<=", ">=")),  # sum(items) <relation> total
+        "total": Col("terms", True),  # one term: a key of a count, N (the arm's size) or a number
+        "items": Col("terms", True),
+        **COMMON,
+    },
 }
 
 TABLES = {**TABLES, "treatment": dict(TABLES["baseline"])}
@@ -147,6 +157,7 @@ TABLE_ORDER = (
     "hazard_ratios",
     "pvalues",
     "restatements",
+    "text_sums",
 )
 
 UNIQUE: dict[str, list[str]] = {
@@ -158,6 +169,7 @@ UNIQUE: dict[str, list[str]] = {
     "hazard_ratios": ["key"],
     "pvalues": ["key"],
     "restatements": ["key", "statistic", "arm", "location"],
+    "text_sums": ["key", "arm", "location"],
 }
 
 # Parsed columns whose value must appear among the numbers of the printed string.
@@ -165,7 +177,8 @@ PARSED = ("n", "pct", "mean", "sd", "median", "lower", "upper", "value", "hr", "
 
 
 def _printed_numbers(text: str) -> list[float]:
-    return [float(t) for t in NUMBER_RE.findall(str(text))]
+    """The numbers of a printed string, in digits or spelled out ("seven patients")."""
+    return [float(t) for t in NUMBER_RE.findall(str(text))] + [float(n) for n in spelled_numbers(text)]
 
 
 def _parsed_in_printed(df: pd.DataFrame) -> pd.Series:
@@ -198,6 +211,18 @@ def _is_printed_p(cell: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _terms_in_printed(df: pd.DataFrame) -> pd.Series:
+    """True where every number among a text sum's total and items occurs in its printed string."""
+
+    def row_ok(row: pd.Series) -> bool:
+        numbers = _printed_numbers(row["printed"])
+        terms = split_terms(row["total"]) + split_terms(row["items"])
+        values = [v for v in map(number_term, terms) if v is not None]
+        return all(any(abs(v - x) < 1e-9 for x in numbers) for v in values)
+
+    return df.apply(row_ok, axis=1) if len(df) else pd.Series(dtype=bool)
 
 
 def _column(name: str, col: Col, arms: dict[str, int | None]) -> pa.Column:
@@ -288,6 +313,14 @@ def table_schema(table: str, arms: dict[str, int | None]) -> pa.DataFrameSchema:
         df_checks.append(
             pa.Check(relation_printed, name="relation", error="relation does not match the printed string")
         )
+    if table == "text_sums":
+        df_checks.append(
+            pa.Check(
+                _terms_in_printed,
+                name="items",
+                error="a number among total/items does not occur in the printed string",
+            )
+        )
     return pa.DataFrameSchema(
         {name: _column(name, col, arms) for name, col in cols.items()},
         checks=df_checks,
@@ -306,6 +339,7 @@ KIND_DOC = {
     "float": "number >= 0",
     "pct": "the printed digits of a percentage, e.g. 94.60",
     "location": "where it was printed: 'Table N', 'Figure N', 'Abstract', 'Results: …', 'Discussion', …",
+    "terms": "';'-separated terms: keys of counts, N (the arm's size) or numbers that occur in printed",
 }
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..data import Study
-from . import counts, paired, pvalues, restatements, survival, treatment
+from . import counts, paired, pvalues, restatements, survival, text, treatment
 from .lookup import COUNT_TABLES, contingency, count_for, denominator_of, quantity_labels
 from .record import (
     CHECK_COLUMNS,
@@ -90,6 +90,7 @@ REGISTRY: tuple[Family, ...] = (
     Family("sums", lambda s, o, e: counts.sum_checks(s)),
     Family("denominators", lambda s, o, e: counts.denominator_checks(s)),
     Family("restatements", lambda s, o, e: restatements.restatement_checks(s)),
+    Family("text sums", lambda s, o, e: text.text_sum_checks(s)),
     Family("hazard ratios", lambda s, o, e: survival.hazard_ratio_checks(s, o.alpha)),
     Family("duplicate summaries", lambda s, o, e: survival.duplicate_criteria_checks(s)),
     Family("BED ranges", lambda s, o, e: treatment.bed_checks(s, o.alpha_beta)),
