@@ -1,14 +1,18 @@
 """Printed vs recomputed: every check a study's aggregates allow, as typed records.
 
 Each family (a module here) returns :class:`Check` records; :data:`REGISTRY` lists them in the
-order the table shows them, and :func:`run_checks` runs every applicable family. ``status`` is
-``reproduced``, ``inconsistent`` (``reason`` says why) or ``not recomputable`` (``reason`` says
-what is missing). A check calls a number inconsistent only when no reading of the printed
-precision, rounding or a standard test explains it; ambiguity goes into ``reason``.
+order the table shows them, and :func:`run_checks` runs every applicable family, then grades the
+records (:mod:`.severity`). ``status`` is ``reproduced``, ``compatible (uninformative)`` (agrees,
+but the check could not have failed), ``inconsistent`` (``reason`` says why, ``severity`` how bad)
+or ``not recomputable`` (``reason`` says what is missing). A check calls a number inconsistent
+only when no reading of the printed precision, rounding or a standard test explains it;
+ambiguity goes into ``reason``.
 
-Families: ``counts`` (percentages/GRIM, sums), ``pvalues`` (categorical and continuous p,
-uncovered p), ``paired`` (McNemar range), ``survival`` (landmark p, hazard ratios, subgroup
-interactions), ``restatements``, ``treatment`` (BED ranges, adverse-event claims).
+Families: ``counts`` (percentages/GRIM, sums, denominators), ``pvalues`` (categorical and
+continuous p, uncovered p), ``paired`` (McNemar range), ``survival`` (landmark p, hazard ratios,
+subgroup interactions, identical summaries under two criteria), ``restatements``, ``treatment``
+(BED/EQD2 against doses and stated schedules, adverse-event claims), ``text`` (itemised lists in
+the text against their printed totals).
 """
 
 from __future__ import annotations
