@@ -25,7 +25,7 @@ import yaml
 
 from ..data import read_csv_text
 from ..errors import DataError
-from ..vocabulary import RESPONSE_CRITERIA
+from ..vocabulary import ENDPOINT_CODES, RESPONSE_CRITERIA
 
 __all__ = [
     "CRITERIA",
@@ -39,7 +39,7 @@ __all__ = [
     "validate_frame",
 ]
 
-PARAMCDS = ("OS", "PFS", "IRFS", "ORFS")
+PARAMCDS = ENDPOINT_CODES  # reanalysis.vocabulary.ENDPOINTS: one list for every table
 CRITERIA = RESPONSE_CRITERIA
 # BCLC stages, in order: 0 (very early) to D (terminal); one list for the schema and the models
 BCLC_STAGES = ("0", "A", "B", "C", "D")
