@@ -56,11 +56,19 @@ def cmd_site(args: argparse.Namespace) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> None:
     from .data import list_studies, load_study
+    from .sourcecheck import SOURCES_DIR, check_printed
 
+    sources = args.sources or SOURCES_DIR
     for sid in args.study or list_studies():
         study = load_study(sid)
         rows = sum(len(t) for t in study.tables.values())
-        print(f"{sid}: ok ({rows} rows in {sum(1 for t in study.tables.values() if len(t))} tables)")
+        line = f"{sid}: ok ({rows} rows in {sum(1 for t in study.tables.values() if len(t))} tables)"
+        checked, absent = check_printed(study, sources)
+        if checked:
+            line += f"; {checked} printed strings found in the source text"
+        if absent:
+            line += f"; source text not at hand ({', '.join(absent)} not in {sources}): not checked"
+        print(line)
 
 
 def cmd_checks(args: argparse.Namespace) -> None:
@@ -88,6 +96,14 @@ def cmd_audit(args: argparse.Namespace) -> None:
         print(table.to_markdown(index=False))
     else:
         table.to_csv(sys.stdout, index=False, lineterminator="\n")
+
+
+def cmd_new_study(args: argparse.Namespace) -> None:
+    from .data import DATA_DIR, REPO_ROOT
+    from .newstudy import new_study
+
+    for line in new_study(args.study_id, DATA_DIR, REPO_ROOT):
+        print(line)
 
 
 def cmd_params(args: argparse.Namespace) -> None:
@@ -130,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
 
     v = sub.add_parser("validate", help="load and validate extracted data")
     v.add_argument("study", nargs="*")
+    v.add_argument(
+        "--sources",
+        metavar="DIR",
+        help="folder of the source texts the printed strings must occur in (default ../shared/seeds)",
+    )
     v.set_defaults(func=cmd_validate)
 
     c = sub.add_parser("checks", help="printed vs recomputed values of one study (CSV to stdout)")
@@ -157,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     pa = sub.add_parser("params", help="list the parameters a chapter takes, with their values")
     pa.add_argument("chapter")
     pa.set_defaults(func=cmd_params)
+
+    ns = sub.add_parser(
+        "new-study",
+        help="scaffold data/ID (when absent) or register it as a chapter (chapters.yml, _toc.yml)",
+    )
+    ns.add_argument("study_id", metavar="ID", help="the study's id: lower-case letters, digits, _")
+    ns.set_defaults(func=cmd_new_study)
 
     args = parser.parse_args(argv)
     try:
