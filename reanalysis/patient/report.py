@@ -250,6 +250,9 @@ class PatientSection:
             for k, v in SUBGROUPS.items()
             if (v[0] if isinstance(v, tuple) else v) in _complete(self.data.adsl, COX_CANDIDATES)
         }
+        if not subs:
+            display(Markdown("_Subgroups: no subgroup variable is recorded for every patient._"))
+            return
         for paramcd in self.paramcds:
             df = _attempt(
                 f"{paramcd} subgroup hazard ratios",
