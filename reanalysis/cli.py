@@ -1,4 +1,4 @@
-"""Command line: ``python -m reanalysis {build,execute,site,validate,checks,params}``."""
+"""Command line: ``python -m reanalysis COMMAND`` (``--help`` lists every command)."""
 
 from __future__ import annotations
 
@@ -106,6 +106,33 @@ def cmd_new_study(args: argparse.Namespace) -> None:
         print(line)
 
 
+def cmd_patient(args: argparse.Namespace) -> None:
+    from .errors import DataError
+    from .patient.schema import load_patient_data
+    from .patient.tidy import analyse, warnings_for
+
+    data = load_patient_data(args.folder)
+    for warning in warnings_for(data):
+        print(f"warning: {warning}", file=sys.stderr)
+    try:
+        table, notes = analyse(data, seed=args.seed)
+    except ValueError as exc:  # e.g. a reference arm that is not in the data
+        raise DataError(str(args.folder), str(exc)) from None
+    if args.format == "markdown":
+        labels = ", ".join(f"{data.label(a)} ({a})" for a in data.arms)
+        print(
+            f"Patient-level data from `{data.source}`: {len(data.adsl)} patients; arms {labels}; "
+            f"reference arm {data.reference}\n"
+        )
+        print(table.to_markdown(index=False, floatfmt=".6g"))
+        for note in notes:
+            print(f"\n- {note}")
+    else:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n", float_format="%.6g")
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+
+
 def cmd_params(args: argparse.Namespace) -> None:
     from .pipeline import chapter_specs, resolve_parameters
 
@@ -178,6 +205,15 @@ def main(argv: list[str] | None = None) -> int:
     pa = sub.add_parser("params", help="list the parameters a chapter takes, with their values")
     pa.add_argument("chapter")
     pa.set_defaults(func=cmd_params)
+
+    pt = sub.add_parser(
+        "patient",
+        help="patient-level analyses of a folder of ADaM-style CSVs, no study needed (CSV to stdout)",
+    )
+    pt.add_argument("folder", help="adsl.csv + adtte.csv (+ adrs.csv, adae.csv, patient.yml)")
+    pt.add_argument("--format", choices=("csv", "markdown"), default="csv")
+    pt.add_argument("--seed", type=int, default=0, help="propensity-score matching order")
+    pt.set_defaults(func=cmd_patient)
 
     ns = sub.add_parser(
         "new-study",

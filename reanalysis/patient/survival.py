@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .design import _arms, _design, _endpoint, _Term, _two_arms
@@ -23,6 +24,7 @@ __all__ = [
     "cox_matched",
     "cox_models",
     "km_by_arm",
+    "median_r",
 ]
 
 # lifelines' default Newton-Raphson stopping rule leaves coefficients ~1e-6 (relative) from R's;
@@ -187,6 +189,23 @@ def cox_matched(
 # Kaplan-Meier
 
 
+def median_r(curve: pd.Series) -> float:
+    """The median of a survival step curve (index: time) as R's ``survfit`` gives it: the first
+    time the curve is at or below 0.5; where it is exactly 0.5, the midpoint between that time
+    and the curve's next drop (R ``quantile.survfit``). inf when never reached."""
+    tol = math.sqrt(np.finfo(float).eps)
+    t, s = curve.index.to_numpy(dtype=float), curve.to_numpy(dtype=float)
+    below = np.flatnonzero(s <= 0.5 + tol)
+    if not len(below):
+        return math.inf
+    i = below[0]
+    if abs(s[i] - 0.5) < tol:
+        drops = np.flatnonzero(s[i + 1 :] < s[i] - tol)
+        if len(drops):
+            return float((t[i] + t[i + 1 + drops[0]]) / 2)
+    return float(t[i])
+
+
 @dataclass
 class KMSummary:
     """Per arm: n, events, KM median with its CI; and the log-rank test across arms."""
@@ -199,10 +218,10 @@ class KMSummary:
 
 def km_by_arm(adsl: pd.DataFrame, adtte: pd.DataFrame, paramcd: str, alpha: float = 0.05) -> KMSummary:
     """Kaplan-Meier median (with lifelines' log-log CI, = R ``survfit(conf.type = "log-log")``)
-    per arm, and the log-rank test (= R ``survdiff``). A median not reached is inf."""
+    per arm, by R's rule (:func:`median_r`), and the log-rank test (= R ``survdiff``). A median
+    not reached is inf."""
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
-    from lifelines.utils import median_survival_times
 
     arms = _arms(adsl, "ARM")
     df = _endpoint(adsl, adtte, paramcd)
@@ -212,15 +231,15 @@ def km_by_arm(adsl: pd.DataFrame, adtte: pd.DataFrame, paramcd: str, alpha: floa
         if g.empty:
             continue
         kmf = KaplanMeierFitter(alpha=alpha).fit(g["T"], g["E"])
-        ci = median_survival_times(kmf.confidence_interval_)
+        ci = kmf.confidence_interval_
         rows.append(
             {
                 "arm": arm,
                 "n": len(g),
                 "events": int(g["E"].sum()),
-                "median": float(kmf.median_survival_time_),
-                "lower": float(ci.iloc[0, 0]),
-                "upper": float(ci.iloc[0, 1]),
+                "median": median_r(kmf.survival_function_.iloc[:, 0]),
+                "lower": median_r(ci.iloc[:, 0]),
+                "upper": median_r(ci.iloc[:, 1]),
             }
         )
     table = pd.DataFrame(rows)
