@@ -7,9 +7,21 @@ import json
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from . import params as P
 from .errors import ParameterError, ReanalysisError
+
+SPECIAL_PATIENT_DATA = ("synthetic", "none", "")
+
+
+def _absolute_paths(values: dict) -> dict:
+    """A ``patient_data`` folder relative to where the command runs, made absolute (the kernel
+    runs elsewhere, in book/chapters/)."""
+    folder = values.get("patient_data")
+    if isinstance(folder, str) and folder not in SPECIAL_PATIENT_DATA:
+        values["patient_data"] = str(Path(folder).expanduser().resolve())
+    return values
 
 
 def _chapter_overrides(items: list[str]) -> dict[str, dict[str, str]]:
@@ -20,7 +32,7 @@ def _chapter_overrides(items: list[str]) -> dict[str, dict[str, str]]:
         if not dot or not param:
             raise ParameterError(f"command line: expected CHAPTER.NAME=VALUE, got '{name}={value}'")
         out[chapter][param] = value
-    return dict(out)
+    return {chapter: _absolute_paths(values) for chapter, values in out.items()}
 
 
 def cmd_build(args: argparse.Namespace) -> None:
@@ -42,6 +54,7 @@ def cmd_execute(args: argparse.Namespace) -> None:
 
     overrides: dict = json.loads(args.params_json) if args.params_json else {}
     overrides.update(P.parse_assignments(args.param))
+    _absolute_paths(overrides)
     start = time.perf_counter()
     progress = args.progress or sys.stderr.isatty()  # papermill's cell bar, on a terminal
     out = execute_chapter(args.chapter, overrides, output=args.output, progress=progress)

@@ -201,7 +201,15 @@ def execute_chapter(
     if values.get("patient_data") not in (None, "synthetic", "none"):
         from .patient.schema import load_patient_data
 
-        load_patient_data(values["patient_data"])  # a user's cohort too, before any kernel
+        cohort = load_patient_data(values["patient_data"])  # a user's cohort too, before any kernel
+        if values.get("study_id"):
+            known = [a.id for a in load_study_meta(values["study_id"]).arms]
+            unknown = [a for a in cohort.arms if a not in known]
+            if unknown:
+                raise ParameterError(
+                    f"chapter '{chapter}': parameter 'patient_data': arm '{unknown[0]}' of its adsl.csv is "
+                    f"not an arm of study '{values['study_id']}' ({', '.join(known)})"
+                )
     template = prepare_template(chapter, values)
     output = Path(output) if output else EXECUTED / f"{chapter}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -169,3 +169,31 @@ def test_help_lists_every_subcommand():
         "patient",
     ):
         assert f"    {command} " in listed or f"    {command}\n" in listed, command
+
+
+def test_chapter_refuses_a_cohort_whose_arms_are_not_the_studys(tmp_path):
+    """Unknown arm names stop the run (exit 2) before any kernel, not 'not estimable' everywhere."""
+    from reanalysis import pipeline
+    from reanalysis.data import list_studies, load_study_meta
+    from reanalysis.errors import ParameterError
+
+    chapters = pipeline.load_chapters()
+    chapter = next(c for c, ch in chapters.items() if (ch.get("parameters") or {}).get("study_id"))
+    study = chapters[chapter]["parameters"]["study_id"]
+    assert study in list_studies()
+    arms = [a.id for a in load_study_meta(study).arms]
+    folder = _minimal(tmp_path, f"USUBJID,ARM\nS1,{arms[0]}\nS2,not_an_arm\nS3,{arms[0]}\n")
+    with pytest.raises(ParameterError, match=r"arm 'not_an_arm' of its adsl.csv is not an arm of study"):
+        pipeline.execute_chapter(chapter, {"patient_data": str(folder)}, output=tmp_path / "x.ipynb")
+    assert not (tmp_path / "x.ipynb").exists()
+
+
+def test_relative_patient_data_is_made_absolute(tmp_path, monkeypatch):
+    from reanalysis.cli import _absolute_paths, _chapter_overrides
+
+    monkeypatch.chdir(tmp_path)
+    assert _absolute_paths({"patient_data": "cohort"}) == {"patient_data": str(tmp_path / "cohort")}
+    assert _absolute_paths({"patient_data": "synthetic"}) == {"patient_data": "synthetic"}
+    assert _chapter_overrides(["li2022.patient_data=my/cohort"]) == {
+        "li2022": {"patient_data": str(tmp_path / "my" / "cohort")}
+    }

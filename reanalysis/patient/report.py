@@ -64,6 +64,10 @@ class PatientSection:
         self.treat = self.arms[0]
         self.paramcds = sorted(set(data.adtte["PARAMCD"]))
 
+    def _candidates(self, standard: tuple[str, ...]) -> tuple[str, ...]:
+        """Standard candidates plus the covariates the folder's patient.yml declares."""
+        return (*standard, *getattr(self.data, "covariates", {}))
+
     def banner(self) -> Markdown:
         if getattr(self.data, "synthetic", False):
             return Markdown(f"**Synthetic data.** {self.data.note}")
@@ -142,7 +146,7 @@ class PatientSection:
         )
 
     def survival(self) -> None:
-        covs = _complete(self.data.adsl, COX_CANDIDATES)
+        covs = _complete(self.data.adsl, self._candidates(COX_CANDIDATES))
         for paramcd in self.paramcds:
             km = SV.km_by_arm(self.data.adsl, self.data.adtte, paramcd)
             display(
@@ -195,7 +199,7 @@ class PatientSection:
         if len(self.arms) < 2:
             display(Markdown("_Propensity-score matching needs two arms._"))
             return
-        covs = _complete(self.data.adsl, PS_CANDIDATES)
+        covs = _complete(self.data.adsl, self._candidates(PS_CANDIDATES))
         m = _attempt(
             "Propensity-score matching",
             PSM.propensity_match,
