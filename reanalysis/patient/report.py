@@ -76,8 +76,18 @@ class PatientSection:
             f"({len(self.data.adsl)} patients); only aggregates are shown."
         )
 
+    def _ordered(self, adsl: pd.DataFrame) -> pd.DataFrame:
+        """ADSL rows in the study's comparison order of arms (the tables' column order)."""
+        rank = {a: i for i, a in enumerate(self.arms)}
+        order = adsl["ARM"].map(rank).fillna(len(rank))
+        return adsl.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order")
+
+    def _label(self, arm: str) -> str:
+        return self.study.arm(arm).label if arm in self.arms else arm
+
     def table_one(self) -> HTML:
-        t = D.table_one(self.data.adsl)
+        t = D.table_one(self._ordered(self.data.adsl))
+        t = t.rename(columns={a: self._label(a) for a in self.arms})
         return tables.show(
             t,
             "patient-table-one",
@@ -148,10 +158,10 @@ class PatientSection:
     def survival(self) -> None:
         covs = _complete(self.data.adsl, self._candidates(COX_CANDIDATES))
         for paramcd in self.paramcds:
-            km = SV.km_by_arm(self.data.adsl, self.data.adtte, paramcd)
+            km = SV.km_by_arm(self._ordered(self.data.adsl), self.data.adtte, paramcd)
             display(
                 tables.show(
-                    km.table,
+                    km.table.assign(arm=km.table["arm"].map(self._label)),
                     f"patient-km-{paramcd.lower()}",
                     f"{paramcd}: Kaplan–Meier medians; log-rank p = {km.p:.4f}",
                     page=self.page,
