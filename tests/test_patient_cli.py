@@ -28,6 +28,8 @@ VETERAN = FIXTURES / "veteran"
 R_COX_ARM = (1.017901, 0.714376, 1.450389, 0.921766)  # HR test vs standard, 95% CI, Wald p
 R_COX_AGE = (1.007528, 0.988815, 1.026595, 0.432995)  # coxph(Surv(AVAL, E) ~ AGE)
 R_LOGRANK = (0.008227, 0.927727)  # chi-square, p
+# cox.zph(coxph(Surv(AVAL, E) ~ ARM + CELLTYPE)) of survival >= 3.0 (transform "km"): chi-square, p
+R_ZPH = {"ARM": (0.865570, 0.352185), "CELLTYPE": (9.308667, 0.025456), "GLOBAL": (10.030423, 0.039918)}
 R_KM = {"standard": (3.383984, 1.774127, 4.139630), "test": (1.724846, 1.412731, 2.956879)}  # median, CI
 
 
@@ -94,6 +96,13 @@ def test_km_medians_match_r_including_the_midpoint_rule(veteran_csv):
     for arm, ref in R_KM.items():
         row = _one(veteran_csv, "km_median", arm)
         assert [round(row[c], 3) for c in ("estimate", "lower", "upper")] == [round(x, 3) for x in ref]
+
+
+def test_ph_test_matches_r_survival_3(veteran_csv):
+    for term, (chisq, p) in R_ZPH.items():
+        row = _one(veteran_csv, "ph_test", term)
+        assert round(row["estimate"], 3) == round(chisq, 3) and round(row["p"], 3) == round(p, 3)
+    assert (veteran_csv["analysis"] == "ph_test_pre3").any()  # the survival < 3.0 test, labelled
 
 
 def test_declared_covariate_is_used_and_markdown_shows_labels():

@@ -36,7 +36,8 @@ def test_patient_tables_show_arm_labels_in_comparison_order():
     study = load_study("li2022")
     data, _ = R.load("synthetic", study)
     first, second = study.comparison
-    data.adsl = data.adsl.sort_values("ARM", key=lambda s: s != second, kind="stable")  # file: second arm first
+    # the file lists the second arm first
+    data.adsl = data.adsl.sort_values("ARM", key=lambda s: s != second, kind="stable")
     assert data.arms[0] == second
     part = R.PatientSection(data, study)
     html = part.table_one().data

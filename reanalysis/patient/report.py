@@ -204,6 +204,16 @@ class PatientSection:
                     page=self.page,
                 )
             )
+            if cm.zph is not None:
+                display(
+                    tables.show(
+                        cm.zph.round(4),
+                        f"patient-zph-{paramcd.lower()}",
+                        f"{paramcd}: proportional-hazards test as R survival ≥ 3.0 cox.zph "
+                        "(Kaplan–Meier time transform; the table above is the survival < 3.0 test)",
+                        page=self.page,
+                    )
+                )
 
     def matching(self) -> None:
         if len(self.arms) < 2:

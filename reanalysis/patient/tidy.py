@@ -9,7 +9,9 @@ One estimate per row, columns ``analysis, endpoint, term, estimate, lower, upper
 - ``km_median``: per endpoint and arm, the KM median and its log-log 95% CI (R's rule);
 - ``logrank``: chi-square (estimate) and p;
 - ``cox_univariable`` / ``cox_multivariable``: HR, 95% CI, Wald p (arm: treated vs reference);
-- ``ph_test``: per term of the multivariable model, the test statistic and p;
+- ``ph_test``: per variable of the multivariable model and GLOBAL, the chi-square and p of R
+  survival >= 3.0's ``cox.zph`` (Kaplan-Meier time transform, its default); ``ph_test_pre3``:
+  per term, survival < 3.0's test (rank transform);
 - ``psm_pairs`` / ``psm_cox``: matched pairs, and the arm HR in the matched cohort (robust SE);
 - ``subgroup`` / ``interaction``: arm HR within each level, and the interaction p.
 
@@ -138,8 +140,10 @@ def analyse(
         if cm is not None:
             rows += _cox_rows("cox_univariable", ep, cm.univariable)
             rows += _cox_rows("cox_multivariable", ep, cm.multivariable)
+            if cm.zph is not None:
+                rows += [_row("ph_test", ep, r.variable, r.statistic, p=r.p) for r in cm.zph.itertuples()]
             rows += [
-                _row("ph_test", ep, f"{r.variable}: {r.contrast}", r.statistic, p=r.p)
+                _row("ph_test_pre3", ep, f"{r.variable}: {r.contrast}", r.statistic, p=r.p)
                 for r in cm.ph.itertuples()
             ]
         subs = _subgroup_specs(data, covs)

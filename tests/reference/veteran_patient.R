@@ -30,3 +30,8 @@ for (i in seq_len(nrow(tab))) {
   cat(sprintf("km_median %s median=%.6f lower=%.6f upper=%.6f\n", rownames(tab)[i],
               tab[i, "median"], tab[i, "0.95LCL"], tab[i, "0.95UCL"]))
 }
+# proportional-hazards test of survival >= 3.0 (cox.zph, transform "km", its default) on the
+# multivariable model the patient command fits (the arm, and CELLTYPE, the covariate with p < 0.1)
+d$CELLTYPE <- factor(d$CELLTYPE, levels = c("adeno", "large", "smallcell", "squamous"))
+z <- cox.zph(coxph(Surv(AVAL, E) ~ ARM + CELLTYPE, data = d))$table
+for (i in seq_len(nrow(z))) cat(sprintf("cox_zph %s chisq=%.6f df=%d p=%.6f\n", rownames(z)[i], z[i, 1], z[i, 2], z[i, 3]))
