@@ -44,3 +44,15 @@ def test_patient_tables_show_arm_labels_in_comparison_order():
     a, b = study.arm(first).label, study.arm(second).label
     assert html.index(a.replace("&", "&amp;")) < html.index(b.replace("&", "&amp;"))
     assert f">{first}<" not in html and f">{second}<" not in html
+
+
+def test_banner_warns_of_inverted_cnsr_and_days():
+    study = load_study("li2022")
+    data, _ = R.load("synthetic", study)
+    data.synthetic = False
+    assert R.inverted_cnsr(data, study) == []  # events as printed: nothing to say
+    data.adtte["CNSR"] = 1 - data.adtte["CNSR"]
+    data.adtte["AVAL"] = data.adtte["AVAL"] * 30.4375 + 200
+    text = R.PatientSection(data, study).banner().data
+    assert "is CNSR inverted?" in text and "OS in arm rt_pd1" in text
+    assert "AVAL must be in months" in text

@@ -40,6 +40,28 @@ def load(patient_data: str, study: Study, seed: int = 0):
     return load_patient_data(Path(patient_data)), ""
 
 
+def inverted_cnsr(data, study: Study) -> list[str]:
+    """Warnings where an arm's patient-level events are closer to the number of events the study
+    printed once CNSR is read the other way round (ADaM: 0 = event, 1 = censored)."""
+    printed = study["survival"]
+    printed = printed[(printed["statistic"] == "events") & printed["criterion"].isna()]
+    if "subgroup" in printed:
+        printed = printed[printed["subgroup"].isna()]
+    out = []
+    tte = data.adtte.merge(data.adsl[["USUBJID", "ARM"]], on="USUBJID", suffixes=("_tte", ""))
+    for row in printed.itertuples():
+        g = tte[(tte["PARAMCD"] == row.endpoint) & (tte["ARM"] == row.arm)]
+        if g.empty:
+            continue
+        events, censored = int((g["CNSR"] == 0).sum()), int((g["CNSR"] == 1).sum())
+        if abs(censored - row.value) < abs(events - row.value):
+            out.append(
+                f"adtte.csv: {row.endpoint} in arm {row.arm} has {events} events (CNSR = 0) where the "
+                f"paper printed {row.value:g}: is CNSR inverted? (ADaM: 0 = event, 1 = censored)"
+            )
+    return out
+
+
 def _complete(adsl: pd.DataFrame, candidates: tuple[str, ...]) -> list[str]:
     """Covariates recorded for every patient and not constant (usable in a model)."""
     return [c for c in candidates if c in adsl and adsl[c].notna().all() and adsl[c].nunique() > 1]
@@ -71,9 +93,13 @@ class PatientSection:
     def banner(self) -> Markdown:
         if getattr(self.data, "synthetic", False):
             return Markdown(f"**Synthetic data.** {self.data.note}")
+        from .tidy import warnings_for
+
+        warnings = [*warnings_for(self.data), *inverted_cnsr(self.data, self.study)]
         return Markdown(
             f"**Patient-level data** from `{self.data.source}` "
             f"({len(self.data.adsl)} patients); only aggregates are shown."
+            + "".join(f"\n\n**Check the data:** {w}" for w in warnings)
         )
 
     def _ordered(self, adsl: pd.DataFrame) -> pd.DataFrame:
