@@ -285,7 +285,9 @@ class Chapter:
             return Markdown(f"Tumour response by {self.criterion}, as printed and recomputed below.")
         a = f"{v['orr_a']:.1f}% with {s.arm(self.a).label}"
         if self.b is None:
-            ci = f"{v['ci_level']:.0f}% CI {v['orr_a_lo']:.1f}–{v['orr_a_hi']:.1f}"
+            ci = (
+                f"{v['ci_level']:.0f}% CI {v['orr_a_lo']:.1f}–{v['orr_a_hi']:.1f}, {self.params['ci_method']}"
+            )
             return Markdown(
                 f"By {self.criterion}, the printed counts give an objective response rate of {a} ({ci})."
             )
