@@ -147,3 +147,60 @@ def test_a_failing_section_names_itself(tmp_path, monkeypatch):
     ) as err:
         ch.forest_figure()
     assert isinstance(err.value.__cause__, ValueError)  # the original traceback is kept
+
+
+def _dry_run_chapters(repo: Path, env: dict) -> set[str]:
+    """The chapters Snakemake would execute (dry run in the private copy)."""
+    import re
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            "Snakefile",
+            "--directory",
+            ".",
+            "-n",
+            "--cores",
+            "1",
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return set(re.findall(r"wildcards: chapter=(\w+)", done.stdout + done.stderr))
+
+
+def test_registering_a_study_reruns_only_its_chapter_and_the_cross_study_ones(tmp_path):
+    repo = tmp_path / "repo"
+    for part in ("reanalysis", "book/templates", "data"):
+        shutil.copytree(REPO_ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("book/chapters.yml", "_toc.yml", "Snakefile", "_config.yml"):
+        shutil.copy(REPO_ROOT / part, repo / part)
+    env = {**os.environ, "REANALYSIS_DATA": str(repo / "data"), "PYTHONPATH": str(repo)}
+    chapters = set(yaml.safe_load((repo / "book" / "chapters.yml").read_text())["chapters"])
+    assert _dry_run_chapters(repo, env) == chapters  # nothing built yet; entries are written
+    stamps = repo / "_build" / ".stamps"
+    for chapter in [*chapters, "site"]:
+        (stamps / f"{chapter}.done").touch()  # a finished build, newer than every input
+    assert _dry_run_chapters(repo, env) == set()
+    (repo / "book" / "chapters.yml").touch()  # an edit elsewhere in chapters.yml re-runs nothing
+    assert _dry_run_chapters(repo, env) == set()
+    shutil.copytree(FIXTURE, repo / "data" / "survonly", ignore=shutil.ignore_patterns("*.txt"))
+    for path in (repo / "data" / "survonly").iterdir():
+        path.touch()  # written now, after the last build
+    new_study("survonly", repo / "data", repo)
+    cross_study = {
+        c
+        for c in chapters
+        if not (
+            yaml.safe_load((repo / "book" / "chapters.yml").read_text())["chapters"][c].get("parameters")
+            or {}
+        ).get("study_id")
+    }
+    cross_study = {c for c in cross_study if c != "validation"}  # reads_data: false
+    assert _dry_run_chapters(repo, env) == {"survonly", *cross_study}
