@@ -127,6 +127,11 @@ def cmd_patient(args: argparse.Namespace) -> None:
     data = load_patient_data(args.folder)
     for warning in warnings_for(data):
         print(f"warning: {warning}", file=sys.stderr)
+    if args.report:
+        from .patient.folder_report import write_report
+
+        print(f"report -> {write_report(args.folder, args.report, seed=args.seed)}")
+        return
     try:
         table, notes = analyse(data, seed=args.seed)
     except ValueError as exc:  # e.g. a reference arm that is not in the data
@@ -226,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     pt.add_argument("folder", help="adsl.csv + adtte.csv (+ adrs.csv, adae.csv, patient.yml)")
     pt.add_argument("--format", choices=("csv", "markdown"), default="csv")
     pt.add_argument("--seed", type=int, default=0, help="propensity-score matching order")
+    pt.add_argument(
+        "--report", metavar="OUT.ipynb", help="execute the patient sections into a notebook instead"
+    )
     pt.set_defaults(func=cmd_patient)
 
     ns = sub.add_parser(

@@ -206,3 +206,46 @@ def test_relative_patient_data_is_made_absolute(tmp_path, monkeypatch):
     assert _chapter_overrides(["li2022.patient_data=my/cohort"]) == {
         "li2022": {"patient_data": str(tmp_path / "my" / "cohort")}
     }
+
+
+def test_report_shows_every_section_without_identifiers(monkeypatch):
+    """--report's sections, run in this process (the executed notebook holds the same outputs)."""
+    import IPython.display
+
+    from reanalysis.patient import folder_report, report
+
+    shown: list[str] = []
+
+    def collect(*objs, **kwargs):
+        shown.extend(str(getattr(o, "data", o)) for o in objs)
+
+    monkeypatch.setattr(IPython.display, "display", collect)
+    monkeypatch.setattr(report, "display", collect)
+    folder_report.show(str(VETERAN))
+    text = "\n".join(shown)
+    for title in ("Baseline characteristics", "Kaplan–Meier", "Propensity-score matching", "Subgroups"):
+        assert title in text
+    assert "Test chemotherapy" in text and "cox.zph" in text  # labels; both PH tests
+    assert "VET-" not in text  # aggregates only
+
+
+def test_report_must_be_a_notebook_and_bad_data_fails_before_a_kernel(tmp_path):
+    from reanalysis.errors import ParameterError
+    from reanalysis.patient.folder_report import write_report
+
+    with pytest.raises(ParameterError, match=r"--report: write a .ipynb file"):
+        write_report(VETERAN, tmp_path / "out.html")
+    bad = _minimal(tmp_path, "USUBJID,ARM,AGE\nS1,a,old\nS2,b,1\nS3,a,2\n")
+    with pytest.raises(DataError, match=r"line 2, column 'AGE'"):
+        write_report(bad, tmp_path / "out.ipynb")
+    assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_arms_named_like_table_columns_stay_apart(tmp_path):
+    from reanalysis.patient.folder_report import study_for
+    from reanalysis.patient.report import PatientSection
+
+    folder = _minimal(tmp_path, "USUBJID,ARM,AGE\nS1,test,50\nS2,p,60\nS3,test,70\nS4,p,65\n")
+    data = load_patient_data(folder)
+    html = PatientSection(data, study_for(data, "x")).table_one().data
+    assert ">test (arm)<" in html and ">p (arm)<" in html

@@ -20,6 +20,7 @@ from . import matching as PSM
 from . import subgroups as SG
 from . import survival as SV
 
+TABLE_ONE_COLUMNS = ("variable", "level", "test", "p", "smd")
 PS_CANDIDATES = ("AGE", "ECOG", "TUMSIZE", "EHM", "TRTLINE", "PVTT", "BCLC")
 COX_CANDIDATES = ("AGE", "SEX", "ECOG", "BCLC", "TUMSIZE", "EHM", "PVTT", "HBV", "AFP", "TRTLINE")
 SUBGROUPS = {"Age": ("AGE", 60.0), "BCLC stage": "BCLC", "Extrahepatic metastasis": "EHM", "PVTT": "PVTT"}
@@ -112,8 +113,12 @@ class PatientSection:
         return self.study.arm(arm).label if arm in self.arms else arm
 
     def table_one(self) -> HTML:
-        t = D.table_one(self._ordered(self.data.adsl))
-        t = t.rename(columns={a: self._label(a) for a in self.arms})
+        adsl = self._ordered(self.data.adsl)
+        # columns named by arm label; an arm called like a column of the table ("test", "p") is
+        # told apart, never merged with it
+        names = {a: self._label(a) for a in dict.fromkeys(adsl["ARM"])}
+        names = {a: f"{n} (arm)" if n in TABLE_ONE_COLUMNS else n for a, n in names.items()}
+        t = D.table_one(adsl.assign(ARM=adsl["ARM"].map(names)))
         return tables.show(
             t,
             "patient-table-one",
