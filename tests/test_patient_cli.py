@@ -226,6 +226,8 @@ def test_report_shows_every_section_without_identifiers(monkeypatch):
     for title in ("Baseline characteristics", "Kaplan–Meier", "Propensity-score matching", "Subgroups"):
         assert title in text
     assert "Test chemotherapy" in text and "cox.zph" in text  # labels; both PH tests
+    table_one = text[text.index("## Baseline characteristics") : text.index("## Survival")]
+    assert "CELLTYPE" in table_one and "Cell type" in text  # the declared covariate: Table 1, subgroups
     assert "VET-" not in text  # aggregates only
 
 

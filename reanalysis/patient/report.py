@@ -118,7 +118,13 @@ class PatientSection:
         # told apart, never merged with it
         names = {a: self._label(a) for a in dict.fromkeys(adsl["ARM"])}
         names = {a: f"{n} (arm)" if n in TABLE_ONE_COLUMNS else n for a, n in names.items()}
-        t = D.table_one(adsl.assign(ARM=adsl["ARM"].map(names)))
+        declared = getattr(self.data, "covariates", {})
+        variables = [v for v in (*D.TABLE_ONE_VARIABLES, *declared) if v in adsl and adsl[v].notna().any()]
+        categorical = (
+            *D.CATEGORICAL_INTEGERS,
+            *(c for c, v in declared.items() if v["type"] == "categorical"),
+        )
+        t = D.table_one(adsl.assign(ARM=adsl["ARM"].map(names)), variables=variables, categorical=categorical)
         return tables.show(
             t,
             "patient-table-one",
@@ -305,6 +311,9 @@ class PatientSection:
             for k, v in SUBGROUPS.items()
             if (v[0] if isinstance(v, tuple) else v) in _complete(self.data.adsl, COX_CANDIDATES)
         }
+        for col, spec in getattr(self.data, "covariates", {}).items():  # declared in patient.yml
+            if spec["type"] == "categorical" and col in _complete(self.data.adsl, (col,)):
+                subs[spec["label"]] = col
         if not subs:
             display(Markdown("_Subgroups: no subgroup variable is recorded for every patient._"))
             return
