@@ -3,10 +3,11 @@
 # Run it through `python -m reanalysis build` (which validates parameters first); on a
 # cluster, add an executor plugin, e.g. `--executor slurm`.
 import json
+import os
 import sys
 from pathlib import Path
 
-from reanalysis.pipeline import load_chapters, resolve_parameters
+from reanalysis.pipeline import load_chapters, resolve_parameters, write_entry
 
 PY = sys.executable
 CHAPTERS = load_chapters()
@@ -15,6 +16,9 @@ if isinstance(OVERRIDES, str):
     OVERRIDES = json.loads(OVERRIDES)
 PACKAGE = sorted(str(p) for p in Path("reanalysis").rglob("*.py"))
 STAMPS = "_build/.stamps"
+# each chapter's own entry of chapters.yml, rewritten only when it changes: registering a new
+# chapter does not re-run the others
+ENTRY = {chapter: os.path.relpath(write_entry(chapter, CHAPTERS)) for chapter in CHAPTERS}
 
 wildcard_constraints:
     chapter="|".join(sorted(CHAPTERS)),
@@ -30,7 +34,7 @@ def chapter_inputs(wildcards):
     data = sorted(str(p) for p in Path("data", values.get("study_id") or ".").glob("**/*") if p.is_file())
     if CHAPTERS[wildcards.chapter].get("reads_data", True) is False:
         data = []
-    return ["book/chapters.yml", "book/templates/" + CHAPTERS[wildcards.chapter]["template"], *PACKAGE, *data]
+    return [ENTRY[wildcards.chapter], "book/templates/" + CHAPTERS[wildcards.chapter]["template"], *PACKAGE, *data]
 
 
 rule all:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m reanalysis {build,execute,site,validate,checks,params}``."""
+"""Command line: ``python -m reanalysis COMMAND`` (``--help`` lists every command)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,17 @@ from pathlib import Path
 from . import params as P
 from .errors import ParameterError, ReanalysisError
 
+SPECIAL_PATIENT_DATA = ("synthetic", "none", "")
+
+
+def _absolute_paths(values: dict) -> dict:
+    """A ``patient_data`` folder relative to where the command runs, made absolute (the kernel
+    runs elsewhere, in book/chapters/)."""
+    folder = values.get("patient_data")
+    if isinstance(folder, str) and folder not in SPECIAL_PATIENT_DATA:
+        values["patient_data"] = str(Path(folder).expanduser().resolve())
+    return values
+
 
 def _chapter_overrides(items: list[str]) -> dict[str, dict[str, str]]:
     """``["li2022.criterion=RECIST"]`` → ``{"li2022": {"criterion": "RECIST"}}``."""
@@ -21,7 +32,7 @@ def _chapter_overrides(items: list[str]) -> dict[str, dict[str, str]]:
         if not dot or not param:
             raise ParameterError(f"command line: expected CHAPTER.NAME=VALUE, got '{name}={value}'")
         out[chapter][param] = value
-    return dict(out)
+    return {chapter: _absolute_paths(values) for chapter, values in out.items()}
 
 
 def cmd_build(args: argparse.Namespace) -> None:
@@ -43,6 +54,7 @@ def cmd_execute(args: argparse.Namespace) -> None:
 
     overrides: dict = json.loads(args.params_json) if args.params_json else {}
     overrides.update(P.parse_assignments(args.param))
+    _absolute_paths(overrides)
     start = time.perf_counter()
     progress = args.progress or sys.stderr.isatty()  # papermill's cell bar, on a terminal
     out = execute_chapter(args.chapter, overrides, output=args.output, progress=progress)
@@ -62,13 +74,21 @@ def cmd_site(args: argparse.Namespace) -> None:
 def cmd_validate(args: argparse.Namespace) -> None:
     from .data import list_studies, load_study, require_study_id, unknown_files
     from .schema import TABLE_ORDER
+    from .sourcecheck import SOURCES_DIR, check_printed
 
     for sid in args.study:
         require_study_id(sid, "validate: study")
+    sources = args.sources or SOURCES_DIR
     for sid in args.study or list_studies():
         study = load_study(sid)
         rows = sum(len(t) for t in study.tables.values())
-        print(f"{sid}: ok ({rows} rows in {sum(1 for t in study.tables.values() if len(t))} tables)")
+        line = f"{sid}: ok ({rows} rows in {sum(1 for t in study.tables.values() if len(t))} tables)"
+        checked, absent = check_printed(study, sources)
+        if checked:
+            line += f"; {checked} printed strings found in the source text"
+        if absent:
+            line += f"; source text not at hand ({', '.join(absent)} not in {sources}): not checked"
+        print(line)
         for name in unknown_files(study.folder):
             print(
                 f"warning: {sid}/{name}: not a file of the data format (study.yml, "
@@ -103,6 +123,46 @@ def cmd_audit(args: argparse.Namespace) -> None:
         print(table.to_markdown(index=False))
     else:
         table.to_csv(sys.stdout, index=False, lineterminator="\n")
+
+
+def cmd_new_study(args: argparse.Namespace) -> None:
+    from .data import DATA_DIR, REPO_ROOT
+    from .newstudy import new_study
+
+    for line in new_study(args.study_id, DATA_DIR, REPO_ROOT):
+        print(line)
+
+
+def cmd_patient(args: argparse.Namespace) -> None:
+    from .errors import DataError
+    from .patient.schema import load_patient_data
+    from .patient.tidy import analyse, warnings_for
+
+    data = load_patient_data(args.folder)
+    for warning in warnings_for(data):
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.report:
+        from .patient.folder_report import write_report
+
+        print(f"report -> {write_report(args.folder, args.report, seed=args.seed)}")
+        return
+    try:
+        table, notes = analyse(data, seed=args.seed)
+    except ValueError as exc:  # e.g. a reference arm that is not in the data
+        raise DataError(str(args.folder), str(exc)) from None
+    if args.format == "markdown":
+        labels = ", ".join(f"{data.label(a)} ({a})" for a in data.arms)
+        print(
+            f"Patient-level data from `{data.source}`: {len(data.adsl)} patients; arms {labels}; "
+            f"reference arm {data.reference}\n"
+        )
+        print(table.to_markdown(index=False, floatfmt=".6g"))
+        for note in notes:
+            print(f"\n- {note}")
+    else:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n", float_format="%.6g")
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
 
 
 def cmd_params(args: argparse.Namespace) -> None:
@@ -146,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
 
     v = sub.add_parser("validate", help="load and validate extracted data")
     v.add_argument("study", nargs="*")
+    v.add_argument(
+        "--sources",
+        metavar="DIR",
+        help="folder of the source texts the printed strings must occur in (default ../shared/seeds)",
+    )
     v.set_defaults(func=cmd_validate)
 
     c = sub.add_parser("checks", help="printed vs recomputed values of one study (CSV to stdout)")
@@ -173,6 +238,25 @@ def main(argv: list[str] | None = None) -> int:
     pa = sub.add_parser("params", help="list the parameters a chapter takes, with their values")
     pa.add_argument("chapter")
     pa.set_defaults(func=cmd_params)
+
+    pt = sub.add_parser(
+        "patient",
+        help="patient-level analyses of a folder of ADaM-style CSVs, no study needed (CSV to stdout)",
+    )
+    pt.add_argument("folder", help="adsl.csv + adtte.csv (+ adrs.csv, adae.csv, patient.yml)")
+    pt.add_argument("--format", choices=("csv", "markdown"), default="csv")
+    pt.add_argument("--seed", type=int, default=0, help="propensity-score matching order")
+    pt.add_argument(
+        "--report", metavar="OUT.ipynb", help="execute the patient sections into a notebook instead"
+    )
+    pt.set_defaults(func=cmd_patient)
+
+    ns = sub.add_parser(
+        "new-study",
+        help="scaffold data/ID (when absent) or register it as a chapter (chapters.yml, _toc.yml)",
+    )
+    ns.add_argument("study_id", metavar="ID", help="the study's id: lower-case letters, digits, _")
+    ns.set_defaults(func=cmd_new_study)
 
     args = parser.parse_args(argv)
     try:

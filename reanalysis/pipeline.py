@@ -53,6 +53,24 @@ def load_chapters(path: Path = CHAPTERS_FILE) -> dict[str, dict[str, Any]]:
     return chapters
 
 
+ENTRIES = BUILD / ".stamps" / "entries"
+
+
+def write_entry(chapter: str, chapters: dict[str, dict[str, Any]] | None = None) -> Path:
+    """Write the chapter's own entry of ``chapters.yml`` to ``_build/.stamps/entries/<id>.json``,
+    touching the file only when the entry changed: the workflow depends on it, not on the whole
+    ``chapters.yml``, so registering or editing one chapter re-runs that chapter only."""
+    chapters = chapters if chapters is not None else load_chapters()
+    if chapter not in chapters:
+        raise ParameterError(f"unknown chapter '{chapter}' (known: {', '.join(chapters)})")
+    text = json.dumps(chapters[chapter], sort_keys=True, indent=1, default=str) + "\n"
+    path = ENTRIES / f"{chapter}.json"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(path, text)
+    return path
+
+
 # parameters a template declares that the pipeline sets (page name, downloads folder), never the user
 SET_BY_PIPELINE = ("page", "downloads_dir")
 
@@ -189,7 +207,15 @@ def execute_chapter(
     if values.get("patient_data") not in (None, "synthetic", "none"):
         from .patient.schema import load_patient_data
 
-        load_patient_data(values["patient_data"])  # a user's cohort too, before any kernel
+        cohort = load_patient_data(values["patient_data"])  # a user's cohort too, before any kernel
+        if values.get("study_id"):
+            known = [a.id for a in load_study_meta(values["study_id"]).arms]
+            unknown = [a for a in cohort.arms if a not in known]
+            if unknown:
+                raise ParameterError(
+                    f"chapter '{chapter}': parameter 'patient_data': arm '{unknown[0]}' of its adsl.csv is "
+                    f"not an arm of study '{values['study_id']}' ({', '.join(known)})"
+                )
         # the kernel runs in book/chapters: a folder named relative to here must stay this one
         values["patient_data"] = str(Path(values["patient_data"]).resolve())
     template = prepare_template(chapter, values)

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -19,6 +20,7 @@ import seaborn as sns
 from . import downloads
 from .checks import STATUSES
 from .data import Study
+from .vocabulary import ENDPOINT_CODES
 
 PALETTE = ["#1f77b4", "#ff7f0e"]
 STATUS_COLOURS = {
@@ -254,7 +256,9 @@ def forest(study: Study, ax: plt.Axes | None = None) -> plt.Figure | None:
         hr = hr[hr["comparison"] == f"{a} vs {b}"]
     if hr.empty:
         return None
-    colours = {"OS": PALETTE[0], "PFS": PALETTE[1]}
+    # one colour per endpoint, from tab10, whose first two are PALETTE (OS, PFS)
+    tab10 = [matplotlib.colors.to_hex(c) for c in plt.get_cmap("tab10").colors]
+    colours = {e: tab10[i % len(tab10)] for i, e in enumerate(ENDPOINT_CODES)}
     rows = pd.DataFrame(
         {
             "label": hr["endpoint"] + " · " + hr["subgroup"].fillna(hr["model"]),

@@ -7,7 +7,9 @@ plain Python ``int``/``float``/Markdown so ``{glue:text}`` format specs work.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -23,6 +25,26 @@ from .feasibility import feasible_counts
 from .text import md
 
 CATEGORICAL_TESTS = (S.TEST_PEARSON, S.TEST_YATES, S.TEST_FISHER)
+
+
+class SectionFailed(RuntimeError):
+    """A chapter section failed: the message names the section, the cause keeps its traceback."""
+
+
+def _named_section(name: str, method: Callable) -> Callable:
+    """``method`` raising :class:`SectionFailed` naming ``name`` (chained to the original error),
+    so a failed chapter says which section broke, not only which cell."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except SectionFailed:
+            raise
+        except Exception as exc:
+            raise SectionFailed(f"section '{name}' failed: {type(exc).__name__}: {exc}") from exc
+
+    return run
 
 
 def _printed_medians(ep: pseudo.Endpoint) -> dict[str, str]:
@@ -262,8 +284,14 @@ class Chapter:
     def comparison(self, table: str, uid: str, caption: str, criterion: str | None = None) -> HTML:
         return self._render(outputs.comparison(self.study, self.checks, table, uid, caption, criterion))
 
-    def baseline(self) -> HTML:
-        return self.comparison("baseline", "baseline", "Baseline characteristics: printed beside recomputed")
+    def _prints_no(self, table: str, what: str) -> Markdown | None:
+        """One line saying the paper prints no ``what`` when ``table`` is empty, else None."""
+        return Markdown(f"_The paper prints no {what}._") if self.study[table].empty else None
+
+    def baseline(self) -> HTML | Markdown:
+        return self._prints_no("baseline", "baseline characteristics") or self.comparison(
+            "baseline", "baseline", "Baseline characteristics: printed beside recomputed"
+        )
 
     def treatment(self) -> HTML | Markdown:
         if self.study["treatment"].empty:
@@ -272,7 +300,31 @@ class Chapter:
         bed = outputs.bed_ranges(self.checks)
         return table if bed is None else HTML(table.data + self._render(bed).data)
 
-    def response(self) -> HTML:
+    def response_text(self) -> Markdown:
+        """The response section's opening: ORR per arm and their difference, or why there is none."""
+        if self.study["response"].empty:
+            return Markdown("_The paper prints no tumour response._")
+        v, s = self.values(), self.study
+        if "orr_a" not in v or (self.b is not None and "orr_diff" not in v):
+            return Markdown(f"Tumour response by {self.criterion}, as printed and recomputed below.")
+        a = f"{v['orr_a']:.1f}% with {s.arm(self.a).label}"
+        if self.b is None:
+            ci = (
+                f"{v['ci_level']:.0f}% CI {v['orr_a_lo']:.1f}–{v['orr_a_hi']:.1f}, {self.params['ci_method']}"
+            )
+            return Markdown(
+                f"By {self.criterion}, the printed counts give an objective response rate of {a} ({ci})."
+            )
+        return Markdown(
+            f"By {self.criterion}, the printed counts give an objective response rate of {a} and "
+            f"{v['orr_b']:.1f}% with {s.arm(self.b).label}: a difference of {v['orr_diff']:.1f} "
+            f"percentage points ({v['ci_level']:.0f}% CI {v['orr_diff_lo']:.1f} to "
+            f"{v['orr_diff_hi']:.1f}, Newcombe)."
+        )
+
+    def response(self) -> HTML | None:
+        if self.study["response"].empty:
+            return None  # response_text says so, once
         return self.comparison(
             "response",
             "response",
@@ -280,13 +332,15 @@ class Chapter:
             criterion=self.criterion,
         )
 
-    def adverse_events(self) -> HTML:
-        return self.comparison(
+    def adverse_events(self) -> HTML | Markdown:
+        return self._prints_no("adverse_events", "adverse events") or self.comparison(
             "adverse_events", "adverse-events", "Adverse events: printed beside recomputed"
         )
 
-    def rates(self) -> HTML:
+    def rates(self) -> HTML | None:
         """ORR/DCR per arm with CIs (and, for two arms, the difference), from the printed counts."""
+        if self.study["response"].empty:
+            return None
         p = self.params
         return self._render(outputs.response_rates(self.study, self.criterion, p["ci_method"], p["alpha"]))
 
@@ -485,6 +539,8 @@ class Chapter:
 
     # ------------------------------------------------------------ figures
     def response_figure(self) -> None:
+        if self.study["response"].empty:
+            return
         plots.show(plots.response_bars(self.study), "response", page=self.page)
 
     def ae_claims(self) -> HTML | Markdown:
@@ -494,8 +550,16 @@ class Chapter:
         )
 
     def ae_figure(self) -> None:
+        if self.study["adverse_events"].empty:
+            return
         fig = plots.ae_grades(self.study, self.a) if self.b is None else plots.ae_diverging(self.study)
         plots.show(fig, "adverse-events", page=self.page)
 
     def status_figure(self) -> None:
         plots.show(plots.status_bars(status_counts(self.checks)), "status", page=self.page)
+
+
+# every section names itself when it fails (helpers starting with "_" and properties excepted)
+for _name, _method in list(vars(Chapter).items()):
+    if not _name.startswith("_") and callable(_method) and not isinstance(_method, property):
+        setattr(Chapter, _name, _named_section(_name.replace("_", " "), _method))

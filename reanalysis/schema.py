@@ -14,6 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .textnumbers import number_term, spelled_numbers, split_terms
+from .vocabulary import ENDPOINT_CODES
 
 LOCATION_RE = (
     r"^(Table \d+[A-Za-z]?|Figure \d+[A-Za-z]?|Abstract|Results(: .+)?|Discussion"
@@ -93,7 +94,7 @@ TABLES: dict[str, dict[str, Col]] = {
     },
     "survival": {
         "key": Col("key", True),
-        "endpoint": Col("str", True, ("OS", "PFS", "IRFS", "ORFS", "followup")),
+        "endpoint": Col("str", True, (*ENDPOINT_CODES, "followup")),
         "criterion": Col("str"),
         "subgroup": Col("str", optional_column=True),  # e.g. "AFP >= 400 ng/ml: yes"
         "arm": Col("arm", True),
@@ -109,7 +110,7 @@ TABLES: dict[str, dict[str, Col]] = {
     },
     "hazard_ratios": {
         "key": Col("key", True),
-        "endpoint": Col("str", True, ("OS", "PFS", "IRFS", "ORFS")),
+        "endpoint": Col("str", True, ENDPOINT_CODES),
         "model": Col("str", True, ("univariable", "multivariable", "psm")),
         "variable": Col("str", True),
         "subgroup": Col("str"),

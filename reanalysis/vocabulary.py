@@ -16,3 +16,17 @@ WEIGHTINGS = ("logrank", "wilcoxon", "tarone-ware")
 AE_ATTRIBUTIONS = ("all-cause", "treatment-related")
 # Response criteria a patient-level ADRS file may name.
 RESPONSE_CRITERIA = ("RECIST 1.1", "mRECIST")
+# Time-to-event endpoints, in display order, with what each counts as an event. One list for
+# the extracted data (survival.csv, hazard_ratios.csv), the patient data (ADTTE PARAMCD) and
+# the pages; a new endpoint is one line here.
+ENDPOINTS: dict[str, str] = {
+    "OS": "overall survival: death from any cause",
+    "PFS": "progression-free survival: progression or death",
+    "RFS": "recurrence-free survival: recurrence or death",
+    "DFS": "disease-free survival: recurrence, new disease or death",
+    "EFS": "event-free survival: the event the trial defines (progression, recurrence, death, ...)",
+    "TTP": "time to progression: progression only (deaths without progression censored)",
+    "IRFS": "intrahepatic recurrence-free survival",
+    "ORFS": "overall recurrence-free survival",
+}
+ENDPOINT_CODES = tuple(ENDPOINTS)

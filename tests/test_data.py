@@ -139,9 +139,15 @@ def test_missing_metadata_file(data_copy):
         load_study("li2022", data_copy)
 
 
-def test_unknown_study(data_copy):
-    with pytest.raises(DataError, match=r"unknown study 'nope' \(known: li2022"):
-        load_study("nope", data_copy)
+def test_unknown_study(tmp_path):
+    """The message lists the studies that exist, whichever they are (here: two made-up ones)."""
+    for sid in ("zz_second", "aa_first"):
+        (tmp_path / sid).mkdir()
+        (tmp_path / sid / "study.yml").write_text(f"id: {sid}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"unknown study 'nope' \(known: aa_first, zz_second\)"):
+        load_study("nope", tmp_path)
+    with pytest.raises(DataError, match=r"unknown study 'nope' \(known: none\)"):
+        load_study("nope", tmp_path / "aa_first")
 
 
 def test_empty_csv(data_copy):

@@ -173,10 +173,11 @@ BAD = [
     ("adsl", ADSL_OK.replace("P3,ctl", "P2,ctl"), 3, "USUBJID", "duplicate"),
     ("adsl", ADSL_OK.replace("P3,ctl", "P3,"), 4, "ARM", "must not be empty"),
     ("adsl", ADSL_OK.replace("HBV\n", "HBV,SMOKER\n"), None, "SMOKER", "unknown column"),
-    ("adsl", "\n".join(r.rsplit(",", 1)[0] for r in ADSL_OK.splitlines()) + "\n", None, "HBV", "missing"),
+    # HCC covariates are optional; USUBJID and ARM are not
+    ("adsl", "\n".join(r.split(",", 1)[0] for r in ADSL_OK.splitlines()) + "\n", None, "ARM", "missing"),
     ("adtte", ADTTE_OK.replace("P2,OS,4.5,1", "P2,OS,4.5,2"), 3, "CNSR", "at most 1"),
     ("adtte", ADTTE_OK.replace("P2,OS,4.5", "P2,OS,-1"), 3, "AVAL", "at least 0"),
-    ("adtte", ADTTE_OK.replace("P1,PFS", "P1,TTP"), 5, "PARAMCD", "must be one of OS, PFS"),
+    ("adtte", ADTTE_OK.replace("P1,PFS", "P1,XYZ"), 5, "PARAMCD", "must be one of OS, PFS"),
     ("adtte", ADTTE_OK.replace("P1,PFS", "P1,OS"), 2, "USUBJID", "duplicate USUBJID + PARAMCD"),
     ("adtte", ADTTE_OK.replace("P3,OS", "P9,OS"), 4, "USUBJID", "not in adsl.csv"),
     (

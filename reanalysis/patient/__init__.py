@@ -8,5 +8,7 @@ matched cohort, Kaplan-Meier), :mod:`.matching` (propensity-score matching) and
 :mod:`.subgroups` (subgroup hazard ratios, interaction tests), all on the arms, levels and
 design matrices of :mod:`.design`. Response models: :mod:`.response_data` (model matrix),
 :mod:`.models` (model families, fitting, ROC/calibration figures), :mod:`.metrics` (DeLong AUC,
-calibration) and :mod:`.explain` (SHAP). :mod:`.report` shows them in a study chapter.
+calibration) and :mod:`.explain` (SHAP). :mod:`.report` shows them in a study chapter;
+:mod:`.tidy` (tidy rows) and :mod:`.folder_report` (a notebook) run them on any trial's folder
+(``python -m reanalysis patient``).
 """

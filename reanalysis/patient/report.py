@@ -21,6 +21,7 @@ from . import matching as PSM
 from . import subgroups as SG
 from . import survival as SV
 
+TABLE_ONE_COLUMNS = ("variable", "level", "test", "p", "smd")
 PS_CANDIDATES = ("AGE", "ECOG", "TUMSIZE", "EHM", "TRTLINE", "PVTT", "BCLC")
 COX_CANDIDATES = ("AGE", "SEX", "ECOG", "BCLC", "TUMSIZE", "EHM", "PVTT", "HBV", "AFP", "TRTLINE")
 SUBGROUPS = {"Age": ("AGE", 60.0), "BCLC stage": "BCLC", "Extrahepatic metastasis": "EHM", "PVTT": "PVTT"}
@@ -39,6 +40,28 @@ def load(patient_data: str, study: Study, seed: int = 0):
         except ValueError as exc:
             return None, f"no synthetic cohort can be generated for this study: {exc}"
     return load_patient_data(Path(patient_data)), ""
+
+
+def inverted_cnsr(data, study: Study) -> list[str]:
+    """Warnings where an arm's patient-level events are closer to the number of events the study
+    printed once CNSR is read the other way round (ADaM: 0 = event, 1 = censored)."""
+    printed = study["survival"]
+    printed = printed[(printed["statistic"] == "events") & printed["criterion"].isna()]
+    if "subgroup" in printed:
+        printed = printed[printed["subgroup"].isna()]
+    out = []
+    tte = data.adtte.merge(data.adsl[["USUBJID", "ARM"]], on="USUBJID", suffixes=("_tte", ""))
+    for row in printed.itertuples():
+        g = tte[(tte["PARAMCD"] == row.endpoint) & (tte["ARM"] == row.arm)]
+        if g.empty:
+            continue
+        events, censored = int((g["CNSR"] == 0).sum()), int((g["CNSR"] == 1).sum())
+        if abs(censored - row.value) < abs(events - row.value):
+            out.append(
+                f"adtte.csv: {row.endpoint} in arm {row.arm} has {events} events (CNSR = 0) where the "
+                f"paper printed {row.value:g}: is CNSR inverted? (ADaM: 0 = event, 1 = censored)"
+            )
+    return out
 
 
 def _complete(adsl: pd.DataFrame, candidates: tuple[str, ...]) -> list[str]:
@@ -65,16 +88,44 @@ class PatientSection:
         self.treat = self.arms[0]
         self.paramcds = sorted(set(data.adtte["PARAMCD"]))
 
+    def _candidates(self, standard: tuple[str, ...]) -> tuple[str, ...]:
+        """Standard candidates plus the covariates the folder's patient.yml declares."""
+        return (*standard, *getattr(self.data, "covariates", {}))
+
     def banner(self) -> Markdown:
         if getattr(self.data, "synthetic", False):
             return Markdown(f"**Synthetic data.** {md(self.data.note)}")
+        from .tidy import warnings_for
+
+        warnings = [*warnings_for(self.data), *inverted_cnsr(self.data, self.study)]
         return Markdown(
             f"**Patient-level data** from {md(self.data.source or 'a folder of the user')} "
             f"({len(self.data.adsl)} patients); only aggregates are shown."
+            + "".join(f"\n\n**Check the data:** {md(w)}" for w in warnings)
         )
 
+    def _ordered(self, adsl: pd.DataFrame) -> pd.DataFrame:
+        """ADSL rows in the study's comparison order of arms (the tables' column order)."""
+        rank = {a: i for i, a in enumerate(self.arms)}
+        order = adsl["ARM"].map(rank).fillna(len(rank))
+        return adsl.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order")
+
+    def _label(self, arm: str) -> str:
+        return self.study.arm(arm).label if arm in self.arms else arm
+
     def table_one(self) -> HTML:
-        t = D.table_one(self.data.adsl)
+        adsl = self._ordered(self.data.adsl)
+        # columns named by arm label; an arm called like a column of the table ("test", "p") is
+        # told apart, never merged with it
+        names = {a: self._label(a) for a in dict.fromkeys(adsl["ARM"])}
+        names = {a: f"{n} (arm)" if n in TABLE_ONE_COLUMNS else n for a, n in names.items()}
+        declared = getattr(self.data, "covariates", {})
+        variables = [v for v in (*D.TABLE_ONE_VARIABLES, *declared) if v in adsl and adsl[v].notna().any()]
+        categorical = (
+            *D.CATEGORICAL_INTEGERS,
+            *(c for c, v in declared.items() if v["type"] == "categorical"),
+        )
+        t = D.table_one(adsl.assign(ARM=adsl["ARM"].map(names)), variables=variables, categorical=categorical)
         return tables.show(
             t,
             "patient-table-one",
@@ -143,12 +194,12 @@ class PatientSection:
         )
 
     def survival(self) -> None:
-        covs = _complete(self.data.adsl, COX_CANDIDATES)
+        covs = _complete(self.data.adsl, self._candidates(COX_CANDIDATES))
         for paramcd in self.paramcds:
-            km = SV.km_by_arm(self.data.adsl, self.data.adtte, paramcd)
+            km = SV.km_by_arm(self._ordered(self.data.adsl), self.data.adtte, paramcd)
             display(
                 tables.show(
-                    km.table,
+                    km.table.assign(arm=km.table["arm"].map(self._label)),
                     f"patient-km-{paramcd.lower()}",
                     f"{paramcd}: Kaplan–Meier medians; log-rank p = {tables.display_value(km.p, 4) or 'n/a'}",
                     page=self.page,
@@ -191,12 +242,22 @@ class PatientSection:
                     page=self.page,
                 )
             )
+            if cm.zph is not None:
+                display(
+                    tables.show(
+                        cm.zph.round(4),
+                        f"patient-zph-{paramcd.lower()}",
+                        f"{paramcd}: proportional-hazards test as R survival ≥ 3.0 cox.zph "
+                        "(Kaplan–Meier time transform; the table above is the survival < 3.0 test)",
+                        page=self.page,
+                    )
+                )
 
     def matching(self) -> None:
         if len(self.arms) < 2:
             display(Markdown("_Propensity-score matching needs two arms._"))
             return
-        covs = _complete(self.data.adsl, PS_CANDIDATES)
+        covs = _complete(self.data.adsl, self._candidates(PS_CANDIDATES))
         m = _attempt(
             "Propensity-score matching",
             PSM.propensity_match,
@@ -251,6 +312,12 @@ class PatientSection:
             for k, v in SUBGROUPS.items()
             if (v[0] if isinstance(v, tuple) else v) in _complete(self.data.adsl, COX_CANDIDATES)
         }
+        for col, spec in getattr(self.data, "covariates", {}).items():  # declared in patient.yml
+            if spec["type"] == "categorical" and col in _complete(self.data.adsl, (col,)):
+                subs[spec["label"]] = col
+        if not subs:
+            display(Markdown("_Subgroups: no subgroup variable is recorded for every patient._"))
+            return
         for paramcd in self.paramcds:
             df = _attempt(
                 f"{paramcd} subgroup hazard ratios",

@@ -2,14 +2,17 @@
 
 A patient-data folder holds ``adsl.csv`` (one row per subject), ``adtte.csv`` (time to event),
 and optionally ``adrs.csv`` (best overall response) and ``adae.csv`` (adverse events), plus an
-optional ``patient.yml`` (``synthetic``, ``note``, ``source``, ``notes``). Column names follow
-ADaM where a standard name exists (USUBJID, ARM, AGE, SEX, PARAMCD, AVAL, CNSR, AVALC,
-AETERM, AETOXGR); the HCC-specific baseline variables (ECOG, CHILDPUGH, BCLC, AFP, TUMSIZE,
-PVTT, EHM, TRTLINE, HBV, PRIORTX, RTDOSE, RTFX) are named here. CNSR follows ADaM:
-0 = event, 1 = censored.
+optional ``patient.yml`` (``synthetic``, ``note``, ``source``, ``notes``; ``arms``: ids with
+labels in comparison order; ``reference_arm``; ``covariates``: extra ADSL columns with their
+``type``, ``levels`` and ``label``). Column names follow ADaM where a standard name exists
+(USUBJID, ARM, AGE, SEX, PARAMCD, AVAL, CNSR, AVALC, AETERM, AETOXGR); the HCC baseline
+variables (ECOG, CHILDPUGH, BCLC, AFP, TUMSIZE, PVTT, EHM, TRTLINE, HBV, PRIORTX, RTDOSE,
+RTFX) are named here and all optional. CNSR follows ADaM: 0 = event, 1 = censored.
 
-Every CSV is read as text, stripped, then typed and checked by pandera. Baseline covariates
-may be empty (not recorded); identifiers, arms and outcomes may not. Any violation raises
+Only USUBJID and ARM (ADSL) and the endpoints (ADTTE) are required. Every CSV is read as
+text, stripped, then typed and checked by pandera; R's ``write.csv`` output works as it is
+(quoted cells, a row-name column, ``NA`` for missing). Baseline covariates may be empty (not
+recorded); identifiers, arms and outcomes may not. Any violation raises
 :class:`~reanalysis.errors.DataError` naming file, CSV line (header = line 1) and column.
 """
 
@@ -25,7 +28,7 @@ import yaml
 
 from ..data import read_csv_text
 from ..errors import DataError
-from ..vocabulary import RESPONSE_CRITERIA
+from ..vocabulary import ENDPOINT_CODES, RESPONSE_CRITERIA
 
 __all__ = [
     "CRITERIA",
@@ -39,7 +42,7 @@ __all__ = [
     "validate_frame",
 ]
 
-PARAMCDS = ("OS", "PFS", "IRFS", "ORFS")
+PARAMCDS = ENDPOINT_CODES  # reanalysis.vocabulary.ENDPOINTS: one list for every table
 CRITERIA = RESPONSE_CRITERIA
 # BCLC stages, in order: 0 (very early) to D (terminal); one list for the schema and the models
 BCLC_STAGES = ("0", "A", "B", "C", "D")
@@ -68,17 +71,17 @@ TABLES: dict[str, dict[str, PCol]] = {
     "adsl": {
         "USUBJID": PCol("str", nullable=False, unique=True),
         "ARM": PCol("str", nullable=False),
-        "AGE": PCol("float", ge=0),
-        "SEX": PCol("str", allowed=("M", "F")),
-        "ECOG": PCol("int", ge=0, le=4),
-        "CHILDPUGH": PCol("str", allowed=CHILD_PUGH_CLASSES),
-        "BCLC": PCol("str", allowed=BCLC_STAGES),
-        "AFP": PCol("float", ge=0),
-        "TUMSIZE": PCol("float", ge=0),
-        "PVTT": PCol("str", allowed=YN),
-        "EHM": PCol("str", allowed=YN),
-        "TRTLINE": PCol("int", ge=1),
-        "HBV": PCol("str", allowed=YN),
+        "AGE": PCol("float", ge=0, optional_column=True),
+        "SEX": PCol("str", allowed=("M", "F"), optional_column=True),
+        "ECOG": PCol("int", ge=0, le=4, optional_column=True),
+        "CHILDPUGH": PCol("str", allowed=CHILD_PUGH_CLASSES, optional_column=True),
+        "BCLC": PCol("str", allowed=BCLC_STAGES, optional_column=True),
+        "AFP": PCol("float", ge=0, optional_column=True),
+        "TUMSIZE": PCol("float", ge=0, optional_column=True),
+        "PVTT": PCol("str", allowed=YN, optional_column=True),
+        "EHM": PCol("str", allowed=YN, optional_column=True),
+        "TRTLINE": PCol("int", ge=1, optional_column=True),
+        "HBV": PCol("str", allowed=YN, optional_column=True),
         "PRIORTX": PCol("str", optional_column=True),
         "RTDOSE": PCol("float", ge=0, optional_column=True),
         "RTFX": PCol("int", ge=1, optional_column=True),
@@ -132,11 +135,25 @@ class PatientData:
     note: str = ""
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    arm_labels: dict[str, str] = field(default_factory=dict)  # patient.yml `arms`, in its order
+    reference_arm: str | None = None  # patient.yml `reference_arm`
+    covariates: dict[str, dict] = field(default_factory=dict)  # patient.yml `covariates`
 
     @property
     def arms(self) -> list[str]:
-        """Arm values in order of first appearance in ADSL."""
-        return list(dict.fromkeys(self.adsl["ARM"]))
+        """Arm ids in patient.yml's order, else in order of first appearance in ADSL."""
+        return [a for a in self.arm_labels if a in set(self.adsl["ARM"])] or list(
+            dict.fromkeys(self.adsl["ARM"])
+        )
+
+    @property
+    def reference(self) -> str:
+        """The reference (control) arm: patient.yml's, else the first arm in sorted order (R's
+        default factor level)."""
+        return self.reference_arm or sorted(self.arms)[0]
+
+    def label(self, arm: str) -> str:
+        return self.arm_labels.get(arm) or arm
 
     def table(self, name: str) -> pd.DataFrame | None:
         if name not in FILES:
@@ -162,12 +179,12 @@ def _column(col: PCol) -> pa.Column:
     )
 
 
-def patient_schema(table: str) -> pa.DataFrameSchema:
-    """The pandera schema of one patient-level table."""
+def patient_schema(table: str, extra: dict[str, PCol] | None = None) -> pa.DataFrameSchema:
+    """The pandera schema of one patient-level table (plus declared ``extra`` columns)."""
     if table not in TABLES:
         raise ValueError(f"unknown table '{table}' (known: {', '.join(TABLES)})")
     return pa.DataFrameSchema(
-        {name: _column(col) for name, col in TABLES[table].items()},
+        {name: _column(col) for name, col in {**TABLES[table], **(extra or {})}.items()},
         unique=UNIQUE[table],
         strict=True,
         ordered=False,
@@ -175,30 +192,30 @@ def patient_schema(table: str) -> pa.DataFrameSchema:
     )
 
 
-def _message(table: str, case: pd.Series) -> tuple[str | None, str]:
+def _message(table: str, case: pd.Series, spec: dict[str, PCol]) -> tuple[str | None, str]:
     """(column, message) for one pandera failure case, in words a data manager understands."""
     check = str(case.get("check"))
     column = case.get("column")
-    column = column if isinstance(column, str) and column in TABLES[table] else None
+    column = column if isinstance(column, str) and column in spec else None
     value = case.get("failure_case")
     if "uniqueness" in check:
         keys = UNIQUE[table] or [column or "USUBJID"]
         return keys[0], f"duplicate {' + '.join(keys)} (value: {value})"
     if check.startswith("coerce_dtype") or check.startswith("dtype"):
-        kind = TABLES[table][column].kind if column else "str"
+        kind = spec[column].kind if column else "str"
         return column, f"cannot be read as {_KIND_WORDS[kind]} (value: {value})"
     if check == "not_nullable":
         return column, "must not be empty"
     return column, f"{check} (value: {value})"
 
 
-def _schema_error(name: str, table: str, exc: pa.errors.SchemaErrors) -> DataError:
+def _schema_error(name: str, table: str, exc: pa.errors.SchemaErrors, spec: dict[str, PCol]) -> DataError:
     fc = exc.failure_cases.copy()
     entries = []
     for _, case in fc.iterrows():
         idx = case.get("index")
         row = int(idx) + 2 if pd.notna(idx) else None
-        column, msg = _message(table, case)
+        column, msg = _message(table, case, spec)
         entries.append((row, column, msg))
     entries = list(dict.fromkeys(entries))
     # a column that failed to coerce also fails its range checks as a whole: report the cells only
@@ -207,27 +224,36 @@ def _schema_error(name: str, table: str, exc: pa.errors.SchemaErrors) -> DataErr
     return DataError.from_entries(name, entries)
 
 
-def validate_frame(raw: pd.DataFrame, table: str, name: str | None = None) -> pd.DataFrame:
+def validate_frame(
+    raw: pd.DataFrame, table: str, name: str | None = None, extra: dict[str, PCol] | None = None
+) -> pd.DataFrame:
     """Check columns, then type and validate one table (a frame of text, empty cells as NaN).
 
-    ``name`` is the file named in errors (default ``<table>.csv``). Returns the typed frame
-    with the table's columns in schema order (optional columns that are absent are added empty).
+    ``name`` is the file named in errors (default ``<table>.csv``); ``extra`` are the columns
+    patient.yml declares. Returns the typed frame with the table's columns in schema order
+    (optional columns that are absent are added empty), then the declared ones.
     """
     name = name or FILES[table]
-    spec = TABLES[table]
+    spec = {**TABLES[table], **(extra or {})}
     missing = [c for c, col in spec.items() if c not in raw.columns and not col.optional_column]
     if missing:
         raise DataError(
             name, f"missing required column (required: {', '.join(_required(table))})", column=missing[0]
         )
-    extra = [c for c in raw.columns if c not in spec]
-    if extra:
-        raise DataError(name, f"unknown column (known: {', '.join(spec)})", column=str(extra[0]))
+    unknown = [c for c in raw.columns if c not in spec]
+    if unknown:
+        raise DataError(
+            name,
+            f"unknown column (known: {', '.join(spec)}; declare other covariates in {META_FILE})",
+            column=str(unknown[0]),
+        )
     raw = raw.reset_index(drop=True)
     try:
-        out = patient_schema(table).validate(raw, lazy=True)
+        out = patient_schema(table, {c: spec[c] for c in spec if c not in TABLES[table]}).validate(
+            raw, lazy=True
+        )
     except pa.errors.SchemaErrors as exc:
-        raise _schema_error(name, table, exc) from None
+        raise _schema_error(name, table, exc, spec) from None
     for c, col in spec.items():
         if c in out.columns and col.kind == "str":
             out[c] = out[c].where(out[c].notna(), np.nan)  # one missing marker (None and NaN alike)
@@ -242,8 +268,18 @@ def _required(table: str) -> list[str]:
     return [c for c, col in TABLES[table].items() if not col.optional_column]
 
 
+MISSING = ("NA",)  # R's write.csv marks a missing value NA (an empty cell is missing too)
+
+
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
-    return read_csv_text(path, name)
+    """A CSV as text; R's row-name column (unnamed, 1..n) is dropped and ``NA`` is missing."""
+    raw = read_csv_text(path, name)
+    first = str(raw.columns[0]) if len(raw.columns) else ""
+    if first == "" or first.startswith("Unnamed: 0"):
+        rows = [str(i) for i in range(1, len(raw) + 1)]
+        if raw.iloc[:, 0].astype(str).tolist() == rows or raw.iloc[:, 0].isna().all():
+            raw = raw.iloc[:, 1:]
+    return raw.mask(raw.isin(MISSING))
 
 
 def _check_links(data: PatientData, names: dict[str, str]) -> None:
@@ -278,14 +314,18 @@ def _check_links(data: PatientData, names: dict[str, str]) -> None:
                 )
 
 
+COVARIATE_TYPES = ("numeric", "categorical")
+
+
 def _read_meta(path: Path, name: str) -> dict:
+    """patient.yml, checked: every problem names the field."""
     try:
         meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise DataError(name, f"not readable as UTF-8 YAML ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(meta, dict):
         raise DataError(name, "must be a mapping")
-    known = {"synthetic", "note", "source", "notes"}
+    known = {"synthetic", "note", "source", "notes", "arms", "reference_arm", "covariates"}
     extra = sorted(set(meta) - known)
     if extra:
         raise DataError(name, f"unknown field (known: {', '.join(sorted(known))})", column=extra[0])
@@ -293,7 +333,68 @@ def _read_meta(path: Path, name: str) -> dict:
         raise DataError(name, "must be true or false", column="synthetic")
     if not isinstance(meta.get("notes", []), list):
         raise DataError(name, "must be a list of strings", column="notes")
+    meta["arms"] = _meta_arms(meta.get("arms"), name)
+    ref = meta.get("reference_arm")
+    if ref is not None and (not isinstance(ref, str) or (meta["arms"] and ref not in meta["arms"])):
+        raise DataError(name, f"must be one of the arms ({', '.join(meta['arms'])})", column="reference_arm")
+    meta["covariates"] = _meta_covariates(meta.get("covariates"), name)
     return meta
+
+
+def _meta_arms(arms: object, name: str) -> dict[str, str]:
+    """``arms``: a list of ids, of ``{id, label}``, or a mapping id → label; in comparison order."""
+    out: dict[str, str] = {}
+    items = list(arms.items()) if isinstance(arms, dict) else arms
+    if items is None:
+        return out
+    if not isinstance(items, list):
+        raise DataError(name, "must be a list of {id, label} or a mapping id: label", column="arms")
+    for item in items:
+        if isinstance(item, tuple):
+            arm, label = item
+        elif isinstance(item, dict) and "id" in item:
+            arm, label = item["id"], item.get("label", item["id"])
+        elif isinstance(item, str | int):
+            arm, label = item, item
+        else:
+            raise DataError(name, f"cannot read arm {item!r}: expected {{id, label}}", column="arms")
+        out[str(arm)] = str(label)
+    return out
+
+
+def _meta_covariates(covariates: object, name: str) -> dict[str, dict]:
+    """``covariates``: extra ADSL columns, each ``{type: numeric|categorical, levels, label}``."""
+    if covariates is None:
+        return {}
+    if not isinstance(covariates, dict):
+        raise DataError(name, "must map a column name to {type, levels, label}", column="covariates")
+    out = {}
+    for col, spec in covariates.items():
+        spec = spec or {}
+        where = f"covariates.{col}"
+        if str(col) in TABLES["adsl"]:
+            raise DataError(name, f"'{col}' is a standard ADSL column: it needs no declaration", column=where)
+        if not isinstance(spec, dict) or spec.get("type") not in COVARIATE_TYPES:
+            raise DataError(name, f"needs type: {' or '.join(COVARIATE_TYPES)}", column=where)
+        levels = spec.get("levels")
+        if levels is not None and (spec["type"] != "categorical" or not isinstance(levels, list)):
+            raise DataError(name, "levels: a list, for a categorical covariate only", column=where)
+        out[str(col)] = {
+            "type": spec["type"],
+            "levels": [str(x) for x in levels] if levels else None,
+            "label": str(spec.get("label") or col),
+        }
+    return out
+
+
+def _declared_columns(covariates: dict[str, dict]) -> dict[str, PCol]:
+    """The schema columns of the covariates patient.yml declares."""
+    return {
+        col: PCol("float")
+        if spec["type"] == "numeric"
+        else PCol("str", allowed=tuple(spec["levels"] or ()) or None)
+        for col, spec in covariates.items()
+    }
 
 
 def load_patient_data(folder: Path | str) -> PatientData:
@@ -301,6 +402,10 @@ def load_patient_data(folder: Path | str) -> PatientData:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(str(folder), "patient-data folder not found")
+    meta: dict = {"arms": {}, "covariates": {}}
+    if (folder / META_FILE).is_file():
+        meta = _read_meta(folder / META_FILE, str(folder / META_FILE))
+    declared = _declared_columns(meta["covariates"])
     frames: dict[str, pd.DataFrame | None] = {}
     names = {t: str(folder / f) for t, f in FILES.items()}
     for table, fname in FILES.items():
@@ -312,10 +417,8 @@ def load_patient_data(folder: Path | str) -> PatientData:
             raise DataError(
                 names[table], f"missing file (a patient-data folder needs {', '.join(_needed())})"
             )
-        frames[table] = validate_frame(_read_csv(path, names[table]), table, names[table])
-    meta = {}
-    if (folder / META_FILE).is_file():
-        meta = _read_meta(folder / META_FILE, str(folder / META_FILE))
+        extra = declared if table == "adsl" else None
+        frames[table] = validate_frame(_read_csv(path, names[table]), table, names[table], extra)
     data = PatientData(
         adsl=frames["adsl"],
         adtte=frames["adtte"],
@@ -323,11 +426,23 @@ def load_patient_data(folder: Path | str) -> PatientData:
         adae=frames["adae"],
         synthetic=bool(meta.get("synthetic", False)),
         note=str(meta.get("note", "")),
-        source=str(meta.get("source", "")),
+        source=str(meta.get("source", "") or folder.name),
         notes=[str(x) for x in meta.get("notes", [])],
+        arm_labels=meta["arms"],
+        reference_arm=meta.get("reference_arm"),
+        covariates=meta["covariates"],
     )
     if data.adsl.empty:
         raise DataError(names["adsl"], "no subjects: expected one row per subject")
+    if meta["arms"]:
+        for idx, arm in data.adsl["ARM"].items():
+            if arm not in meta["arms"]:
+                raise DataError(
+                    names["adsl"],
+                    f"unknown arm '{arm}' ({META_FILE} lists {', '.join(meta['arms'])})",
+                    row=int(idx) + 2,
+                    column="ARM",
+                )
     _check_links(data, names)
     return data
 

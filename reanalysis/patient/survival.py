@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .design import _arms, _design, _endpoint, _Term, _two_arms
@@ -22,7 +23,9 @@ __all__ = [
     "KMSummary",
     "cox_matched",
     "cox_models",
+    "cox_zph",
     "km_by_arm",
+    "median_r",
 ]
 
 # lifelines' default Newton-Raphson stopping rule leaves coefficients ~1e-6 (relative) from R's;
@@ -84,6 +87,7 @@ class CoxModels:
     selected: list[str]
     p_enter: float
     notes: list[str] = field(default_factory=list)
+    zph: pd.DataFrame | None = None  # the PH test of R survival >= 3.0 (cox_zph), per variable
 
 
 def cox_models(
@@ -132,7 +136,74 @@ def cox_models(
     cph = _fit_cox(data, mcols)
     multi = _term_rows(cph, mterms, len(data), int(data["E"].sum()))
     ph = _ph_test(cph, data, mterms)
-    return CoxModels(pd.DataFrame(uni), pd.DataFrame(multi), ph, selected, p_enter, notes)
+    zph = cox_zph(data[mcols].to_numpy(float), data["T"], data["E"], cph.params_[mcols].to_numpy(), mterms)
+    return CoxModels(pd.DataFrame(uni), pd.DataFrame(multi), ph, selected, p_enter, notes, zph)
+
+
+def _zph_time(T: np.ndarray, E: np.ndarray, transform: str) -> np.ndarray:
+    """g(t) of cox.zph for every subject, centred on the events' mean (R survival >= 3.0)."""
+    if transform == "km":  # 1 - the left-continuous Kaplan-Meier of all subjects
+        surv_before, s = {}, 1.0
+        for t in np.unique(T[E == 1]):
+            surv_before[t] = s
+            s *= 1 - ((T == t) & (E == 1)).sum() / (T >= t).sum()
+        g = np.array([1 - surv_before.get(t, np.nan) for t in T])
+    elif transform == "rank":
+        from scipy.stats import rankdata
+
+        g = rankdata(T)
+    elif transform == "identity":
+        g = T.astype(float)
+    elif transform == "log":
+        g = np.log(T)
+    else:
+        raise ValueError(f"unknown transform '{transform}' (km, rank, identity, log)")
+    return g - np.nanmean(g[E == 1])
+
+
+def cox_zph(
+    X: np.ndarray, T: pd.Series, E: pd.Series, beta: np.ndarray, terms: list[_Term], transform: str = "km"
+) -> pd.DataFrame:
+    """The proportional-hazards test of R survival >= 3.0 ``cox.zph(fit, transform)``: per
+    variable (its terms together) and GLOBAL, the score test of adding ``x * g(t)`` at the fitted
+    coefficients, Efron ties. (Survival < 3.0 regressed scaled Schoenfeld residuals on g(t):
+    the ``ph`` table.) Checked against R in tests/reference/veteran_patient.R."""
+    from scipy.stats import chi2
+
+    T, E = np.asarray(T, dtype=float), np.asarray(E, dtype=int)
+    p = X.shape[1]
+    g_all = _zph_time(T, E, transform)
+    w = np.exp(X @ beta)
+    u, imat = np.zeros(2 * p), np.zeros((2 * p, 2 * p))
+    for t in np.unique(T[E == 1]):
+        risk, dead = T >= t, (T == t) & (E == 1)
+        d, g = int(dead.sum()), float(g_all[dead][0])
+        wx_r, wx_d = w[risk, None] * X[risk], w[dead, None] * X[dead]
+        s0, s1, s2 = w[risk].sum(), wx_r.sum(0), wx_r.T @ X[risk]
+        d0, d1, d2 = w[dead].sum(), wx_d.sum(0), wx_d.T @ X[dead]
+        means, var = np.zeros(p), np.zeros((p, p))
+        for k in range(d):  # Efron: the tied deaths leave the risk set in equal fractions
+            f = k / d
+            m = (s1 - f * d1) / (s0 - f * d0)
+            means += m
+            var += (s2 - f * d2) / (s0 - f * d0) - np.outer(m, m)
+        score = X[dead].sum(0) - means
+        u[:p] += score
+        u[p:] += g * score
+        imat += np.kron(np.array([[1.0, g], [g, g * g]]), var)
+    rows = []
+    groups = {
+        v: [i for i, t in enumerate(terms) if t.variable == v]
+        for v in dict.fromkeys(t.variable for t in terms)
+    }
+    for variable, cols in [*groups.items(), ("GLOBAL", list(range(p)))]:
+        kk = [*range(p), *(p + j for j in cols)]
+        uu = np.concatenate([np.zeros(p), u[[p + j for j in cols]]])
+        stat = float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu))
+        rows.append(
+            {"variable": variable, "statistic": stat, "df": len(cols), "p": float(chi2.sf(stat, len(cols)))}
+        )
+    return pd.DataFrame(rows)
 
 
 def _ph_test(cph, data: pd.DataFrame, terms: list[_Term]) -> pd.DataFrame:
@@ -187,6 +258,23 @@ def cox_matched(
 # Kaplan-Meier
 
 
+def median_r(curve: pd.Series) -> float:
+    """The median of a survival step curve (index: time) as R's ``survfit`` gives it: the first
+    time the curve is at or below 0.5; where it is exactly 0.5, the midpoint between that time
+    and the curve's next drop (R ``quantile.survfit``). inf when never reached."""
+    tol = math.sqrt(np.finfo(float).eps)
+    t, s = curve.index.to_numpy(dtype=float), curve.to_numpy(dtype=float)
+    below = np.flatnonzero(s <= 0.5 + tol)
+    if not len(below):
+        return math.inf
+    i = below[0]
+    if abs(s[i] - 0.5) < tol:
+        drops = np.flatnonzero(s[i + 1 :] < s[i] - tol)
+        if len(drops):
+            return float((t[i] + t[i + 1 + drops[0]]) / 2)
+    return float(t[i])
+
+
 @dataclass
 class KMSummary:
     """Per arm: n, events, KM median with its CI; and the log-rank test across arms."""
@@ -199,10 +287,10 @@ class KMSummary:
 
 def km_by_arm(adsl: pd.DataFrame, adtte: pd.DataFrame, paramcd: str, alpha: float = 0.05) -> KMSummary:
     """Kaplan-Meier median (with lifelines' log-log CI, = R ``survfit(conf.type = "log-log")``)
-    per arm, and the log-rank test (= R ``survdiff``). A median not reached is inf."""
+    per arm, by R's rule (:func:`median_r`), and the log-rank test (= R ``survdiff``). A median
+    not reached is inf."""
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
-    from lifelines.utils import median_survival_times
 
     arms = _arms(adsl, "ARM")
     df = _endpoint(adsl, adtte, paramcd)
@@ -212,15 +300,15 @@ def km_by_arm(adsl: pd.DataFrame, adtte: pd.DataFrame, paramcd: str, alpha: floa
         if g.empty:
             continue
         kmf = KaplanMeierFitter(alpha=alpha).fit(g["T"], g["E"])
-        ci = median_survival_times(kmf.confidence_interval_)
+        ci = kmf.confidence_interval_
         rows.append(
             {
                 "arm": arm,
                 "n": len(g),
                 "events": int(g["E"].sum()),
-                "median": float(kmf.median_survival_time_),
-                "lower": float(ci.iloc[0, 0]),
-                "upper": float(ci.iloc[0, 1]),
+                "median": median_r(kmf.survival_function_.iloc[:, 0]),
+                "lower": median_r(ci.iloc[:, 0]),
+                "upper": median_r(ci.iloc[:, 1]),
             }
         )
     table = pd.DataFrame(rows)
