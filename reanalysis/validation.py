@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,15 +24,28 @@ from .survival import cox_batch, km_table, logrank_batch, median_followup, media
 
 @dataclass(frozen=True)
 class Case:
-    """A lifelines data set split into two arms, and the times a paper would print S(t) at."""
+    """A real two-arm data set, and the times a paper would print S(t) at.
 
-    load: str  # lifelines.datasets loader
+    ``load`` is a lifelines.datasets loader (``time``, ``event`` name its columns and
+    ``first`` is a pandas query selecting the first arm, compared with the rest), or
+    ``"r:<name>"``: a CSV of R's survival package in ``validation_data/`` (arm, time in
+    months, event; ``export.R``).  ``per_arm`` draws that many patients per arm at random
+    (``sample_seed``): a small trial drawn from a larger one.
+    """
+
+    load: str
     time: str
     event: str
-    first: str  # pandas query selecting the first arm (compared with the rest)
+    first: str
     landmarks: tuple[float, ...]  # printed S(t) times, spread over follow-up
     between: tuple[float, ...]  # unprinted times inside the printed range, for held-out checks
     title: str = ""
+    per_arm: int | None = None
+    sample_seed: int = 0
+
+
+def _r(name: str, landmarks: tuple[float, ...], between: tuple[float, ...], title: str, **kw) -> Case:
+    return Case(f"r:{name}", "time", "event", "arm == 'first'", landmarks, between, title, **kw)
 
 
 CASES = {
@@ -71,6 +85,49 @@ CASES = {
         (545, 1460),
         "GBSG2 breast cancer: hormone therapy vs none (days)",
     ),
+    "colon": _r(
+        "colon",
+        (12, 24, 36, 60, 84),  # to beyond the median follow-up (76 months), as book/reconstruction.md asks
+        (18, 30, 48, 72),
+        "Colon cancer: levamisole + 5-FU vs observation, death (months)",
+    ),
+    "veteran": _r("veteran", (3, 6, 12), (1.5, 4.5, 9), "Veterans lung cancer: test vs standard (months)"),
+    "pbc": _r("pbc", (24, 48, 72, 96), (36, 60, 84), "PBC: D-penicillamine vs placebo, death (months)"),
+    "ovarian": _r("ovarian", (12, 24), (6, 18), "Ovarian cancer: rx 2 vs rx 1, 13 per arm (months)"),
+}
+SMALL_DRAWS = {  # small trials drawn from larger ones (fixed seeds, chosen before looking)
+    "colon-20": _r(
+        "colon", (12, 24, 36, 60), (18, 30, 48), "Colon, 20 per arm drawn", per_arm=20, sample_seed=1
+    ),
+    "colon-40": _r(
+        "colon", (12, 24, 36, 60), (18, 30, 48), "Colon, 40 per arm drawn", per_arm=40, sample_seed=2
+    ),
+    "pbc-25": _r("pbc", (24, 48, 72, 96), (36, 60, 84), "PBC, 25 per arm drawn", per_arm=25, sample_seed=3),
+    "veteran-15": _r(
+        "veteran", (3, 6, 12), (1.5, 4.5, 9), "Veterans, 15 per arm drawn", per_arm=15, sample_seed=4
+    ),
+    "gbsg2-30": Case(
+        "load_gbsg2",
+        "time",
+        "cens",
+        "horTh == 'yes'",
+        (365, 730, 1095, 1825),
+        (545, 1460),
+        "GBSG2, 30 per arm drawn (days)",
+        per_arm=30,
+        sample_seed=5,
+    ),
+    "lung-20": Case(
+        "load_lung",
+        "time",
+        "status",
+        "sex == 2",
+        (180, 365, 540),
+        (90, 270, 450),
+        "NCCTG lung, 20 per arm drawn (days)",
+        per_arm=20,
+        sample_seed=6,
+    ),
 }
 STRESS = {
     "waltons": Case(
@@ -83,12 +140,19 @@ STRESS = {
         "Walton flies: miR-137 vs control (non-proportional hazards)",
     )
 }
-ALL = {**CASES, **STRESS}
+ALL = {**CASES, **SMALL_DRAWS, **STRESS}
+DATA_DIR = Path(__file__).parent / "validation_data"
+
+
+def _load(case: Case) -> pd.DataFrame:
+    if case.load.startswith("r:"):
+        return pd.read_csv(DATA_DIR / f"{case.load[2:]}.csv")
+    return getattr(datasets, case.load)()
 
 
 def arms(case: Case) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The real data of the two arms (columns time, event)."""
-    d = getattr(datasets, case.load)()
+    d = _load(case)
     first = d.eval(case.first).to_numpy()
     out = [
         pd.DataFrame(
@@ -96,6 +160,12 @@ def arms(case: Case) -> tuple[pd.DataFrame, pd.DataFrame]:
         )
         for m in (first, ~first)
     ]
+    if case.per_arm is not None:
+        rng = np.random.default_rng(case.sample_seed)
+        out = [
+            df.iloc[np.sort(rng.choice(len(df), case.per_arm, replace=False))].reset_index(drop=True)
+            for df in out
+        ]
     return out[0], out[1]
 
 
