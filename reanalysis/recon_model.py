@@ -150,17 +150,12 @@ def _curve(times: np.ndarray, log_s: np.ndarray, tail_hazard: float | None = Non
 def _censoring_from(
     fm: float | None, fr: tuple[float, float] | None, shape: tuple[float, float]
 ) -> Censoring:
-    """Half the censoring mass uniform below the median follow-up and half above it.
-
-    On ``fr`` = (lo, hi) when the range is printed (uniform on it without a median), else
-    on median x (1 - a) .. median .. median x (1 + b) for ``shape`` = (a, b).
-    """
-    if fr is not None:
-        lo, hi = fr
-        if fm is None:
-            return ((lo, hi, 1.0),)
-        return ((lo, fm, 0.5), (fm, hi, 0.5))
-    assert fm is not None
+    """Half the censoring mass uniform below the median follow-up and half above it, on
+    median x (1 - a) .. median .. median x (1 + b) for ``shape`` = (a, b); uniform on the
+    printed range ``fr`` when no median follow-up is printed."""
+    if fm is None:
+        assert fr is not None
+        return ((fr[0], fr[1], 1.0),)
     a, b = shape
     return ((fm * (1 - a), fm, 0.5), (fm, fm * (1 + b), 0.5))
 
@@ -219,30 +214,43 @@ def subdist(curve: Curve, cens: Censoring, size: int = _GRID) -> SubDist:
     return SubDist(t, np.concatenate([[0.0], np.cumsum(ev)]), np.concatenate([[0.0], np.cumsum(ce)]))
 
 
-def _b_range(curve: Curve, fm: float, cap: float) -> tuple[float, float]:
-    """Spreads b above the median follow-up: from the one whose longest follow-up reaches the
-    last printed time up to 1, and never past the longest follow-up ``cap``."""
-    b_max = min(1.0, cap / fm - 1.0)
-    b_min = min(max(0.0, float(curve.times[-1]) / fm - 1.0), b_max)
-    return b_min, b_max
+def _limits(last: float, fm: float, fr: tuple[float, float] | None, cap: float) -> tuple[float, float, float]:
+    """Bounds of the censoring spreads: a <= a_max and b_min <= b <= b_max.
+
+    With a printed range the potential follow-up stays inside it (a up to 1 - lo / median,
+    b up to hi / median - 1); without, a and b are at most 1 and the longest follow-up stays
+    below ``cap``.  b_min makes the longest follow-up reach the last printed time ``last``."""
+    if fr is not None:
+        a_max, b_max = 1.0 - fr[0] / fm, fr[1] / fm - 1.0
+    else:
+        a_max, b_max = 1.0, min(1.0, cap / fm - 1.0)
+    b_min = min(max(0.0, last / fm - 1.0), b_max)
+    return a_max, b_min, b_max
 
 
-def _default_shape(curve: Curve, fm: float, cap: float) -> tuple[float, float]:
-    b_min, b_max = _b_range(curve, fm, cap)
+def _default_shape(
+    curve: Curve, fm: float, fr: tuple[float, float] | None, cap: float
+) -> tuple[float, float]:
+    """The whole printed range; without one, half the median follow-up on each side."""
+    a_max, b_min, b_max = _limits(float(curve.times[-1]), fm, fr, cap)
+    if fr is not None:
+        return a_max, b_max
     return _DEFAULT_SPREAD, min(max(_DEFAULT_SPREAD, b_min), b_max)
 
 
-def _best_shape(curve: Curve, fm: float, n: int, events: int, cap: float, pick: float) -> tuple[float, float]:
+def _best_shape(
+    curve: Curve, fm: float, fr: tuple[float, float] | None, n: int, events: int, cap: float, pick: float
+) -> tuple[float, float]:
     """Censoring shape (a, b) that reproduces the expected number of events.
 
-    One equation, two unknowns: of the shapes (a in [0, 1], b in :func:`_b_range`) whose
+    One equation, two unknowns: of the shapes (a, b within :func:`_limits`) whose
     expected events come within half an event of the best fit, take the a at position
     ``pick`` (0-1; 0.5 the middle one), and for it the b at that position.  As
     G = 1 - (below_a + above_b) / 2 is separable, the expected events and censorings are
     sums of one term per a and one per b.
     """
-    b_min, b_max = _b_range(curve, fm, cap)
-    a = _SHAPES
+    a_max, b_min, b_max = _limits(float(curve.times[-1]), fm, fr, cap)
+    a = _SHAPES * a_max
     b = np.unique(b_min + _SHAPES * max(0.0, b_max - b_min))
     t = np.linspace(0.0, fm * (1 + float(b.max())), _SEARCH_GRID)
     surv = curve.survival(t)
@@ -267,13 +275,15 @@ def _best_shape(curve: Curve, fm: float, n: int, events: int, cap: float, pick: 
     return float(a[ia]), float(b[cols[int(pick * (cols.size - 1))]])
 
 
-def _spread_shape(curve: Curve, fm: float, cap: float, pick: float) -> tuple[float, float]:
-    """Censoring spreads (a, b) at position ``pick`` (0-1) of their ranges: the middle for the
-    central reconstruction, anywhere for a random draw."""
-    b_min, b_max = _b_range(curve, fm, cap)
+def _spread_shape(
+    curve: Curve, fm: float, fr: tuple[float, float] | None, cap: float, pick: float
+) -> tuple[float, float]:
+    """Censoring spreads (a, b) at position ``pick`` (0-1) of their ranges (a growing, b
+    shrinking with it): the default for 0.5, anywhere for a random draw."""
     if pick == 0.5:
-        return _default_shape(curve, fm, cap)
-    return float(pick), b_min + (1.0 - pick) * (b_max - b_min)
+        return _default_shape(curve, fm, fr, cap)
+    a_max, b_min, b_max = _limits(float(curve.times[-1]), fm, fr, cap)
+    return float(pick) * a_max, b_min + (1.0 - pick) * (b_max - b_min)
 
 
 def _tail_for_events(curve: Curve, cens: Censoring, n: int, d: int) -> Curve | None:
@@ -329,17 +339,17 @@ def _hold_above_half(curve: Curve, cap: float) -> Curve:
 
 def _unknown_censoring(curve: Curve, inp: Inputs, level: float, t_end: float) -> Censoring:
     """Neither events nor follow-up printed: a share ``level`` of the patients has a potential
-    follow-up uniform on [0.5 m, 1.5 m], the others are followed to ``t_end``.  m is the
-    shortest that leaves, in expectation, one patient at risk at the last printed time with
-    S > 0 (the most censoring the printed points allow); level 0 is no censoring."""
+    follow-up uniform on [0, c], the others are followed to ``t_end``.  c leaves, in
+    expectation, one patient at risk at the last printed time with S > 0 (the most censoring
+    the printed points allow); level 0 is no censoring."""
     if level <= 0:
         return ((t_end, t_end, 1.0),)
     pts = [t for t, s in zip(curve.times, curve.log_s, strict=True) if t > 0 and s > -np.inf]
     t_last = max(pts, default=t_end)
     s_last = float(curve.survival(np.array([t_last]))[0])
     q = min(1.0, 1.0 / max(inp.n * s_last, 1e-9))  # P(C >= t_last) for one patient at risk there
-    m = min(t_last / (1.5 - q), t_end / 1.5)
-    return ((t_end, t_end, 1.0 - level), (0.5 * m, 1.5 * m, level))
+    c = t_end if q >= 1.0 else min(t_last / (1.0 - q), t_end)
+    return ((t_end, t_end, 1.0 - level), (0.0, c, level))
 
 
 def build(inp: Inputs, draw: Draw) -> Model:
@@ -353,7 +363,10 @@ def build(inp: Inputs, draw: Draw) -> Model:
                 "cannot shape the survival curve: give a median, a landmark below 1, "
                 "or events together with followup_median or followup_range"
             )
-        spread = (_DEFAULT_SPREAD, _DEFAULT_SPREAD if fm is None else min(_DEFAULT_SPREAD, cap / fm - 1))
+        spread = (0.0, 0.0)
+        if fm is not None:
+            a_max, b_min, b_max = _limits(float(times[-1]), fm, fr, cap)
+            spread = (a_max, b_max) if fr is not None else (_DEFAULT_SPREAD, min(_DEFAULT_SPREAD, b_max))
         cens = _censoring_from(fm, fr, spread)
         c = _censor_quantiles(cens)  # P(death observed) = E[1 - S(C)]
         scale = fm if fm is not None else max(fr[1], 1e-9)  # type: ignore[index]
@@ -369,19 +382,21 @@ def build(inp: Inputs, draw: Draw) -> Model:
         if not math.isfinite(cap):
             cap = curve.time_at(0.5)  # not reached: nobody is followed past one half
     if fm is not None or fr is not None:
-        if fr is not None or d is None:
-            shape = (0.0, 0.0) if fr is not None else _default_shape(curve, fm, cap)  # type: ignore[arg-type]
+        if fm is None:
+            shape = (0.0, 0.0)  # uniform on the printed range
+        elif d is None:
+            shape = _default_shape(curve, fm, fr, cap)
         elif draw.open_tail:
-            shape = _spread_shape(curve, fm, cap, draw.shape)  # type: ignore[arg-type]
+            shape = _spread_shape(curve, fm, fr, cap, draw.shape)
         else:
-            shape = _best_shape(curve, fm, n, d, cap, draw.shape)  # type: ignore[arg-type]
+            shape = _best_shape(curve, fm, fr, n, d, cap, draw.shape)
         cens = _censoring_from(fm, fr, shape)
-        if d is not None:
-            tailed = _tail_for_events(curve, cens, n, d) if draw.open_tail else None
+        if d is not None and draw.open_tail:
+            tailed = _tail_for_events(curve, cens, n, d)
             if tailed is not None:
                 curve = tailed
-            elif fr is None:  # the tail cannot do it: the censoring shape must
-                cens = _censoring_from(fm, fr, _best_shape(curve, fm, n, d, cap, draw.shape))  # type: ignore[arg-type]
+            elif fm is not None:  # the tail cannot do it: the censoring shape must
+                cens = _censoring_from(fm, fr, _best_shape(curve, fm, fr, n, d, cap, draw.shape))
         return Model(curve, cens, min(cap, max(b for _, b, _ in cens)))
     t_end = min(max(curve.time_at(_TAIL_ALIVE / n), float(times[-1])), cap)
     if d is None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from statistics import NormalDist
 
 import numpy as np
@@ -335,10 +336,10 @@ def replicates(
     ``seed``); the first arm is compared with the second.  Every replicate is one random
     draw per arm (``jitter``: what it varies, see :func:`draw`; None = "none").  Returns one
     row per replicate: the medians used (``median_input_<arm>``) and reconstructed
-    (``median_<arm>``), the censoring level drawn (``censoring_<arm>``, used only when neither
-    events nor follow-up are printed), the Cox hazard ratio of the first arm vs the second
-    (``hr``, ``log_hr``, ``se_log_hr``) and the p-values of the log-rank, Gehan-Breslow
-    generalised Wilcoxon and Tarone-Ware tests.  ``progress`` shows a bar on stderr.
+    (``median_<arm>``), the censoring level drawn (``censoring_<arm>``, one per replicate shared
+    by the arms; used only when neither events nor follow-up are printed), the Cox hazard ratio
+    of the first arm vs the second (``hr``, ``log_hr``, ``se_log_hr``) and the p-values of the
+    log-rank, Gehan-Breslow generalised Wilcoxon and Tarone-Ware tests.  ``progress`` shows a bar on stderr.
     """
     if not isinstance(arms, Mapping) or len(arms) != 2:
         raise ValueError(f"arms must be a dict with exactly two arms, got {arms!r}")
@@ -358,10 +359,15 @@ def replicates(
     n0 = inputs[0].n
     from tqdm import tqdm
 
+    # one censoring level per replicate, shared by the arms: censoring in a study is mostly
+    # administrative (common accrual and cut-off), so where it is not printed the arms move together
+    shared = np.random.default_rng(np.random.SeedSequence(seed).spawn(n_rep * 2 + 1)[-1]).random(n_rep)
     for r in tqdm(range(n_rep), desc="replicates", unit="rep", disable=not progress, file=sys.stderr):
         for k, inp in enumerate(inputs):
             rng = np.random.default_rng(seeds[2 * r + k])
             dr = draw(inp, rng, vary)
+            if vary != "none":
+                dr = replace(dr, censoring=float(shared[r]))
             used[r, k] = math.nan if dr.median is None else dr.median
             level[r, k] = dr.censoring
             cols = slice(0, n0) if k == 0 else slice(n0, None)
