@@ -207,26 +207,26 @@ def reconstruct_endpoint(ep: Endpoint, seed: int | None = None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[["arm", "time", "event"]]
 
 
-# Censoring-level bins when censoring is not printed (see _hr_range): 5 bins of 40 replicates
+# Censoring-level bins when censoring is not printed (see _span_range): 5 bins of 40 replicates
 # at the chapters' 200, enough for a 2.5-97.5% range in each, fine enough that the extreme
 # bin stays near the extreme of the span.
 SPAN_BINS = 5
 
 
-def _hr_range(reps: pd.DataFrame, ep: Endpoint) -> tuple[float, float, bool]:
-    """2.5-97.5% range of the replicates' HR; when censoring is not printed, the union of that
-    range over bins of the censoring level (shared by the arms), so that a printed HR is called
-    inconsistent only if no censoring in the span is compatible with it.  The flag says a span
-    was used."""
-    lo, hi = (float(np.percentile(reps["hr"], q)) for q in (2.5, 97.5))
+def _span_range(reps: pd.DataFrame, ep: Endpoint, column: str) -> tuple[float, float, bool]:
+    """2.5-97.5% range of a replicate column (HR, p); when censoring is not printed, the union
+    of that range over bins of the censoring level (shared by the arms), so that a printed
+    value is called inconsistent only if no censoring in the span is compatible with it.  The
+    flag says a span was used."""
+    lo, hi = (float(np.percentile(reps[column], q)) for q in (2.5, 97.5))
     printed = {"events", "followup_median", "followup_range"}
     open_arms = [a for a, spec in ep.inputs.items() if not printed & set(spec)]
     if open_arms:
         level = reps[f"censoring_{open_arms[0]}"]
         bins = np.minimum((level * SPAN_BINS).astype(int), SPAN_BINS - 1)
         for _, grp in reps.groupby(bins):
-            lo = min(lo, float(np.percentile(grp["hr"], 2.5)))
-            hi = max(hi, float(np.percentile(grp["hr"], 97.5)))
+            lo = min(lo, float(np.percentile(grp[column], 2.5)))
+            hi = max(hi, float(np.percentile(grp[column], 97.5)))
     return lo, hi, bool(open_arms)
 
 
@@ -286,8 +286,8 @@ def compare(
         )
         reps = replicates({a: sa, b: sb}, n_rep=n_rep, seed=seed)
         spread = summarise(reps[["hr", P_COLUMN[weighting], "p_logrank"]])
-        hr_lo, hr_hi, span = _hr_range(reps, ep)
-        p_lo, p_hi = (float(np.percentile(reps[P_COLUMN[weighting]], q)) for q in (2.5, 97.5))
+        hr_lo, hr_hi, span = _span_range(reps, ep, "hr")
+        p_lo, p_hi, _ = _span_range(reps, ep, P_COLUMN[weighting])
         hrs = study["hazard_ratios"]
         hrs = hrs[(hrs["endpoint"] == ep.name) & (hrs["comparison"] == f"{a} vs {b}")]
         if ep.subgroup is None:
@@ -324,7 +324,7 @@ def compare(
                 p_printed,
                 float(test.p),
                 status,
-                f"replicates {fmt_p(p_lo)}–{fmt_p(p_hi)}",
+                f"replicates {fmt_p(p_lo)}–{fmt_p(p_hi)}" + (" (over the unprinted censoring)" * span),
             )
         )
     return pd.DataFrame(rows), spread
