@@ -421,6 +421,8 @@ def test_cli_median_ci_is_checked_against_the_median(capsys) -> None:
         (["--n", "10", "--landmark", "12:1.5"], r"reconstruct: landmarks: S\(12\) = 1.5"),
         (["--n", "10", "--events", "12", "--median", "5"], r"reconstruct: events \(12\) exceeds n \(10\)"),
         (["--n", "10", "--median", "5", "--seed", "-1"], "--seed"),
+        (["--n", "10", "--median", "5", "--replicates", "0"], "--replicates: expected at least 1"),
+        (["--n", "10", "--median", "70", "--max-followup", "60"], "beyond the longest follow-up"),
     ],
 )
 def test_cli_bad_input_raises_reanalysis_error(argv: list[str], match: str, capsys) -> None:
