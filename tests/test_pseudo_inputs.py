@@ -123,3 +123,28 @@ def test_rtiot2025_os_hr_is_judged_over_the_unprinted_censoring() -> None:
     ep_none = pseudo.Endpoint("OS", None, inputs=none, landmarks=ep.landmarks)
     t_none, _ = pseudo.compare(study, ep_none, pseudo.reconstruct_endpoint(ep_none), n_rep=200)
     assert t_none[t_none["quantity"] == "Cox HR"].iloc[0]["status"] == Status.INCONSISTENT
+
+
+def test_interval_column_says_what_lower_and_upper_are(data_copy: Path) -> None:
+    # old files have no `interval` column (lower/upper of a median are its 95% CI); with the
+    # column, "range" on a follow-up median makes its lower/upper the range of follow-up
+    path = data_copy / "li2022" / "survival.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = [lines[0] + ",interval"]
+    for line in lines[1:]:
+        out.append(line + (",range" if line.startswith("followup.median,") else ","))
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    study = load_study("li2022", data_copy)
+    ep = pseudo.endpoint_inputs(study, "OS", None, checks.run_checks(study))
+    assert ep.inputs["rt_pd1"]["followup_range"] == (12.1, 14.6)
+    assert ep.inputs["rt_pd1"]["median_ci"] == (8.69, 26.11)  # a median's interval stays its CI
+    assert (
+        "followup_range"
+        not in pseudo.endpoint_inputs(load_study("li2022"), "OS", None, checks.run_checks(study)).inputs[
+            "rt_pd1"
+        ]
+    )
+    bad = [line.replace(",range", ",decile") for line in out]
+    path.write_text("\n".join(bad) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="interval"):
+        load_study("li2022", data_copy)
