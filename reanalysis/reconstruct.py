@@ -71,13 +71,17 @@ def _stratified(sub_t: np.ndarray, cum: np.ndarray, k: int, rng: np.random.Gener
 def _match_followup(ev_t: np.ndarray, ce_t: np.ndarray, fm: float) -> np.ndarray:
     """Scale the censoring times so that the reverse-KM median follow-up equals ``fm``.
 
-    Every candidate factor puts one censoring time exactly at ``fm``; the factor nearest 1
-    whose reverse Kaplan-Meier median is then ``fm`` wins (else the nearest miss).
+    Every candidate factor puts one censoring time, or the midpoint of two neighbouring ones,
+    exactly at ``fm``; the factor nearest 1 whose reverse Kaplan-Meier median is then ``fm``
+    wins (else the nearest miss).
     """
     if ce_t.size == 0:
         return ce_t
-    cand = ce_t[ce_t > 0]
-    cand = cand[np.argsort(np.abs(np.log(cand / fm)))[:_FOLLOWUP_CANDIDATES]]
+    cand = np.sort(ce_t[ce_t > 0])
+    # a censoring time at fm, or (where the reverse estimate sits exactly at 0.5, and the
+    # median is the midpoint of that stretch, as R) the midpoint of two neighbours at fm
+    cand = np.concatenate([cand, 0.5 * (cand[:-1] + cand[1:])])
+    cand = cand[np.argsort(np.abs(np.log(cand / fm)))[: 2 * _FOLLOWUP_CANDIDATES]]
     factors = np.concatenate([[1.0], fm / cand])
     rows_t = np.concatenate(
         [np.broadcast_to(ev_t, (factors.size, ev_t.size)), factors[:, None] * ce_t], axis=1

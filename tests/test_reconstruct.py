@@ -592,3 +592,16 @@ def test_validation_table_states_and_meets_its_tolerances() -> None:
     assert missed == set(CENTRAL_MISS) | set(COVERAGE_MISS)
     small = t[t["kind"] == "small trial"]
     assert len(small) >= 6 and (small["tolerance"] == "range covers truth").all()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_random_draw_still_reproduces_what_is_printed(seed: int) -> None:
+    # a draw moves the median and the rates only within their printed rounding (17.4: 17.35-17.45;
+    # 52.2%: 0.5215-0.5225), keeps the printed events and follow-up, and stays within one
+    # Kaplan-Meier step of every printed rate
+    rec = reconstruct_arm(**EXAMPLE, seed=seed)
+    assert rec["event"].sum() == 18 and median_followup(rec) == pytest.approx(13.4, abs=1e-6)
+    assert abs(median_survival(rec) - 17.4) <= 0.05 + 1e-9
+    got = km_table(rec, list(EXAMPLE["landmarks"]))["survival"]
+    for (t, s), g in zip(EXAMPLE["landmarks"].items(), got, strict=True):
+        assert abs(g - s) <= _step_after(rec, t) + 0.0005 + 0.0005
