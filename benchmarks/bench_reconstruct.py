@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from reanalysis.reconstruct import _arm_inputs, _reconstruct_arrays
+from reanalysis.reconstruct import _arm_inputs, _arrays, draw
 from reanalysis.survival import cox_batch, logrank_batch
 
 ARMS = {
@@ -34,7 +34,8 @@ ARMS = {
 
 
 def reconstruct(n_rep: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The replicate data sets (times, events) and the arm labels, as ``replicates`` builds them."""
+    """The replicate data sets (times, events) and the arm labels, as ``replicates`` builds them
+    (random draws of everything the printed numbers leave open)."""
     inputs = [_arm_inputs(name, spec) for name, spec in ARMS.items()]
     seeds = np.random.SeedSequence(seed).spawn(2 * n_rep)
     n0 = inputs[0].n
@@ -43,7 +44,8 @@ def reconstruct(n_rep: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.n
     for r in range(n_rep):
         for k, inp in enumerate(inputs):
             cols = slice(0, n0) if k == 0 else slice(n0, None)
-            times[r, cols], events[r, cols] = _reconstruct_arrays(inp, inp.median, seeds[2 * r + k])
+            rng = np.random.default_rng(seeds[2 * r + k])
+            times[r, cols], events[r, cols] = _arrays(inp, draw(inp, rng), rng, True)
     group = np.r_[np.ones(n0), np.zeros(inputs[1].n)]
     return times, events, group
 

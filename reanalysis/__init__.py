@@ -7,8 +7,9 @@ Modules, in import order (data → checks → artefacts → pages → CLI):
 - checks: ``stats`` (tests, CIs, GRIM, McNemar ranges, interactions), ``checks`` (the typed
   :class:`~reanalysis.checks.Check` record and one module per family of checks, run from a
   registry), ``audit`` (every check across studies, and cross-study summaries), ``rates``
-  (response rates with CIs), ``feasibility``, ``radiobiology`` (BED/EQD2), ``reconstruct``,
-  ``survival``, ``pseudo`` and ``validation`` (pseudo patient data from printed summaries),
+  (response rates with CIs), ``feasibility``, ``radiobiology`` (BED/EQD2), ``recon_inputs``,
+  ``recon_model``, ``reconstruct``, ``survival``, ``pseudo`` and ``validation`` (pseudo patient
+  data from printed summaries),
   ``meta`` and ``synthesis`` (random-effects pooling); ``patient`` (patient-level mode:
   ``schema``, ``synthetic`` cohorts, analyses in ``design``, ``descriptive``, ``survival``,
   ``matching``, ``subgroups``; response models in ``response_data``, ``models``, ``metrics``,

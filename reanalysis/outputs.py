@@ -78,13 +78,15 @@ def survival_summaries(study: Study) -> TableSpec:
     rows = []
     sv = study["survival"]
     for (key, loc), grp in sv[sv["subgroup"].isna()].groupby(["key", "location"], sort=False):
-        by_arm = grp.set_index("arm")["printed"]
+        by_arm = grp[grp["arm"].notna()].set_index("arm")["printed"]
+        overall = grp.loc[grp["arm"].isna(), "printed"]  # printed for all patients (follow-up)
+        every = f"{overall.iloc[0]} (all patients)" if len(overall) else ""
         same_place = key in pv.index and pv.loc[key, "location"] == loc
         rows.append(
             {
                 "Quantity": labels.get(key, key),
                 "Printed in": loc,
-                **{a.label: by_arm.get(a.id, "") for a in study.arms},
+                **{a.label: by_arm.get(a.id, every) for a in study.arms},
                 "p printed": pv.loc[key, "printed"] if same_place else "",
             }
         )

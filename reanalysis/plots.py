@@ -14,6 +14,7 @@ from typing import ParamSpec, TypeVar
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -445,3 +446,46 @@ def show(fig: plt.Figure | None, name: str, page: downloads.Page | None = None) 
     plt.close(fig)
     if links:
         display(HTML(links))
+
+
+@styled
+def truth_vs_reconstruction(
+    name: str = "colon-40", n_rep: int = 20, seed: int = 1, ax: plt.Axes | None = None
+) -> plt.Figure:
+    """The real Kaplan-Meier curves of one validation data set (``reanalysis.validation``), its
+    central reconstruction and ``n_rep`` random draws (thin), per arm; printed rates as diamonds."""
+    from .reconstruct import reconstruct_arm as _arm
+    from .validation import ALL, arms, printed
+
+    case = ALL[name]
+    real = arms(case)
+    fig, ax, own = axes_for(ax, (8, 4.8))
+    for k, (df, colour, label) in enumerate(zip(real, PALETTE, ("first arm", "second arm"), strict=True)):
+        p = printed(df, case.landmarks)
+        for r in range(n_rep):
+            rep = _arm(**p, seed=seed * 1000 + 100 * k + r)
+            ax.step(*_km_steps(rep), where="post", color=colour, alpha=0.15, linewidth=0.7)
+        ax.step(*_km_steps(df), where="post", color=colour, linewidth=2.2, label=f"{label}: real data")
+        ax.step(*_km_steps(_arm(**p)), where="post", color="black", linestyle="--", linewidth=1.1,
+                label="central reconstruction" if k == 0 else None)  # fmt: skip
+        ax.scatter(list(p["landmarks"]), list(p["landmarks"].values()), marker="D", s=30, color=colour,
+                   edgecolor="black", zorder=5, label=f"{label}: printed rates")  # fmt: skip
+    ax.plot([], [], color="grey", alpha=0.5, linewidth=0.7, label=f"{n_rep} replicates per arm")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("months" if case.load.startswith("r:") else "time")
+    ax.set_ylabel("survival probability")
+    ax.set_title(f"{case.title}: real data vs reconstruction from printed summaries", fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    return finish(fig, own)
+
+
+def _km_steps(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:  # plain steps, no lifelines styling
+    """Times and Kaplan-Meier estimates for a step plot, from 0 to the last time."""
+    t = df["time"].to_numpy(float)
+    e = df["event"].to_numpy(int)
+    times = np.unique(t)
+    at_risk = np.array([(t >= u).sum() for u in times])
+    deaths = np.array([((t == u) & (e == 1)).sum() for u in times])
+    s = np.cumprod(1 - deaths / at_risk)
+    return np.r_[0.0, times], np.r_[1.0, s]

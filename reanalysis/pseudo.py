@@ -93,17 +93,59 @@ def _is_factor_level(study: Study, rows: pd.DataFrame) -> bool:
     return bool(set(rows["key"]) & levels)
 
 
+_MONTHS = {m: i for i, m in enumerate(
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"), start=1)}  # fmt: skip
+_DAYS_PER_MONTH = 30.4375  # average month (365.25 / 12), as the validation data sets use
+
+
+def study_window(study: Study) -> float | None:
+    """The longest follow-up the study allows, in months: from the first day of accrual
+    (``period``, "Month YYYY to Month YYYY") to the data cut-off (``data_cutoff``, a date),
+    or None unless both are printed."""
+    import datetime as dt
+    import re
+
+    cutoff, period = study.meta.get("data_cutoff"), str(study.meta.get("period") or "")
+    m = re.match(r"\s*([A-Za-z]+)\s+(\d{4})", period)
+    if not cutoff or not m or m.group(1).lower() not in _MONTHS:
+        return None
+    start = dt.date(int(m.group(2)), _MONTHS[m.group(1).lower()], 1)
+    end = cutoff if isinstance(cutoff, dt.date) else dt.date.fromisoformat(str(cutoff))
+    return (end - start).days / _DAYS_PER_MONTH
+
+
+def _followup(study: Study, arm: str) -> dict:
+    """Median and range of follow-up for an arm: its own if printed, else the study's (all
+    patients); a range is a ``followup_range`` row or the lower/upper of a median marked
+    ``interval: range`` (lower/upper of a median are otherwise its CI)."""
+    sv = study["survival"]
+    fu = sv[sv["endpoint"] == "followup"]
+    out: dict = {}
+    for rows in (fu[fu["arm"].isna()], fu[fu["arm"] == arm]):  # the arm's own rows win
+        for _, r in rows.iterrows():
+            if r["statistic"] == "followup_median" and pd.notna(r["value"]):
+                out["followup_median"] = float(r["value"])
+            ranged = r["statistic"] == "followup_range" or r.get("interval") == "range"
+            if ranged and pd.notna(r["lower"]) and pd.notna(r["upper"]):
+                out["followup_range"] = (float(r["lower"]), float(r["upper"]))
+    window = study_window(study)
+    if window is not None:
+        out["max_followup"] = window
+    return out
+
+
 def endpoint_inputs(
     study: Study, endpoint: str, criterion: str | None, checks: pd.DataFrame, subgroup: str | None = None
 ) -> Endpoint:
     """Reconstruction inputs per arm from the printed summaries.
 
     An event count whose printed percentage failed its n/N check is not used (it cannot be
-    what the paper meant); the note says so. Follow-up is the study's, for whole arms only.
+    what the paper meant); the note says so. Follow-up (the arm's, else all patients') is used
+    for whole arms only; the study window (accrual start to data cut-off) bounds every time.
+    A median printed as not reached is passed as such, with the lower limit of its CI.
     """
-    sv = study["survival"]
     rows = _rows(study, endpoint, subgroup, criterion)
-    follow = sv[(sv["endpoint"] == "followup") & (sv["statistic"] == "followup_median")]
     bad = checks[(checks["check"] == "percentage") & (checks["status"] == Status.INCONSISTENT)]
     crit = rows["criterion"].dropna().iloc[0] if rows["criterion"].notna().any() else None
     ep = Endpoint(endpoint, crit, subgroup)
@@ -114,13 +156,20 @@ def endpoint_inputs(
         med = r[r["statistic"] == "median"]
         if len(med):
             m = med.iloc[0]
-            spec["median"] = float(m["value"])
-            if pd.notna(m["lower"]) and pd.notna(m["upper"]):
-                spec["median_ci"] = (float(m["lower"]), float(m["upper"]))
+            interval = m.get("interval")
+            ci = pd.isna(interval) or interval == "95% CI"  # lower/upper of a median: its CI by default
+            if pd.isna(m["value"]):  # printed as not reached
+                spec["median"] = "NR"
+                if ci and pd.notna(m["lower"]):
+                    spec["median_ci"] = (float(m["lower"]), None)
+            else:
+                spec["median"] = float(m["value"])
+                if ci and pd.notna(m["lower"]) and pd.notna(m["upper"]):
+                    spec["median_ci"] = (float(m["lower"]), float(m["upper"]))
         lm = r[r["statistic"] == "landmark"]
         if len(lm):
             spec["landmarks"] = {
-                float(t): float(v) / 100 for t, v in zip(lm["time"], lm["value"], strict=True)
+                float(t): round(float(v) / 100, 10) for t, v in zip(lm["time"], lm["value"], strict=True)
             }
             ep.landmarks[arm] = spec["landmarks"]
         ev = r[r["statistic"] == "events"]
@@ -133,20 +182,52 @@ def endpoint_inputs(
                 )
             else:
                 spec["events"] = int(e["value"])
-        fu = follow[follow["arm"] == arm]
-        if len(fu) and subgroup is None:
-            spec["followup_median"] = float(fu.iloc[0]["value"])
+        if subgroup is None:
+            spec.update(_followup(study, arm))
+        else:
+            window = study_window(study)
+            if window is not None:
+                spec["max_followup"] = window
+        if "events" not in spec and "followup_median" not in spec and "followup_range" not in spec:
+            ep.notes.append(
+                f"{study.arm(arm).label}: neither events nor follow-up are printed, so the censoring "
+                "is unknown: the replicates span it from none to the most the printed rates allow"
+            )
         ep.inputs[arm] = spec
     return ep
 
 
-def reconstruct_endpoint(ep: Endpoint, seed: int = 0) -> pd.DataFrame:
-    """Pseudo-IPD of every arm of an endpoint (columns arm, time, event), deterministic."""
+def reconstruct_endpoint(ep: Endpoint, seed: int | None = None) -> pd.DataFrame:
+    """Pseudo-IPD of every arm of an endpoint (columns arm, time, event): the central
+    reconstruction (deterministic), or with ``seed`` one random draw per arm."""
     frames = []
     for i, (arm, spec) in enumerate(ep.inputs.items()):
-        df = reconstruct_arm(**spec, seed=seed + 1000 * i)
+        df = reconstruct_arm(**spec, seed=None if seed is None else seed + 1000 * i)
         frames.append(df.assign(arm=arm))
     return pd.concat(frames, ignore_index=True)[["arm", "time", "event"]]
+
+
+# Censoring-level bins when censoring is not printed (see _span_range): 5 bins of 40 replicates
+# at the chapters' 200, enough for a 2.5-97.5% range in each, fine enough that the extreme
+# bin stays near the extreme of the span.
+SPAN_BINS = 5
+
+
+def _span_range(reps: pd.DataFrame, ep: Endpoint, column: str) -> tuple[float, float, bool]:
+    """2.5-97.5% range of a replicate column (HR, p); when censoring is not printed, the union
+    of that range over bins of the censoring level (shared by the arms), so that a printed
+    value is called inconsistent only if no censoring in the span is compatible with it.  The
+    flag says a span was used."""
+    lo, hi = (float(np.percentile(reps[column], q)) for q in (2.5, 97.5))
+    printed = {"events", "followup_median", "followup_range"}
+    open_arms = [a for a, spec in ep.inputs.items() if not printed & set(spec)]
+    if open_arms:
+        level = reps[f"censoring_{open_arms[0]}"]
+        bins = np.minimum((level * SPAN_BINS).astype(int), SPAN_BINS - 1)
+        for _, grp in reps.groupby(bins):
+            lo = min(lo, float(np.percentile(grp[column], 2.5)))
+            hi = max(hi, float(np.percentile(grp[column], 97.5)))
+    return lo, hi, bool(open_arms)
 
 
 def compare(
@@ -162,7 +243,15 @@ def compare(
     for arm, spec in ep.inputs.items():
         df = ipd[ipd["arm"] == arm]
         label = study.arm(arm).label
-        if "median" in spec:
+        if spec.get("median") == "NR":
+            got = median_survival(df)
+            status = (
+                (Status.REPRODUCED, "not reached in the reconstruction either")
+                if math.isinf(got)
+                else (Status.INCONSISTENT, "reached in the reconstruction: the printed summaries do not fit")
+            )
+            rows.append(_row(ep, label, "median", "NR", got, status))
+        elif "median" in spec:
             got = median_survival(df)
             rows.append(
                 _row(
@@ -197,8 +286,8 @@ def compare(
         )
         reps = replicates({a: sa, b: sb}, n_rep=n_rep, seed=seed)
         spread = summarise(reps[["hr", P_COLUMN[weighting], "p_logrank"]])
-        hr_lo, hr_hi = (float(np.percentile(reps["hr"], q)) for q in (2.5, 97.5))
-        p_lo, p_hi = (float(np.percentile(reps[P_COLUMN[weighting]], q)) for q in (2.5, 97.5))
+        hr_lo, hr_hi, span = _span_range(reps, ep, "hr")
+        p_lo, p_hi, _ = _span_range(reps, ep, P_COLUMN[weighting])
         hrs = study["hazard_ratios"]
         hrs = hrs[(hrs["endpoint"] == ep.name) & (hrs["comparison"] == f"{a} vs {b}")]
         if ep.subgroup is None:
@@ -218,7 +307,7 @@ def compare(
                 _shape_guard(
                     ep, _in_spread(hr_printed["hr"] if hr_printed is not None else None, hr_lo, hr_hi)
                 ),
-                f"replicates {hr_lo:.2f}–{hr_hi:.2f}",
+                f"replicates {hr_lo:.2f}–{hr_hi:.2f}" + (" (over the unprinted censoring)" if span else ""),
             )
         )
         pv = study["pvalues"].set_index("key")
@@ -235,7 +324,7 @@ def compare(
                 p_printed,
                 float(test.p),
                 status,
-                f"replicates {fmt_p(p_lo)}–{fmt_p(p_hi)}",
+                f"replicates {fmt_p(p_lo)}–{fmt_p(p_hi)}" + (" (over the unprinted censoring)" * span),
             )
         )
     return pd.DataFrame(rows), spread

@@ -47,23 +47,43 @@ def _cli_landmarks(items: list[str]) -> dict[float, float] | None:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
-    """Write one reconstructed arm as CSV (time,event) to stdout."""
+    """Write one reconstructed arm as CSV (time,event) to stdout: the central reconstruction,
+    one random draw (``--seed``), or ``--replicates K`` draws with a ``replicate`` column."""
+    median = args.median
+    nr = median is not None and median.strip().upper() in ("NR", "NOT REACHED")
     kwargs = {
         "events": _cli_number(args.events, "--events", whole=True),
-        "median": _cli_number(args.median, "--median"),
+        "median": "NR" if nr else _cli_number(median, "--median"),
         "median_ci": _cli_pair(args.median_ci, "--median-ci", allow_nr=True),
         "landmarks": _cli_landmarks(args.landmark),
         "followup_median": _cli_number(args.followup_median, "--followup-median"),
         "followup_range": _cli_pair(args.followup_range, "--followup-range"),
-        "seed": _cli_number(args.seed, "--seed", whole=True),
+        "max_followup": _cli_number(args.max_followup, "--max-followup"),
     }
     n = _cli_number(args.n, "--n", whole=True)
-    if kwargs["seed"] is None or kwargs["seed"] < 0:  # type: ignore[operator]
+    seed = _cli_number(args.seed, "--seed", whole=True)
+    if seed is not None and seed < 0:  # type: ignore[operator]
         raise ReanalysisError(f"--seed: expected a non-negative whole number, got {args.seed!r}")
+    k = _cli_number(args.replicates, "--replicates", whole=True)
+    if k is not None and k < 1:  # type: ignore[operator]
+        raise ReanalysisError(f"--replicates: expected at least 1, got {args.replicates!r}")
     try:
+        import numpy as np
+        import pandas as pd
+
         from .reconstruct import reconstruct_arm
 
-        df = reconstruct_arm(n, **kwargs)  # type: ignore[arg-type]
+        if k is None:
+            df = reconstruct_arm(n, **kwargs, seed=seed)  # type: ignore[arg-type]
+        else:
+            seeds = np.random.SeedSequence(seed or 0).generate_state(k)
+            df = pd.concat(
+                [
+                    reconstruct_arm(n, **kwargs, seed=int(s)).assign(replicate=r)  # type: ignore[arg-type]
+                    for r, s in enumerate(seeds)
+                ],
+                ignore_index=True,
+            )[["replicate", "time", "event"]]
     except ValueError as exc:
         raise ReanalysisError(f"reconstruct: {exc}") from exc
     df.to_csv(sys.stdout, index=False, lineterminator="\n", float_format="%.4f")
@@ -110,13 +130,13 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n", required=True, metavar="N", help="number of patients in the arm")
     p.add_argument("--events", metavar="D", help="number of events")
-    p.add_argument("--median", metavar="M", help="median survival")
+    p.add_argument("--median", metavar="M", help="median survival (NR: not reached)")
     p.add_argument(
         "--median-ci",
         metavar="LO:HI",
         help="95%% CI of the median (HI may be NR); checked only: one that does not contain "
-        "--median is refused, but one reconstruction keeps the printed median, so the CI does "
-        "not change the output (the replicates command draws medians within it)",
+        "--median is refused; a reconstruction keeps the printed median (draws vary it within "
+        "its rounding)",
     )
     p.add_argument(
         "--landmark",
@@ -126,8 +146,21 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         help="survival proportion S at time T (repeatable)",
     )
     p.add_argument("--followup-median", metavar="F", help="median follow-up (reverse Kaplan-Meier)")
-    p.add_argument("--followup-range", metavar="LO:HI", help="range of follow-up")
-    p.add_argument("--seed", default="0", help="random seed (default 0)")
+    p.add_argument(
+        "--followup-range", metavar="LO:HI", help="range of follow-up; no time is placed past HI"
+    )
+    p.add_argument(
+        "--max-followup",
+        metavar="T",
+        help="longest follow-up the study window allows (accrual start to data cut-off); no time past it",
+    )
+    p.add_argument(
+        "--seed",
+        default=None,
+        help="one random draw of what the printed numbers leave open (default: the central, "
+        "deterministic reconstruction); with --replicates, the seed of the draws",
+    )
+    p.add_argument("--replicates", metavar="K", help="K random draws, with a replicate column")
     p.set_defaults(func=cmd_reconstruct)
 
     r = subparsers.add_parser(

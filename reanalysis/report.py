@@ -53,7 +53,9 @@ def _printed_medians(ep: pseudo.Endpoint) -> dict[str, str]:
     for arm, spec in ep.inputs.items():
         if "median" in spec:
             ci = spec.get("median_ci")
-            out[arm] = f"{spec['median']:g}" + (f" ({ci[0]:g}–{ci[1]:g})" if ci else "")
+            med = spec["median"] if isinstance(spec["median"], str) else f"{spec['median']:g}"  # "NR"
+            hi = "NR" if ci and ci[1] is None else (f"{ci[1]:g}" if ci else "")
+            out[arm] = med + (f" ({ci[0]:g}–{hi})" if ci else "")
     return out
 
 
@@ -381,7 +383,7 @@ class Chapter:
             done = []
             for name, subgroup in eps:
                 ep = pseudo.endpoint_inputs(self.study, name, self.criterion, self.checks, subgroup)
-                ipd = pseudo.reconstruct_endpoint(ep, seed=self.params["seed"])
+                ipd = pseudo.reconstruct_endpoint(ep)  # the central reconstruction: the point estimate
                 table, _ = pseudo.compare(
                     self.study,
                     ep,
@@ -420,8 +422,9 @@ class Chapter:
                 tables.show(
                     table.drop(columns=["endpoint"]),
                     f"recon-{slug}",
-                    f"{ep.title}: printed vs reconstructed (seed {self.params['seed']}, "
-                    f"{self.params['n_replicates']} replicates, {self.weighting} test)",
+                    f"{ep.title}: printed vs reconstructed (central reconstruction; "
+                    f"{self.params['n_replicates']} replicates, seed {self.params['seed']}, "
+                    f"{self.weighting} test)",
                     page=self.page,
                 )
             )

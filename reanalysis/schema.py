@@ -48,6 +48,19 @@ DOMAINS = (
     "interaction",
     "paired",
 )
+SURVIVAL_STATISTICS = (
+    "median",
+    "landmark",
+    "events",
+    "alive",
+    "lost",
+    "censored",
+    "followup_median",
+    "followup_range",
+    "n",
+)
+INTERVALS = ("95% CI", "range", "IQR")  # lower/upper of a survival row; empty = 95% CI
+NOT_REACHED_RE = r"(?i)\b(?:NR|not reached|not achieved|not yet reached)\b"
 COMMON = {"printed": Col("str", True), "location": Col("location", True), "source": Col("str", True)}
 
 TABLES: dict[str, dict[str, Col]] = {
@@ -97,16 +110,15 @@ TABLES: dict[str, dict[str, Col]] = {
         "endpoint": Col("str", True, (*ENDPOINT_CODES, "followup")),
         "criterion": Col("str"),
         "subgroup": Col("str", optional_column=True),  # e.g. "AFP >= 400 ng/ml: yes"
-        "arm": Col("arm", True),
-        "statistic": Col(
-            "str", True, ("median", "landmark", "events", "alive", "lost", "censored", "followup_median", "n")
-        ),
+        "arm": Col("arm"),  # empty only for a follow-up printed for all patients (SURVIVAL_ROWS)
+        "statistic": Col("str", True, SURVIVAL_STATISTICS),
         "time": Col("float"),
         **COMMON,
-        "value": Col("float", True),
+        "value": Col("float"),  # empty only for a median not reached or a range (SURVIVAL_ROWS)
         "pct": Col("pct"),
         "lower": Col("float"),
         "upper": Col("float"),
+        "interval": Col("str", allowed=INTERVALS, optional_column=True),  # what lower/upper are
     },
     "hazard_ratios": {
         "key": Col("key", True),
@@ -226,6 +238,14 @@ def _terms_in_printed(df: pd.DataFrame) -> pd.Series:
     return df.apply(row_ok, axis=1) if len(df) else pd.Series(dtype=bool)
 
 
+def _value_where_needed(df: pd.DataFrame) -> pd.Series:
+    """A survival row needs its value unless it is a median printed as not reached (NR) or a
+    range of follow-up (lower/upper only)."""
+    nr = (df["statistic"] == "median") & df["printed"].astype(str).str.contains(NOT_REACHED_RE)
+    ranged = (df["statistic"] == "followup_range") & df["lower"].notna() & df["upper"].notna()
+    return df["value"].notna() | nr | ranged
+
+
 def _column(name: str, col: Col, arms: dict[str, int | None]) -> pa.Column:
     checks: list[pa.Check] = []
     if col.allowed:
@@ -279,6 +299,21 @@ def table_schema(table: str, arms: dict[str, int | None]) -> pa.DataFrameSchema:
         )
     )
     if table == "survival":
+        df_checks.append(
+            pa.Check(
+                _value_where_needed,
+                name="value",
+                error="value is empty: only a median printed as not reached (NR) or a followup_range may "
+                "leave it empty",
+            )
+        )
+        df_checks.append(
+            pa.Check(
+                lambda df: df["arm"].notna() | (df["endpoint"] == "followup"),
+                name="arm",
+                error="arm is empty: only a follow-up row (printed for all patients) may leave it empty",
+            )
+        )
 
         def events_le_arm(df: pd.DataFrame) -> pd.Series:
             size = df["arm"].map(arms).astype("Float64")

@@ -8,7 +8,9 @@ weighted log-rank test (log-rank, Gehan-Breslow "generalised Wilcoxon", Tarone-W
 Cox proportional-hazards fit of one binary covariate (Efron's ties, as lifelines' default)
 and the Kaplan-Meier median.  They follow lifelines' formulas and are tested against it to
 1e-6.  For a single data set use :func:`km_table`, :func:`median_survival`,
-:func:`median_survival_ci` and :func:`median_followup`, which call lifelines directly.
+:func:`median_survival_ci` and :func:`median_followup`.  Medians follow R's rule where the
+curve sits exactly at 0.5 (the midpoint of that stretch; lifelines takes its start), and
+median CIs use the log-log transform (lifelines; R's ``conf.type = "log-log"``).
 
 Batched results are numpy arrays of shape ``(n_replicates,)`` for 2-D input and plain
 Python floats for 1-D input.
@@ -244,13 +246,22 @@ def cox_batch(
 # Kaplan-Meier median
 
 
-def km_median_batch(time: object, event: object) -> np.ndarray | float:
+HALF_TOL = 1e-9  # a Kaplan-Meier product this close to 0.5 sits exactly at 0.5 (float error ~1e-15)
+MEDIAN_RULES = ("midpoint", "first")
+
+
+def km_median_batch(time: object, event: object, rule: str = "midpoint") -> np.ndarray | float:
     """Kaplan-Meier median of every row: the first time the estimate is <= 0.5 (inf if never).
 
-    Same estimator and rule as lifelines' ``KaplanMeierFitter.median_survival_time_``.
-    With ``event`` replaced by ``1 - event`` this is the reverse Kaplan-Meier median
+    Where the estimate sits exactly at 0.5 from t1 to the next event time t2 (or to the last
+    time), ``rule="midpoint"`` gives (t1 + t2) / 2, as R's survival package does
+    (``print.survfit``, ``quantile.survfit``); ``rule="first"`` gives t1, lifelines' rule
+    (``KaplanMeierFitter.median_survival_time_``) when its float product lands on 0.5 or
+    below.  With ``event`` replaced by ``1 - event`` this is the reverse Kaplan-Meier median
     follow-up.
     """
+    if rule not in MEDIAN_RULES:
+        raise ValueError(f"unknown median rule {rule!r}; expected one of {MEDIAN_RULES}")
     t, e, _, single = _as_batch(time, event)
     r = _risk_sets(t, e, None)
     n, d = r["n"], r["d"]
@@ -258,10 +269,18 @@ def km_median_batch(time: object, event: object) -> np.ndarray | float:
     with np.errstate(divide="ignore", invalid="ignore"):
         step = np.where(has, np.log(n - d) - np.log(np.where(has, n, 1.0)), 0.0)
     surv = np.exp(np.cumsum(step, axis=1))
-    below = has & (surv <= 0.5)
+    rows = np.arange(t.shape[0])
+    tol = HALF_TOL if rule == "midpoint" else 0.0
+    below = has & (surv <= 0.5 + tol)
     reached = below.any(axis=1)
     pos = np.argmax(below, axis=1)
-    med = np.where(reached, r["time"][np.arange(t.shape[0]), pos], np.inf)
+    t1 = r["time"][rows, pos]
+    med = np.where(reached, t1, np.inf)
+    if rule == "midpoint":
+        at_half = reached & (np.abs(surv[rows, pos] - 0.5) <= HALF_TOL)
+        later = has & (np.arange(t.shape[1])[None, :] > pos[:, None])
+        t2 = np.where(later.any(axis=1), r["time"][rows, np.argmax(later, axis=1)], r["time"][:, -1])
+        med = np.where(at_half, 0.5 * (t1 + t2), med)
     return _out(med, single)
 
 
@@ -308,14 +327,16 @@ def km_table(df: pd.DataFrame, times: Sequence[float], alpha: float = 0.05) -> p
     return pd.DataFrame({"time": at, "survival": surv, "lower": lower, "upper": upper})
 
 
-def median_survival(df: pd.DataFrame) -> float:
-    """Kaplan-Meier median survival (lifelines); inf when the curve stays above 0.5."""
+def median_survival(df: pd.DataFrame, rule: str = "midpoint") -> float:
+    """Kaplan-Meier median survival, inf when the curve stays above 0.5; where the curve sits
+    exactly at 0.5 the midpoint of that flat stretch, as R (``rule="first"``: lifelines)."""
     t, e = _frame(df)
-    return float(_kmf(t, e).median_survival_time_)
+    return float(km_median_batch(t, e, rule))
 
 
 def median_survival_ci(df: pd.DataFrame, alpha: float = 0.05) -> tuple[float, float]:
-    """1-alpha CI of the Kaplan-Meier median (lifelines, from the log-log pointwise band).
+    """1-alpha CI of the Kaplan-Meier median from the pointwise band on the log-log scale
+    (lifelines; R: ``survfit(..., conf.type = "log-log")``, whose default is "log").
 
     A limit the band never reaches is inf (printed "NR" in papers).
     """
@@ -327,7 +348,8 @@ def median_survival_ci(df: pd.DataFrame, alpha: float = 0.05) -> tuple[float, fl
     return float(ci.iloc[0, 0]), float(ci.iloc[0, 1])
 
 
-def median_followup(df: pd.DataFrame) -> float:
-    """Median follow-up by the reverse Kaplan-Meier method (censorings as events; lifelines)."""
+def median_followup(df: pd.DataFrame, rule: str = "midpoint") -> float:
+    """Median follow-up by the reverse Kaplan-Meier method (censorings as events), with the
+    median rule of :func:`median_survival`."""
     t, e = _frame(df)
-    return float(_kmf(t, 1 - e).median_survival_time_)
+    return float(km_median_batch(t, 1 - e, rule))

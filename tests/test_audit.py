@@ -271,8 +271,11 @@ def test_reconstruction_does_not_flag_hr_when_only_medians_are_printed():
     assert ep.inputs["rt_io_t"]["n"] == 18 and ep.inputs["io_t"]["n"] == 18
     table, _ = pseudo.compare(study, ep, pseudo.reconstruct_endpoint(ep), n_rep=40)
     hr = table[table["quantity"] == "Cox HR"].iloc[0]
-    # the printed 0.43 lies outside the replicates' range, and the guard says why that is no evidence
-    assert hr["status"] == Status.NOT_RECOMPUTABLE and "shape is assumed" in hr["reason"]
+    # the replicates now span the unprinted censoring and curve shape, so the printed 0.43 lies
+    # inside their range; were it outside, the guard would say why that is no evidence
+    assert hr["status"] != Status.INCONSISTENT
+    guarded = pseudo._shape_guard(ep, (Status.INCONSISTENT, "outside"))
+    assert guarded[0] == Status.NOT_RECOMPUTABLE and "shape is assumed" in guarded[1]
 
 
 def test_audit_across_studies_and_cli(capsys):

@@ -79,6 +79,10 @@ def test_study_figures_take_ax(rtiot):
     _draws_on_given_axes(lambda ax: plots.ae_grades(single, single.arms[0].id, ax=ax))
 
 
+def test_validation_figure_takes_ax():
+    _draws_on_given_axes(lambda ax: plots.truth_vs_reconstruction("ovarian", n_rep=2, ax=ax))
+
+
 def test_audit_figures_take_ax():
     checks = audit.audit_all(["li2022", "rtiot2025"])
     _draws_on_given_axes(lambda ax: plots.audit_bars(checks, ax=ax))

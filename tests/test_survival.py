@@ -10,6 +10,7 @@ to a few 1e-7; 1e-6 is the agreement asked for.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -133,13 +134,53 @@ def test_batch_rows_equal_single_fits_and_lifelines() -> None:
 def test_km_median_batch_matches_lifelines() -> None:
     for name, (t, e, _) in DATASETS.items():
         kmf = KaplanMeierFitter().fit(t, e)
-        assert km_median_batch(t, e) == kmf.median_survival_time_, name
+        assert km_median_batch(t, e, "first") == kmf.median_survival_time_, name
         rev = KaplanMeierFitter().fit(t, 1 - e)
-        assert km_median_batch(t, 1 - e) == rev.median_survival_time_, name
+        assert km_median_batch(t, 1 - e, "first") == rev.median_survival_time_, name
     # median exactly where S = 0.5: lifelines' rule is the first time with S <= 0.5
     t = np.arange(1.0, 11.0)
-    assert km_median_batch(t, np.ones(10)) == 5.0
+    assert km_median_batch(t, np.ones(10), "first") == 5.0
     assert km_median_batch(t, np.zeros(10)) == np.inf
+
+
+# R (survival 3.5-3), tests/reference/reconstruction_reference.md: where the curve sits exactly
+# at 0.5, the median is the midpoint of that stretch (to the next event, or to the last time)
+R_HALF = [
+    (np.arange(1.0, 11.0), np.ones(10), 5.5),
+    (np.array([1, 2, 3, 4, 5, 7, 9, 11.0]), np.array([1, 1, 1, 1, 0, 0, 1, 0]), 6.5),
+    (np.arange(1.0, 7.0), np.array([1, 1, 1, 0, 0, 0]), 4.5),
+]
+
+
+@pytest.mark.parametrize(("t", "e", "want"), R_HALF)
+def test_median_at_exactly_one_half_is_r_s_midpoint(t: np.ndarray, e: np.ndarray, want: float) -> None:
+    assert km_median_batch(t, e) == want
+    assert median_survival(pd.DataFrame({"time": t, "event": e})) == want
+
+
+# R survfit(conf.type = "log-log") medians with CIs and coxph (Efron) log HRs on the validation
+# data (tests/reference/reconstruction_reference.md); None = NA (not reached)
+R_VALIDATION = {
+    "colon": ((None, 89.527721, None), (68.435318, 50.858316, 83.843943), -0.372809),
+    "veteran": ((1.724846, 1.412731, 2.956879), (3.383984, 1.774127, 4.139630), 0.017743),
+    "ovarian": ((None, 15.244353, None), (20.960986, 5.125257, None), -0.596380),
+    "pbc": ((107.827515, 83.449692, 137.691992), (112.624230, 101.519507, 126.587269), 0.057224),
+}
+
+
+@pytest.mark.parametrize("name", list(R_VALIDATION))
+def test_medians_cis_and_hr_match_r_on_validation_data(name: str) -> None:
+    from reanalysis.validation import DATA_DIR
+
+    d = pd.read_csv(DATA_DIR / f"{name}.csv")
+    first, second, log_hr = R_VALIDATION[name]
+    for arm, want in (("first", first), ("second", second)):
+        df = d[d["arm"] == arm]
+        got = (median_survival(df), *median_survival_ci(df))
+        for g, w in zip(got, want, strict=True):
+            assert g == (math.inf if w is None else pytest.approx(w, abs=1e-6)), (arm, got, want)
+    cox = cox_batch(d["time"].to_numpy(), d["event"].to_numpy(), (d["arm"] == "first").astype(int).to_numpy())
+    assert cox.log_hr == pytest.approx(log_hr, abs=1e-5)
 
 
 def test_single_data_set_helpers_use_lifelines() -> None:
@@ -152,10 +193,10 @@ def test_single_data_set_helpers_use_lifelines() -> None:
     np.testing.assert_allclose(tab["survival"], kmf.survival_function_at_times(times).to_numpy())
     assert tab["survival"].iloc[0] == 1.0
     assert np.all(tab["lower"] <= tab["survival"]) and np.all(tab["survival"] <= tab["upper"])
-    assert median_survival(df) == kmf.median_survival_time_
+    assert median_survival(df, "first") == kmf.median_survival_time_
     ci = median_survival_times(kmf.confidence_interval_)
     assert median_survival_ci(df) == (ci.iloc[0, 0], ci.iloc[0, 1])
-    assert median_followup(df) == KaplanMeierFitter().fit(t, 1 - e).median_survival_time_
+    assert median_followup(df, "first") == KaplanMeierFitter().fit(t, 1 - e).median_survival_time_
 
 
 def test_bad_input() -> None:

@@ -434,7 +434,7 @@ def _adtte(
         parts = []
         try:
             for arm, spec in ep.inputs.items():
-                ipd = reconstruct_arm(**spec, seed=int(rng.integers(2**31)))
+                ipd = reconstruct_arm(**spec, seed=int(rng.integers(2**31)), vary="none")
                 parts.append(
                     pd.DataFrame(
                         {
