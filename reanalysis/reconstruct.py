@@ -97,9 +97,7 @@ def _match_followup(ev_t: np.ndarray, ce_t: np.ndarray, fm: float) -> np.ndarray
     return factors[best] * ce_t
 
 
-def _track_events(
-    model: Model, ce_t: np.ndarray, d: int, median: float | None, u: np.ndarray
-) -> np.ndarray:
+def _track_events(model: Model, ce_t: np.ndarray, d: int, median: float | None, u: np.ndarray) -> np.ndarray:
     """Place d event times so that the Kaplan-Meier estimate follows the curve.
 
     Walking forward in time with the censoring times ``ce_t`` (sorted) already fixed,

@@ -146,9 +146,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         help="survival proportion S at time T (repeatable)",
     )
     p.add_argument("--followup-median", metavar="F", help="median follow-up (reverse Kaplan-Meier)")
-    p.add_argument(
-        "--followup-range", metavar="LO:HI", help="range of follow-up; no time is placed past HI"
-    )
+    p.add_argument("--followup-range", metavar="LO:HI", help="range of follow-up; no time is placed past HI")
     p.add_argument(
         "--max-followup",
         metavar="T",

@@ -307,19 +307,17 @@ class Chapter:
         if self.study["response"].empty:
             return Markdown("_The paper prints no tumour response._")
         v, s = self.values(), self.study
+        crit = md(self.criterion)  # text from data is text: escaped for Markdown/MyST
         if "orr_a" not in v or (self.b is not None and "orr_diff" not in v):
-            return Markdown(f"Tumour response by {self.criterion}, as printed and recomputed below.")
-        a = f"{v['orr_a']:.1f}% with {s.arm(self.a).label}"
+            return Markdown(f"Tumour response by {crit}, as printed and recomputed below.")
+        a = f"{v['orr_a']:.1f}% with {md(s.arm(self.a).label)}"
         if self.b is None:
-            ci = (
-                f"{v['ci_level']:.0f}% CI {v['orr_a_lo']:.1f}–{v['orr_a_hi']:.1f}, {self.params['ci_method']}"
-            )
-            return Markdown(
-                f"By {self.criterion}, the printed counts give an objective response rate of {a} ({ci})."
-            )
+            lo, hi = v["orr_a_lo"], v["orr_a_hi"]
+            ci = f"{v['ci_level']:.0f}% CI {lo:.1f}–{hi:.1f}, {md(self.params['ci_method'])}"
+            return Markdown(f"By {crit}, the printed counts give an objective response rate of {a} ({ci}).")
         return Markdown(
-            f"By {self.criterion}, the printed counts give an objective response rate of {a} and "
-            f"{v['orr_b']:.1f}% with {s.arm(self.b).label}: a difference of {v['orr_diff']:.1f} "
+            f"By {crit}, the printed counts give an objective response rate of {a} and "
+            f"{v['orr_b']:.1f}% with {md(s.arm(self.b).label)}: a difference of {v['orr_diff']:.1f} "
             f"percentage points ({v['ci_level']:.0f}% CI {v['orr_diff_lo']:.1f} to "
             f"{v['orr_diff_hi']:.1f}, Newcombe)."
         )

@@ -14,6 +14,7 @@ import pandas as pd
 from ..data import Arm, Study
 from ..errors import ParameterError, ReanalysisError
 from ..schema import TABLE_ORDER, TABLES
+from ..text import md
 from .schema import PatientData, load_patient_data
 
 
@@ -57,7 +58,7 @@ def show(folder: str, seed: int = 0) -> None:
             display(shown)
     if data.adrs is not None:
         for criterion in dict.fromkeys(data.adrs["CRITERION"]):
-            display(Markdown(f"## Tumour response ({criterion})"))
+            display(Markdown(f"## Tumour response ({md(criterion)})"))
             display(part.response(criterion))
             part.response_models(criterion)
 
