@@ -338,7 +338,8 @@ def _row(
         "arm": arm,
         "quantity": what,
         "printed": printed,
-        "reconstructed": f"{got:.3g}" if what.endswith("p") else f"{got:.2f}",
+        # a median the reconstructed curve never reaches reads as the papers print it: NR
+        "reconstructed": "NR" if math.isinf(got) else f"{got:.3g}" if what.endswith("p") else f"{got:.2f}",
         "replicate spread": spread,
         "status": status[0],
         "reason": status[1],
