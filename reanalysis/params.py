@@ -55,6 +55,23 @@ def _patient_source(x: str) -> str | None:
     return "must be 'synthetic', 'none' or a folder of patient-level CSVs (adsl.csv, adtte.csv, …)"
 
 
+def _names(x: str) -> str | None:
+    """A covariate list: "" (the data's default), "none", or comma-separated column names."""
+    from .patient.covariates import NONE_WORD
+
+    names = [n.strip() for n in x.split(",")]
+    if x.strip() in ("", NONE_WORD) or all(n.isidentifier() for n in names):
+        return None
+    return f"must be '', '{NONE_WORD}' or comma-separated column names (such as AGE,SEX)"
+
+
+COVARIATE_HELP = (
+    "comma-separated ADSL columns (standard: reanalysis/rules/patient_covariates.csv; others "
+    "declared in patient.yml); '' = the data's default (patient.yml `analyses`, else the "
+    "catalogue's), 'none' = no covariate"
+)
+
+
 def _open_unit(x: float) -> str | None:
     return None if 0 < x < 1 else "must lie strictly between 0 and 1"
 
@@ -115,6 +132,27 @@ STUDY_PARAMS: dict[str, Param] = {
             check=_patient_source,
         ),
         Param(
+            "table1_variables", str, "", "patient-level Table 1 variables: " + COVARIATE_HELP, check=_names
+        ),
+        Param(
+            "cox_covariates",
+            str,
+            "",
+            "candidate covariates of the Cox models: " + COVARIATE_HELP,
+            check=_names,
+        ),
+        Param(
+            "psm_covariates", str, "", "propensity-score model covariates: " + COVARIATE_HELP, check=_names
+        ),
+        Param(
+            "subgroup_variables",
+            str,
+            "",
+            "subgroup variables (numeric ones split at the catalogue's cut, else the median): "
+            + COVARIATE_HELP,
+            check=_names,
+        ),
+        Param(
             "alpha_beta",
             float,
             10.0,
@@ -172,7 +210,33 @@ def validate(
     out = {name: spec.default for name, spec in specs.items()}
     for name, value in params.items():
         out[name] = coerce(specs[name], value, where)
+    _check_covariate_names(out, where)
     return out
+
+
+def _check_covariate_names(values: Mapping[str, Any], where: str) -> None:
+    """Every name in a covariate list is a standard column or one the patient folder's
+    patient.yml declares (a typo stops here, before any kernel starts)."""
+    from pathlib import Path
+
+    from .patient.covariates import ROLE_PARAMS, columns, parse_names, unknown_names
+
+    lists = {n: parse_names(values[n]) for n in ROLE_PARAMS.values() if values.get(n)}
+    if not any(lists.values()):
+        return
+    declared: dict = {}
+    folder = values.get("patient_data", "")
+    if folder not in ("", "none", "synthetic") and (Path(folder) / "patient.yml").is_file():
+        from .patient.schema import load_patient_meta
+
+        declared = load_patient_meta(Path(folder))["covariates"]
+    for name, names in lists.items():
+        unknown = unknown_names(names or (), declared)
+        if unknown:
+            known = ", ".join([*columns(), *declared])
+            raise ParameterError(
+                f"{where}: parameter '{name}' names unknown column '{unknown[0]}' (known: {known})"
+            )
 
 
 def subset(specs: Mapping[str, Param], names: Iterable[str]) -> dict[str, Param]:

@@ -464,7 +464,10 @@ class Chapter:
                 )
             )
             return
-        part = patient_report.PatientSection(data, self.study, seed=self.params["seed"], page=self.page)
+        lists = patient_report.covariate_lists(data, self.params)
+        part = patient_report.PatientSection(
+            data, self.study, seed=self.params["seed"], page=self.page, lists=lists
+        )
         display(part.banner())
         display(Markdown("**Baseline characteristics**"))
         display(part.table_one())

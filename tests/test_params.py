@@ -100,6 +100,9 @@ def test_resolve_parameters_from_chapters_yml():
         ["execute", "synthesis", "-p", "criterion=iRECIST"],
         ["checks", "li2022", "-p", "ci_method=clopper-pearson"],
         ["replicates", "li2022", "PFS", "--criterion", "iRECIST"],
+        ["execute", "li2022", "-p", "cox_covariates=AGE,NOTACOLUMN"],
+        ["execute", "patient_demo", "-p", "subgroup_variables=AGE;SEX"],
+        ["execute", "li2022", "-p", "table1_variables=RT"],  # a derived feature, not a column
     ],
 )
 def test_cli_rejects_bad_input_quickly(argv, capsys):
@@ -239,3 +242,27 @@ def test_a_study_chapter_refuses_an_unknown_criterion_in_the_kernel_too():
 
     with pytest.raises(ParameterError, match="'iRECIST' is not a response criterion of study 'rtiot2025'"):
         Chapter(study_id="rtiot2025", criterion="iRECIST")
+
+
+# --------------------------------------------------------------------------
+# covariate lists of the patient-level analyses: chapter parameters, names checked
+
+
+def test_covariate_lists_name_known_columns_only():
+    v = P.validate({"cox_covariates": "AGE, SEX", "subgroup_variables": "none"})
+    assert v["cox_covariates"] == "AGE, SEX" and v["table1_variables"] == ""
+    with pytest.raises(
+        ParameterError, match=r"'psm_covariates' names unknown column 'OBSTRUCT' \(known: AGE"
+    ):
+        P.validate({"psm_covariates": "AGE,OBSTRUCT"})
+
+
+def test_a_column_declared_in_the_folder_s_patient_yml_is_known(tmp_path):
+    (tmp_path / "patient.yml").write_text("covariates:\n  OBSTRUCT: {type: categorical}\n", encoding="utf-8")
+    v = P.validate({"patient_data": str(tmp_path), "psm_covariates": "AGE,OBSTRUCT"})
+    assert v["psm_covariates"] == "AGE,OBSTRUCT"
+
+
+def test_the_cli_names_the_parameter_and_the_column(capsys):
+    assert main(["execute", "li2022", "-p", "cox_covariates=AGE,NOTACOLUMN", "-o", "/dev/null"]) == 2
+    assert "parameter 'cox_covariates' names unknown column 'NOTACOLUMN'" in capsys.readouterr().err

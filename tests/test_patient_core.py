@@ -646,7 +646,8 @@ def test_cox_matched_with_tied_times_close_to_r(psm, gbsg2):
 
 
 def test_propensity_match_on_synthetic_cohort_and_errors(syn_rtiot):
-    m = PSM.propensity_match(syn_rtiot.adsl, "rt_io_t")  # the 71-patient seed's covariates
+    seed_covariates = ("AGE", "ECOG", "TUMSIZE", "EHM", "TRTLINE")  # the 71-patient seed's
+    m = PSM.propensity_match(syn_rtiot.adsl, "rt_io_t", seed_covariates)
     assert m.summary["pairs"] == len(m.matched) / 2 == m.matched["PAIR"].nunique()
     assert m.summary["treated"] == 29 and m.summary["controls"] == 42
     assert (m.matched.groupby("PAIR")["ARM"].nunique() == 2).all()
@@ -659,9 +660,9 @@ def test_propensity_match_on_synthetic_cohort_and_errors(syn_rtiot):
         "TRTLINE",
     ]
     with pytest.raises(ValueError, match="unknown treatment arm"):
-        PSM.propensity_match(syn_rtiot.adsl, "placebo")
+        PSM.propensity_match(syn_rtiot.adsl, "placebo", seed_covariates)
     with pytest.raises(ValueError, match="single value"):
-        PSM.propensity_match(syn_rtiot.adsl.assign(EHM="Y"), "rt_io_t")
+        PSM.propensity_match(syn_rtiot.adsl.assign(EHM="Y"), "rt_io_t", seed_covariates)
     with pytest.raises(ValueError, match="empty for every subject"):
         PSM.propensity_match(syn_rtiot.adsl, "rt_io_t", covariates=("HBV",))
 

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .. import stats as S
+from .covariates import Role, catalogue, default_list
 from .design import _arms, _levels
 
 __all__ = [
@@ -34,21 +35,10 @@ __all__ = [
 TEST_MANN_WHITNEY = "Mann-Whitney U (Wilcoxon rank-sum)"
 TEST_KRUSKAL = "Kruskal-Wallis"
 TEST_ANOVA = "one-way ANOVA"
-TABLE_ONE_VARIABLES = (
-    "AGE",
-    "SEX",
-    "ECOG",
-    "CHILDPUGH",
-    "BCLC",
-    "AFP",
-    "TUMSIZE",
-    "PVTT",
-    "EHM",
-    "TRTLINE",
-    "HBV",
-)
-NONNORMAL = ("AFP", "TUMSIZE", "RTDOSE", "RTFX")
-CATEGORICAL_INTEGERS = ("ECOG", "TRTLINE")
+# from the covariate catalogue (reanalysis/rules/patient_covariates.csv), not named here
+TABLE_ONE_VARIABLES = default_list(Role.TABLE1)
+NONNORMAL = tuple(c.column for c in catalogue().values() if c.nonnormal)
+CATEGORICAL_INTEGERS = tuple(c.column for c in catalogue().values() if c.categorical)
 
 
 # --------------------------------------------------------------------------

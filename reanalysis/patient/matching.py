@@ -23,7 +23,6 @@ from .descriptive import smd_binary, smd_continuous
 from .design import _design, _Term, _two_arms
 
 __all__ = [
-    "DEFAULT_PS_COVARIATES",
     "MatchResult",
     "logit_propensity",
     "love_plot",
@@ -31,7 +30,6 @@ __all__ = [
     "propensity_match",
 ]
 
-DEFAULT_PS_COVARIATES = ("AGE", "ECOG", "TUMSIZE", "EHM", "TRTLINE")
 MATCH_ORDERS = ("largest", "smallest", "data", "random")
 
 
@@ -42,7 +40,7 @@ MATCH_ORDERS = ("largest", "smallest", "data", "random")
 def logit_propensity(
     adsl: pd.DataFrame,
     treat_arm: str,
-    covariates: Sequence[str] = DEFAULT_PS_COVARIATES,
+    covariates: Sequence[str],
     control_arm: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Logistic propensity model (statsmodels): (per-subject frame, coefficient table).
@@ -155,7 +153,7 @@ class MatchResult:
 def propensity_match(
     adsl: pd.DataFrame,
     treat_arm: str,
-    covariates: Sequence[str] = DEFAULT_PS_COVARIATES,
+    covariates: Sequence[str],
     caliper: float | None = 0.2,
     seed: int = 0,
     control_arm: str | None = None,

@@ -16,15 +16,13 @@ from IPython.display import HTML, Markdown, display
 from .. import downloads, plots, tables
 from ..data import Study
 from ..text import md
+from . import covariates as CV
 from . import descriptive as D
 from . import matching as PSM
 from . import subgroups as SG
 from . import survival as SV
 
 TABLE_ONE_COLUMNS = ("variable", "level", "test", "p", "smd")
-PS_CANDIDATES = ("AGE", "ECOG", "TUMSIZE", "EHM", "TRTLINE", "PVTT", "BCLC")
-COX_CANDIDATES = ("AGE", "SEX", "ECOG", "BCLC", "TUMSIZE", "EHM", "PVTT", "HBV", "AFP", "TRTLINE")
-SUBGROUPS = {"Age": ("AGE", 60.0), "BCLC stage": "BCLC", "Extrahepatic metastasis": "EHM", "PVTT": "PVTT"}
 
 
 def load(patient_data: str, study: Study, seed: int = 0):
@@ -69,6 +67,14 @@ def _complete(adsl: pd.DataFrame, candidates: tuple[str, ...]) -> list[str]:
     return [c for c in candidates if c in adsl and adsl[c].notna().all() and adsl[c].nunique() > 1]
 
 
+def covariate_lists(data, chosen: dict[str, str] | None = None) -> CV.CovariateLists:
+    """The lists each analysis uses: the chapter's parameters (``table1_variables``, …; "" =
+    the data's default), else patient.yml's ``analyses``, else the catalogue's defaults plus
+    the covariates patient.yml declares."""
+    picked = {role: CV.parse_names((chosen or {}).get(name, "")) for role, name in CV.ROLE_PARAMS.items()}
+    return CV.resolve_lists(getattr(data, "covariates", {}), getattr(data, "analyses", {}), picked)
+
+
 def _attempt(what: str, fit, *args, **kwargs):
     """Fit a model, or say plainly that it cannot be fitted on these data (not an error of ours)."""
     try:
@@ -82,15 +88,34 @@ class PatientSection:
     """Table 1, Kaplan–Meier, Cox, PSM, subgroups and response models on patient data;
     tables and figures get their downloads on ``page`` (the chapter's)."""
 
-    def __init__(self, data, study: Study, seed: int = 0, page: downloads.Page | None = None) -> None:
+    def __init__(
+        self,
+        data,
+        study: Study,
+        seed: int = 0,
+        page: downloads.Page | None = None,
+        lists: CV.CovariateLists | None = None,
+    ) -> None:
         self.data, self.study, self.seed, self.page = data, study, seed, page
+        self.lists = lists or covariate_lists(data)
+        self._defaults = CV.resolve_lists(getattr(data, "covariates", {}))  # to tell a chosen list
         self.arms = list(study.comparison) if study.is_two_arm else [a.id for a in study.arms]
         self.treat = self.arms[0]
         self.paramcds = sorted(set(data.adtte["PARAMCD"]))
 
-    def _candidates(self, standard: tuple[str, ...]) -> tuple[str, ...]:
-        """Standard candidates plus the covariates the folder's patient.yml declares."""
-        return (*standard, *getattr(self.data, "covariates", {}))
+    def _usable(self, names: tuple[str, ...], default: tuple[str, ...], analysis: str) -> list[str]:
+        """The covariates of ``names`` a model can use (recorded for every patient, not constant);
+        when the list was chosen (not the default candidates), says which were left out."""
+        usable = _complete(self.data.adsl, names)
+        left = [n for n in names if n not in usable]
+        if left and names != default:
+            what = ", ".join(CV.label(n, self.data.covariates) for n in left)
+            display(
+                Markdown(
+                    f"_{md(analysis)}: left out (not recorded for every patient, or constant): {md(what)}._"
+                )
+            )
+        return usable
 
     def banner(self) -> Markdown:
         if getattr(self.data, "synthetic", False):
@@ -120,7 +145,7 @@ class PatientSection:
         names = {a: self._label(a) for a in dict.fromkeys(adsl["ARM"])}
         names = {a: f"{n} (arm)" if n in TABLE_ONE_COLUMNS else n for a, n in names.items()}
         declared = getattr(self.data, "covariates", {})
-        variables = [v for v in (*D.TABLE_ONE_VARIABLES, *declared) if v in adsl and adsl[v].notna().any()]
+        variables = [v for v in self.lists.table1 if v in adsl and adsl[v].notna().any()]
         categorical = (
             *D.CATEGORICAL_INTEGERS,
             *(c for c, v in declared.items() if v["type"] == "categorical"),
@@ -194,7 +219,7 @@ class PatientSection:
         )
 
     def survival(self) -> None:
-        covs = _complete(self.data.adsl, self._candidates(COX_CANDIDATES))
+        covs = self._usable(self.lists.cox, self._defaults.cox, "Cox models")
         for paramcd in self.paramcds:
             km = SV.km_by_arm(self._ordered(self.data.adsl), self.data.adtte, paramcd)
             display(
@@ -257,7 +282,7 @@ class PatientSection:
         if len(self.arms) < 2:
             display(Markdown("_Propensity-score matching needs two arms._"))
             return
-        covs = _complete(self.data.adsl, self._candidates(PS_CANDIDATES))
+        covs = self._usable(self.lists.psm, self._defaults.psm, "Propensity-score model")
         m = _attempt(
             "Propensity-score matching",
             PSM.propensity_match,
@@ -307,14 +332,16 @@ class PatientSection:
     def subgroups(self) -> None:
         if len(self.arms) < 2:
             return
-        subs = {
-            k: v
-            for k, v in SUBGROUPS.items()
-            if (v[0] if isinstance(v, tuple) else v) in _complete(self.data.adsl, COX_CANDIDATES)
-        }
-        for col, spec in getattr(self.data, "covariates", {}).items():  # declared in patient.yml
-            if spec["type"] == "categorical" and col in _complete(self.data.adsl, (col,)):
-                subs[spec["label"]] = col
+        subs: dict[str, str | tuple[str, float]] = {}
+        adsl, declared = self.data.adsl, getattr(self.data, "covariates", {})
+        for col in self._usable(self.lists.subgroups, self._defaults.subgroups, "Subgroups"):
+            name = CV.label(col, declared)
+            if pd.api.types.is_numeric_dtype(adsl[col]) and col not in D.CATEGORICAL_INTEGERS:
+                known = CV.catalogue().get(col)
+                cut = known.subgroup_cut if known and known.subgroup_cut is not None else None
+                subs[name] = (col, float(adsl[col].median()) if cut is None else cut)
+            else:
+                subs[name] = col
         if not subs:
             display(Markdown("_Subgroups: no subgroup variable is recorded for every patient._"))
             return

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .schema import BCLC_STAGES, CHILD_PUGH_CLASSES
+from .covariates import Role, catalogue, default_list
 
 __all__ = [
     "BINARY_LEVELS",
@@ -26,19 +26,9 @@ __all__ = [
     "response_dataset",
 ]
 
-DEFAULT_FEATURES = (
-    "AGE",
-    "TUMSIZE",
-    "AFP",
-    "RT",
-    "ECOG",
-    "EHM",
-    "PVTT",
-    "BCLC",
-    "CHILDPUGH",
-    "HBV",
-    "TRTLINE",
-)
+# The default features and how each is encoded come from the covariate catalogue
+# (reanalysis/rules/patient_covariates.csv: `response` position, `encoding`), not from code.
+DEFAULT_FEATURES = default_list(Role.RESPONSE)
 
 # Best overall response codes accepted in ADRS.AVALC; CR/PR are responders, NE is excluded.
 RESPONSE_VALUES = ("CR", "PR", "SD", "PD", "NE")
@@ -46,13 +36,14 @@ _RESPONDER = frozenset({"CR", "PR"})
 
 # Ordered categories coded 0, 1, 2, ... (the stage/class order is clinically meaningful).
 ORDINAL_LEVELS: dict[str, tuple[str, ...]] = {
-    "CHILDPUGH": CHILD_PUGH_CLASSES,
-    "BCLC": BCLC_STAGES,
+    c.column: c.levels for c in catalogue().values() if c.encoding == "ordinal"
 }
 # Yes/no flags coded 1/0 (case-insensitive; 1/0 and booleans are accepted too).
 BINARY_LEVELS = {"Y": 1.0, "YES": 1.0, "N": 0.0, "NO": 0.0}
 
-_BINARY_FEATURES = frozenset({"PVTT", "EHM", "HBV"})
+_BINARY_FEATURES = frozenset(c.column for c in catalogue().values() if c.encoding == "binary")
+_LOG_FEATURES = frozenset(c.column for c in catalogue().values() if c.encoding == "log10")
+_NUMERIC_FEATURES = frozenset(c.column for c in catalogue().values() if c.encoding == "numeric")
 
 # Words in ARM that mean the arm received radiotherapy.  ARM is upper-cased and
 # split on anything that is not a letter or digit, so "SBRT + ICI", "RT-ICI"
@@ -102,17 +93,25 @@ def _binary(s: pd.Series, name: str) -> pd.Series:
 
 
 def _ordinal(s: pd.Series, name: str) -> pd.Series:
-    """Ordered category coded 0, 1, 2, ...; Child-Pugh scores such as 'B7' are read by their letter."""
+    """Ordered category coded 0, 1, 2, ...; a letter level followed by a score ('B7' for a
+    Child-Pugh class B) is read by its letter, and a number read as '0.0' as '0'."""
     levels = ORDINAL_LEVELS[name]
     text = _upper_strings(s)
-    if name == "CHILDPUGH":
-        text = text.map(lambda v: v if pd.isna(v) else re.sub(r"^([ABC])\d{0,2}$", r"\1", v))
-    if name == "BCLC":
-        text = text.replace({"0.0": "0"})
+    letters = "".join(lv for lv in levels if len(lv) == 1 and lv.isalpha())
+    if letters:
+        text = text.map(lambda v: v if pd.isna(v) else re.sub(rf"^([{letters}])\d{{1,2}}$", r"\1", v))
+    text = text.map(lambda v: v if pd.isna(v) else re.sub(r"^(\d+)\.0$", r"\1", v))
     bad = sorted(set(text.dropna()) - set(levels))
     if bad:
         raise ValueError(f"{name} must be one of {list(levels)}, found {bad[:5]}")
     return text.map({lvl: float(i) for i, lvl in enumerate(levels)}).astype(float)
+
+
+def _range(name: str) -> tuple[float, float]:
+    """The catalogue's range of a numeric feature (0 to infinity when it states none)."""
+    c = catalogue().get(name)
+    low = c.min if c and c.min is not None else 0.0
+    return low, c.max if c and c.max is not None else math.inf
 
 
 def _rt_flag(adsl: pd.DataFrame) -> tuple[pd.Series, str]:
@@ -144,21 +143,17 @@ def _encode(adsl: pd.DataFrame, features: Sequence[str]) -> tuple[pd.DataFrame, 
     for f in features:
         if f == "RT":
             cols[f], encoding[f] = _rt_flag(adsl)
-        elif f == "AFP":
-            afp = _numeric(adsl[f], f)
-            _check_range(afp.dropna(), f, 0.0)
-            cols[f], encoding[f] = np.log10(afp + 1.0), "log10(AFP + 1), AFP in ng/mL"
+        elif f in _LOG_FEATURES:
+            num = _numeric(adsl[f], f)
+            _check_range(num.dropna(), f, *_range(f))
+            cols[f], encoding[f] = np.log10(num + 1.0), f"log10({f} + 1)"
         elif f in ORDINAL_LEVELS:
             levels = ORDINAL_LEVELS[f]
             cols[f] = _ordinal(adsl[f], f)
             encoding[f] = "ordinal " + ", ".join(f"{lvl}={i}" for i, lvl in enumerate(levels))
-        elif f == "ECOG":
-            ecog = _numeric(adsl[f], f)
-            _check_range(ecog.dropna(), f, 0.0, 4.0)
-            cols[f], encoding[f] = ecog, "ordinal, performance status 0-4 as a number"
-        elif f in ("AGE", "TUMSIZE", "TRTLINE", "RTDOSE"):
+        elif f in _NUMERIC_FEATURES:
             num = _numeric(adsl[f], f)
-            _check_range(num.dropna(), f, 0.0)
+            _check_range(num.dropna(), f, *_range(f))
             cols[f], encoding[f] = num, "numeric, as given"
         elif (
             f in _BINARY_FEATURES
@@ -200,7 +195,8 @@ def response_dataset(
     case-insensitively.  Rows are sorted by USUBJID so that the seeded split
     does not depend on the input row order.
 
-    Encoding: AGE, TUMSIZE, TRTLINE numeric; AFP as log10(AFP + 1); ECOG 0-4 as
+    Encoding as the covariate catalogue says (its ``encoding``), today: AGE, TUMSIZE,
+    TRTLINE numeric; AFP as log10(AFP + 1); ECOG 0-4 as
     a number; CHILDPUGH A/B/C -> 0/1/2 (a score such as "B7" is read by its
     letter); BCLC 0/A/B/C/D -> 0..4; PVTT, EHM, HBV (and any other Y/N column)
     Y -> 1, N -> 0; any other text column one-hot with its first sorted level

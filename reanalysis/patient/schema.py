@@ -5,9 +5,10 @@ and optionally ``adrs.csv`` (best overall response) and ``adae.csv`` (adverse ev
 optional ``patient.yml`` (``synthetic``, ``note``, ``source``, ``notes``; ``arms``: ids with
 labels in comparison order; ``reference_arm``; ``covariates``: extra ADSL columns with their
 ``type``, ``levels`` and ``label``). Column names follow ADaM where a standard name exists
-(USUBJID, ARM, AGE, SEX, PARAMCD, AVAL, CNSR, AVALC, AETERM, AETOXGR); the HCC baseline
-variables (ECOG, CHILDPUGH, BCLC, AFP, TUMSIZE, PVTT, EHM, TRTLINE, HBV, PRIORTX, RTDOSE,
-RTFX) are named here and all optional. CNSR follows ADaM: 0 = event, 1 = censored.
+(USUBJID, ARM, PARAMCD, AVAL, CNSR, AVALC, AETERM, AETOXGR); the standard baseline
+covariates (today the HCC ones the seed papers report) come from the catalogue
+``reanalysis/rules/patient_covariates.csv`` (:mod:`.covariates`) and are all
+optional. CNSR follows ADaM: 0 = event, 1 = censored.
 
 Only USUBJID and ARM (ADSL) and the endpoints (ADTTE) are required. Every CSV is read as
 text, stripped, then typed and checked by pandera; R's ``write.csv`` output works as it is
@@ -29,6 +30,7 @@ import yaml
 from ..data import read_csv_text
 from ..errors import DataError
 from ..vocabulary import ENDPOINT_CODES, RESPONSE_CRITERIA
+from .covariates import ANALYSES_KEYS, DERIVED, Role, catalogue, columns, unknown_names
 
 __all__ = [
     "CRITERIA",
@@ -44,11 +46,7 @@ __all__ = [
 
 PARAMCDS = ENDPOINT_CODES  # reanalysis.vocabulary.ENDPOINTS: one list for every table
 CRITERIA = RESPONSE_CRITERIA
-# BCLC stages, in order: 0 (very early) to D (terminal); one list for the schema and the models
-BCLC_STAGES = ("0", "A", "B", "C", "D")
-CHILD_PUGH_CLASSES = ("A", "B", "C")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
-YN = ("Y", "N")
 FILES = {"adsl": "adsl.csv", "adtte": "adtte.csv", "adrs": "adrs.csv", "adae": "adae.csv"}
 OPTIONAL_TABLES = ("adrs", "adae")
 META_FILE = "patient.yml"
@@ -71,20 +69,11 @@ TABLES: dict[str, dict[str, PCol]] = {
     "adsl": {
         "USUBJID": PCol("str", nullable=False, unique=True),
         "ARM": PCol("str", nullable=False),
-        "AGE": PCol("float", ge=0, optional_column=True),
-        "SEX": PCol("str", allowed=("M", "F"), optional_column=True),
-        "ECOG": PCol("int", ge=0, le=4, optional_column=True),
-        "CHILDPUGH": PCol("str", allowed=CHILD_PUGH_CLASSES, optional_column=True),
-        "BCLC": PCol("str", allowed=BCLC_STAGES, optional_column=True),
-        "AFP": PCol("float", ge=0, optional_column=True),
-        "TUMSIZE": PCol("float", ge=0, optional_column=True),
-        "PVTT": PCol("str", allowed=YN, optional_column=True),
-        "EHM": PCol("str", allowed=YN, optional_column=True),
-        "TRTLINE": PCol("int", ge=1, optional_column=True),
-        "HBV": PCol("str", allowed=YN, optional_column=True),
-        "PRIORTX": PCol("str", optional_column=True),
-        "RTDOSE": PCol("float", ge=0, optional_column=True),
-        "RTFX": PCol("int", ge=1, optional_column=True),
+        **{
+            c.column: PCol(c.kind, allowed=c.levels or None, ge=c.min, le=c.max, optional_column=True)
+            for c in catalogue().values()
+            if c.kind != DERIVED
+        },
     },
     "adtte": {
         "USUBJID": PCol("str", nullable=False),
@@ -138,6 +127,7 @@ class PatientData:
     arm_labels: dict[str, str] = field(default_factory=dict)  # patient.yml `arms`, in its order
     reference_arm: str | None = None  # patient.yml `reference_arm`
     covariates: dict[str, dict] = field(default_factory=dict)  # patient.yml `covariates`
+    analyses: dict[Role, tuple[str, ...]] = field(default_factory=dict)  # patient.yml `analyses`
 
     @property
     def arms(self) -> list[str]:
@@ -325,7 +315,7 @@ def _read_meta(path: Path, name: str) -> dict:
         raise DataError(name, f"not readable as UTF-8 YAML ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(meta, dict):
         raise DataError(name, "must be a mapping")
-    known = {"synthetic", "note", "source", "notes", "arms", "reference_arm", "covariates"}
+    known = {"synthetic", "note", "source", "notes", "arms", "reference_arm", "covariates", "analyses"}
     extra = sorted(set(meta) - known)
     if extra:
         raise DataError(name, f"unknown field (known: {', '.join(sorted(known))})", column=extra[0])
@@ -338,7 +328,36 @@ def _read_meta(path: Path, name: str) -> dict:
     if ref is not None and (not isinstance(ref, str) or (meta["arms"] and ref not in meta["arms"])):
         raise DataError(name, f"must be one of the arms ({', '.join(meta['arms'])})", column="reference_arm")
     meta["covariates"] = _meta_covariates(meta.get("covariates"), name)
+    meta["analyses"] = _meta_analyses(meta.get("analyses"), meta["covariates"], name)
     return meta
+
+
+def _meta_analyses(analyses: object, declared: dict[str, dict], name: str) -> dict[Role, tuple[str, ...]]:
+    """``analyses``: the covariate list of each analysis (``table1``, ``cox``, ``psm``,
+    ``subgroups``), each a list of standard or declared columns; an analysis not named keeps
+    its default."""
+    if analyses is None:
+        return {}
+    keys = ", ".join(ANALYSES_KEYS)
+    if not isinstance(analyses, dict):
+        raise DataError(name, f"must map analyses ({keys}) to lists of columns", column="analyses")
+    out: dict[Role, tuple[str, ...]] = {}
+    for key, names in analyses.items():
+        where = f"analyses.{key}"
+        if key not in ANALYSES_KEYS:
+            raise DataError(name, f"unknown analysis (known: {keys})", column=where)
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise DataError(name, "must be a list of column names", column=where)
+        unknown = unknown_names(names, declared)
+        if unknown:
+            raise DataError(
+                name,
+                f"unknown column '{unknown[0]}' (standard: {', '.join(columns())}; "
+                "declare others under covariates)",
+                column=where,
+            )
+        out[ANALYSES_KEYS[key]] = tuple(names)
+    return out
 
 
 def _meta_arms(arms: object, name: str) -> dict[str, str]:
@@ -397,14 +416,19 @@ def _declared_columns(covariates: dict[str, dict]) -> dict[str, PCol]:
     }
 
 
+def load_patient_meta(folder: Path) -> dict:
+    """The folder's patient.yml, checked (empty lists when there is none)."""
+    if (folder / META_FILE).is_file():
+        return _read_meta(folder / META_FILE, str(folder / META_FILE))
+    return {"arms": {}, "covariates": {}, "analyses": {}}
+
+
 def load_patient_data(folder: Path | str) -> PatientData:
     """Load and validate a patient-data folder (adsl.csv and adtte.csv required)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(str(folder), "patient-data folder not found")
-    meta: dict = {"arms": {}, "covariates": {}}
-    if (folder / META_FILE).is_file():
-        meta = _read_meta(folder / META_FILE, str(folder / META_FILE))
+    meta = load_patient_meta(folder)
     declared = _declared_columns(meta["covariates"])
     frames: dict[str, pd.DataFrame | None] = {}
     names = {t: str(folder / f) for t, f in FILES.items()}
@@ -431,6 +455,7 @@ def load_patient_data(folder: Path | str) -> PatientData:
         arm_labels=meta["arms"],
         reference_arm=meta.get("reference_arm"),
         covariates=meta["covariates"],
+        analyses=meta["analyses"],
     )
     if data.adsl.empty:
         raise DataError(names["adsl"], "no subjects: expected one row per subject")

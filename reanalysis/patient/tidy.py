@@ -2,7 +2,8 @@
 
 No study is needed: arms, labels and the reference arm come from the folder's ``patient.yml``
 (or the data: arms in order of appearance, reference = first in sorted order, as R's factor
-default), covariates are every ADSL column recorded for some patient (standard or declared).
+default), covariates are every ADSL column recorded for every patient (standard or declared), or the
+lists patient.yml's ``analyses`` names (``table1``, ``cox``, ``psm``, ``subgroups``).
 One estimate per row, columns ``analysis, endpoint, term, estimate, lower, upper, p``:
 
 - ``table1``: per covariate, the absolute SMD (estimate) and the test's p;
@@ -33,6 +34,7 @@ from . import descriptive as D
 from . import matching as PSM
 from . import subgroups as SG
 from . import survival as SV
+from .covariates import Role
 from .schema import TABLES, PatientData
 
 COLUMNS = ["analysis", "endpoint", "term", "estimate", "lower", "upper", "p"]
@@ -108,6 +110,12 @@ def analyse(
 
     adsl, adtte = data.adsl, data.adtte
     covs = covariates(data)
+
+    def pick(role: Role) -> list[str]:
+        """patient.yml's list for ``role`` (its usable columns), else every usable covariate."""
+        chosen = data.analyses.get(role)
+        return covs if chosen is None else [c for c in chosen if c in covs]
+
     arms = data.arms
     ref = data.reference
     if ref not in arms:
@@ -119,7 +127,7 @@ def analyse(
             *D.CATEGORICAL_INTEGERS,
             *(c for c, v in data.covariates.items() if v["type"] == "categorical"),
         ]
-        t1 = attempt("Table 1", D.table_one, adsl, variables=covs, categorical=categorical)
+        t1 = attempt("Table 1", D.table_one, adsl, variables=pick(Role.TABLE1), categorical=categorical)
         if t1 is not None:
             first = t1[t1["variable"].isin(covs)].drop_duplicates("variable")
             rows += [_row("table1", "", r.variable, r.smd, p=r.p) for r in first.itertuples()]
@@ -135,7 +143,15 @@ def analyse(
         if not two:
             continue
         cm = attempt(
-            f"{ep} Cox models", SV.cox_models, adsl, adtte, ep, treat, covs, p_enter, control_arm=ref
+            f"{ep} Cox models",
+            SV.cox_models,
+            adsl,
+            adtte,
+            ep,
+            treat,
+            pick(Role.COX),
+            p_enter,
+            control_arm=ref,
         )
         if cm is not None:
             rows += _cox_rows("cox_univariable", ep, cm.univariable)
@@ -146,7 +162,7 @@ def analyse(
                 _row("ph_test_pre3", ep, f"{r.variable}: {r.contrast}", r.statistic, p=r.p)
                 for r in cm.ph.itertuples()
             ]
-        subs = _subgroup_specs(data, covs)
+        subs = _subgroup_specs(data, pick(Role.SUBGROUP))
         sg = (
             attempt(f"{ep} subgroups", SG.subgroup_hrs, adsl, adtte, ep, treat, subs, control_arm=ref)
             if subs
@@ -163,7 +179,7 @@ def analyse(
             PSM.propensity_match,
             adsl,
             treat,
-            covariates=covs,
+            covariates=pick(Role.PSM),
             caliper=caliper,
             seed=seed,
             control_arm=ref,
