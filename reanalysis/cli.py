@@ -247,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     pt.add_argument("--format", choices=("csv", "markdown"), default="csv")
     pt.add_argument("--seed", type=int, default=0, help="propensity-score matching order")
     pt.add_argument(
-        "--report", metavar="OUT.ipynb", help="execute the patient sections into a notebook instead"
+        "--report",
+        metavar="OUT.ipynb|OUT.html",
+        help="execute the patient sections into a notebook, or a standalone HTML page, instead",
     )
     pt.set_defaults(func=cmd_patient)
 

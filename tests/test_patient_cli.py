@@ -235,8 +235,8 @@ def test_report_must_be_a_notebook_and_bad_data_fails_before_a_kernel(tmp_path):
     from reanalysis.errors import ParameterError
     from reanalysis.patient.folder_report import write_report
 
-    with pytest.raises(ParameterError, match=r"--report: write a .ipynb file"):
-        write_report(VETERAN, tmp_path / "out.html")
+    with pytest.raises(ParameterError, match=r"--report: write a .ipynb or .html file \(got 'out.pdf'\)"):
+        write_report(VETERAN, tmp_path / "out.pdf")
     bad = _minimal(tmp_path, "USUBJID,ARM,AGE\nS1,a,old\nS2,b,1\nS3,a,2\n")
     with pytest.raises(DataError, match=r"line 2, column 'AGE'"):
         write_report(bad, tmp_path / "out.ipynb")
@@ -251,3 +251,48 @@ def test_arms_named_like_table_columns_stay_apart(tmp_path):
     data = load_patient_data(folder)
     html = PatientSection(data, study_for(data, "x")).table_one().data
     assert ">test (arm)<" in html and ">p (arm)<" in html
+
+
+def _small_cohort(folder: Path) -> Path:
+    """24 patients, two arms, AGE and SEX, OS; patient.yml text that must stay text."""
+    folder.mkdir(parents=True)
+    adsl = ["USUBJID,ARM,AGE,SEX"] + [
+        f"P{i:02d},{'x' if i % 2 else 'y'},{45 + (i * 7) % 25},{'MF'[i % 3 == 0]}" for i in range(24)
+    ]
+    tte = ["USUBJID,PARAMCD,AVAL,CNSR"] + [
+        f"P{i:02d},OS,{1 + (i * 11) % 23},{int(i % 5 == 0)}" for i in range(24)
+    ]
+    (folder / "adsl.csv").write_text("\n".join(adsl) + "\n", encoding="utf-8")
+    (folder / "adtte.csv").write_text("\n".join(tte) + "\n", encoding="utf-8")
+    (folder / "patient.yml").write_text(
+        'source: "<script>alert(1)</script> **trial**"\n'
+        'arms: [{id: x, label: "<b>New</b>"}, {id: y, label: Old}]\nreference_arm: y\n',
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_html_report_is_standalone_deterministic_and_escaped(tmp_path):
+    folder = _small_cohort(tmp_path / "my cohort")
+    first = _run("patient", "my cohort", "--report", "out/report.html", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<title>Patient-level analyses: my cohort</title>" in html
+    assert "Baseline characteristics" in html and "Kaplan–Meier medians" in html
+    assert "data:image/png;base64" in html  # figures inline
+    assert "<script" not in html  # nothing fetched from the network, nothing run
+    assert "<script>alert" not in html and "&lt;script&gt;" in html  # data text is text
+    assert "<b>New</b>" not in html
+    assert str(tmp_path) not in html and "P01" not in html  # no user path, no patient id
+    again = _run("patient", str(folder), "--report", str(tmp_path / "again.html"))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again.html").read_text(encoding="utf-8") == html  # same bytes, any cwd
+
+
+def test_notebook_report_names_no_user_path(tmp_path):
+    folder = _small_cohort(tmp_path / "cohort")
+    done = _run("patient", str(folder), "--report", str(tmp_path / "r.ipynb"))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "r.ipynb").read_text(encoding="utf-8")
+    assert str(tmp_path) not in text and '"papermill"' not in text and '"execution"' not in text
+    assert "show('cohort', seed=0)" in text

@@ -1,6 +1,11 @@
-"""``python -m reanalysis patient FOLDER --report out.ipynb``: the patient-level sections of a
-study chapter (Table 1, Kaplan–Meier, Cox, PH tests, matching, subgroups, response), executed
-into a notebook for a folder alone, no study needed. Aggregates only, as in the chapters.
+"""``python -m reanalysis patient FOLDER --report out.ipynb|out.html``: the patient-level
+sections of a study chapter (Table 1, Kaplan–Meier, Cox, PH tests, matching, subgroups,
+response), executed into a notebook for a folder alone, no study needed; ``.html`` converts it
+into one standalone page (figures inline, code hidden). Aggregates only, as in the chapters.
+
+The report is deterministic and names no user folder: the kernel runs in the folder's parent
+and reads the folder by its name only, run-dependent metadata (timings, versions) is dropped,
+and the folder's name is escaped wherever it is shown.
 """
 
 from __future__ import annotations
@@ -35,10 +40,16 @@ def study_for(data: PatientData, name: str) -> Study:
 
 def show(folder: str, seed: int = 0) -> None:
     """Display every patient-level section for ``folder`` (run inside the report's kernel)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    from IPython import get_ipython
     from IPython.display import Markdown, display
+
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "kernel"):  # the report's kernel: figures inline
+        shell.run_line_magic("matplotlib", "inline")
+    else:  # e.g. a test calling show() directly: draw off screen
+        import matplotlib
+
+        matplotlib.use("Agg")
 
     from .report import PatientSection
 
@@ -63,29 +74,91 @@ def show(folder: str, seed: int = 0) -> None:
             part.response_models(criterion)
 
 
+REPORT_SUFFIXES = (".ipynb", ".html")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _normalised(nb):
+    """Drop what changes from run to run (timings, papermill's record, kernel versions) and give
+    cells fixed ids, so two runs on the same data write the same bytes."""
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
+    nb.metadata.get("language_info", {}).pop("version", None)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        cell["id"] = f"cell-{i}"
+        for out in cell.get("outputs", []):
+            out.get("metadata", {}).pop("execution", None)
+    return nb
+
+
+# nbconvert's lab page without its scripts from the network (require.js, MathJax, mermaid,
+# widgets): the report has no code, maths or widgets, and must open offline
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def to_html(nb, title: str) -> str:
+    """One standalone HTML page of an executed notebook: outputs only, figures inline, no
+    script fetched from the network."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
+        template_file="offline.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
 def write_report(folder: Path, output: Path, seed: int = 0) -> Path:
-    """Execute the report notebook into ``output`` (.ipynb); replace it only on success."""
+    """Execute the report notebook into ``output`` (.ipynb, or .html: a standalone page);
+    replace it only on success."""
     import nbformat
     import papermill as pm
 
     output = Path(output)
-    if output.suffix != ".ipynb":
-        raise ParameterError(f"--report: write a .ipynb file (got '{output.name}')")
+    if output.suffix.lower() not in REPORT_SUFFIXES:
+        raise ParameterError(f"--report: write a .ipynb or .html file (got '{output.name}')")
     folder = Path(folder).resolve()
     load_patient_data(folder)  # bad data fails here, naming file/line/column, before any kernel
+    title = f"Patient-level analyses: {folder.name}"
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
-        nbformat.v4.new_markdown_cell(f"# Patient-level analyses: {folder.name}"),
+        nbformat.v4.new_markdown_cell(f"# {md(title)}"),
         nbformat.v4.new_code_cell(
-            f"from reanalysis.patient.folder_report import show\n\nshow({str(folder)!r}, seed={int(seed)})"
+            f"from reanalysis.patient.folder_report import show\n\nshow({folder.name!r}, seed={int(seed)})"
         ),
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=".tmp.ipynb")
     os.close(fd)
     try:
-        pm.execute_notebook(nb, tmp, cwd=str(output.parent), kernel_name="python3", progress_bar=False)
+        # the kernel runs in the folder's parent and reads it by name: no absolute path is stored
+        pm.execute_notebook(nb, tmp, cwd=str(folder.parent), kernel_name="python3", progress_bar=False)
+        done = _normalised(nbformat.read(tmp, as_version=4))
+        if output.suffix.lower() == ".html":
+            text = to_html(done, title)
+        else:
+            text = nbformat.writes(done) + "\n"
+        Path(tmp).write_text(text, encoding="utf-8")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private; the report is not
         os.replace(tmp, output)
     except pm.PapermillExecutionError as exc:
         raise ReanalysisError(f"patient report failed: {exc.ename}: {exc.evalue}") from None
