@@ -223,6 +223,14 @@ def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
         )
     if meta["id"] != folder.name:
         raise DataError(name, f"id '{meta['id']}' does not match its folder '{folder.name}'", column="id")
+    if meta.get("patient_analyses") is not None:  # the covariates of its patient-level analyses
+        from .patient.covariates import read_analyses
+
+        try:
+            read_analyses(meta["patient_analyses"])
+        except ValueError as exc:
+            field, message = exc.args
+            raise DataError(name, message, column=f"patient_analyses{field}") from None
     return meta, arms
 
 

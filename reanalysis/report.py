@@ -464,7 +464,7 @@ class Chapter:
                 )
             )
             return
-        lists = patient_report.covariate_lists(data, self.params)
+        lists = patient_report.covariate_lists(data, self.params, self.study)
         part = patient_report.PatientSection(
             data, self.study, seed=self.params["seed"], page=self.page, lists=lists
         )

@@ -62,6 +62,7 @@ def test_lists_resolve_parameter_then_patient_yml_then_catalogue():
 
 
 def _folder(tmp: Path, yml: str) -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
     rows = ["USUBJID,ARM,AGE,SEX,NODES"]
     for i in range(40):  # deterministic, two arms, both sexes, a numeric covariate
         rows.append(f"S{i},{'a' if i % 2 else 'b'},{40 + (i * 7) % 30},{'MF'[i % 3 == 0]},{i % 5}")
@@ -100,3 +101,32 @@ def test_patient_yml_analyses_choose_the_covariates(tmp_path):
 def test_bad_analyses_name_the_field(tmp_path, yml, fragment):
     with pytest.raises(DataError, match=fragment):
         load_patient_data(_folder(tmp_path, yml))
+
+
+def _study_folder(tmp: Path, extra: str) -> Path:
+    folder = tmp / "survonly"
+    folder.mkdir()
+    fixture = Path(__file__).parent / "fixtures" / "survonly" / "study.yml"
+    (folder / "study.yml").write_text(fixture.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return folder
+
+
+def test_study_yml_sets_a_study_s_default_lists_below_patient_yml(tmp_path):
+    from reanalysis.data import Study, load_meta
+
+    meta, arms = load_meta(_study_folder(tmp_path, "patient_analyses:\n  cox: [AGE, SEX]\n  psm: [AGE]\n"))
+    study = Study("survonly", meta, arms, {})
+    data = load_patient_data(
+        _folder(tmp_path / "p", "covariates:\n  NODES: {type: numeric}\nanalyses:\n  psm: [SEX]\n")
+    )
+    lists = R.covariate_lists(data, {}, study)
+    assert lists.cox == ("AGE", "SEX")  # the study's
+    assert lists.psm == ("SEX",)  # the folder's patient.yml wins over the study
+    assert lists.table1 == (*D.TABLE_ONE_VARIABLES, "NODES")  # neither names it: catalogue + declared
+
+
+def test_a_bad_study_yml_list_names_the_field(tmp_path):
+    from reanalysis.data import load_meta
+
+    with pytest.raises(DataError, match=r"column 'patient_analyses.cox': unknown column 'GHOST'"):
+        load_meta(_study_folder(tmp_path, "patient_analyses:\n  cox: [GHOST]\n"))

@@ -28,6 +28,7 @@ __all__ = [
     "columns",
     "default_list",
     "parse_names",
+    "read_analyses",
     "resolve_lists",
 ]
 
@@ -141,20 +142,49 @@ def unknown_names(names: Iterable[str], declared: Iterable[str] = ()) -> list[st
     return [n for n in names if n not in known]
 
 
+def read_analyses(analyses: object, declared: Iterable[str] = ()) -> dict[Role, tuple[str, ...]]:
+    """An ``analyses`` mapping (patient.yml ``analyses``, study.yml ``patient_analyses``): each
+    analysis (table1, cox, psm, subgroups) to a list of known columns. Raises ValueError
+    ``(field, message)`` naming the field at fault."""
+    if analyses is None:
+        return {}
+    keys = ", ".join(ANALYSES_KEYS)
+    if not isinstance(analyses, dict):
+        raise ValueError("", f"must map analyses ({keys}) to lists of columns")
+    out: dict[Role, tuple[str, ...]] = {}
+    for key, names in analyses.items():
+        if key not in ANALYSES_KEYS:
+            raise ValueError(f".{key}", f"unknown analysis (known: {keys})")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f".{key}", "must be a list of column names")
+        unknown = unknown_names(names, declared)
+        if unknown:
+            raise ValueError(
+                f".{key}",
+                f"unknown column '{unknown[0]}' (standard: {', '.join(columns())}; "
+                "declare others under covariates in patient.yml)",
+            )
+        out[ANALYSES_KEYS[key]] = tuple(names)
+    return out
+
+
 def resolve_lists(
     declared: Mapping[str, Mapping],
     analyses: Mapping[Role, tuple[str, ...]] | None = None,
     chosen: Mapping[Role, tuple[str, ...] | None] | None = None,
+    study: Mapping[Role, tuple[str, ...]] | None = None,
 ) -> CovariateLists:
     """Each analysis's list: the chapter parameter when set, else patient.yml's ``analyses``,
-    else the catalogue's default followed by every covariate patient.yml declares (categorical
-    ones only as subgroups)."""
+    else the study's (study.yml ``patient_analyses``), else the catalogue's default followed by
+    every covariate patient.yml declares (categorical ones only as subgroups)."""
 
     def one(role: Role) -> tuple[str, ...]:
         if chosen and chosen.get(role) is not None:
             return tuple(chosen[role])
         if analyses and role in analyses:
             return tuple(analyses[role])
+        if study and role in study:
+            return tuple(study[role])
         extra = [c for c, spec in declared.items() if role != Role.SUBGROUP or spec["type"] == "categorical"]
         return (*default_list(role), *extra)
 

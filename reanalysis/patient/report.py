@@ -67,12 +67,15 @@ def _complete(adsl: pd.DataFrame, candidates: tuple[str, ...]) -> list[str]:
     return [c for c in candidates if c in adsl and adsl[c].notna().all() and adsl[c].nunique() > 1]
 
 
-def covariate_lists(data, chosen: dict[str, str] | None = None) -> CV.CovariateLists:
+def covariate_lists(
+    data, chosen: dict[str, str] | None = None, study: Study | None = None
+) -> CV.CovariateLists:
     """The lists each analysis uses: the chapter's parameters (``table1_variables``, …; "" =
-    the data's default), else patient.yml's ``analyses``, else the catalogue's defaults plus
-    the covariates patient.yml declares."""
+    the data's default), else patient.yml's ``analyses``, else the study's ``patient_analyses``
+    (study.yml), else the catalogue's defaults plus the covariates patient.yml declares."""
     picked = {role: CV.parse_names((chosen or {}).get(name, "")) for role, name in CV.ROLE_PARAMS.items()}
-    return CV.resolve_lists(getattr(data, "covariates", {}), getattr(data, "analyses", {}), picked)
+    of_study = CV.read_analyses(study.meta.get("patient_analyses")) if study is not None else {}
+    return CV.resolve_lists(getattr(data, "covariates", {}), getattr(data, "analyses", {}), picked, of_study)
 
 
 def _attempt(what: str, fit, *args, **kwargs):

@@ -30,7 +30,7 @@ import yaml
 from ..data import read_csv_text
 from ..errors import DataError
 from ..vocabulary import ENDPOINT_CODES, RESPONSE_CRITERIA
-from .covariates import ANALYSES_KEYS, DERIVED, Role, catalogue, columns, unknown_names
+from .covariates import DERIVED, Role, catalogue, read_analyses
 
 __all__ = [
     "CRITERIA",
@@ -336,28 +336,11 @@ def _meta_analyses(analyses: object, declared: dict[str, dict], name: str) -> di
     """``analyses``: the covariate list of each analysis (``table1``, ``cox``, ``psm``,
     ``subgroups``), each a list of standard or declared columns; an analysis not named keeps
     its default."""
-    if analyses is None:
-        return {}
-    keys = ", ".join(ANALYSES_KEYS)
-    if not isinstance(analyses, dict):
-        raise DataError(name, f"must map analyses ({keys}) to lists of columns", column="analyses")
-    out: dict[Role, tuple[str, ...]] = {}
-    for key, names in analyses.items():
-        where = f"analyses.{key}"
-        if key not in ANALYSES_KEYS:
-            raise DataError(name, f"unknown analysis (known: {keys})", column=where)
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise DataError(name, "must be a list of column names", column=where)
-        unknown = unknown_names(names, declared)
-        if unknown:
-            raise DataError(
-                name,
-                f"unknown column '{unknown[0]}' (standard: {', '.join(columns())}; "
-                "declare others under covariates)",
-                column=where,
-            )
-        out[ANALYSES_KEYS[key]] = tuple(names)
-    return out
+    try:
+        return read_analyses(analyses, declared)
+    except ValueError as exc:
+        field, message = exc.args
+        raise DataError(name, message, column=f"analyses{field}") from None
 
 
 def _meta_arms(arms: object, name: str) -> dict[str, str]:
