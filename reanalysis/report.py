@@ -78,17 +78,24 @@ class Chapter:
         self.page = page
         self.study: Study = load_study(values["study_id"])
         self.criterion = self.study.resolve_criterion(values["criterion"])
-        # every check and the survival reconstruction's verdicts, once: the same records the
-        # audit and the overview count (recon_checks.study_result)
         self.options = recon_checks.StudyOptions.from_params({**values, "criterion": self.criterion})
-        self.result = recon_checks.study_result(self.study, self.options)
-        self.checks = to_frame(self.result.records)
         self.arm_ids = (
             list(self.study.comparison) if self.study.is_two_arm else [x.id for x in self.study.arms]
         )
         self.a = self.arm_ids[0]
         self.b = self.arm_ids[1] if len(self.arm_ids) > 1 else None
         self._findings: list[findings.Finding] | None = None
+
+    @functools.cached_property
+    def result(self) -> recon_checks.StudyResult:
+        """Every check and the survival reconstruction's verdicts, computed once (on first use:
+        the worked example needs neither): the same records the audit and the overview count."""
+        return recon_checks.study_result(self.study, self.options)
+
+    @functools.cached_property
+    def checks(self) -> pd.DataFrame:
+        """The study's records as one table (:func:`reanalysis.checks.to_frame`)."""
+        return to_frame(self.result.records)
 
     # ------------------------------------------------------------ glue
     def values(self) -> dict[str, Any]:
