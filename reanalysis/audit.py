@@ -1,14 +1,16 @@
-"""The audit across studies: every check of every study, and the cross-study summaries of it
-(test usage, the Carlisle-style baseline view, verdict counts and commonest reasons)."""
+"""The audit across studies: every check of every study (the survival reconstruction's verdicts
+included), and the cross-study summaries of it (test usage, the Carlisle-style baseline view,
+verdict counts and commonest reasons)."""
 
 from __future__ import annotations
 
 import pandas as pd
 from scipy import stats as sps
 
-from .checks import SEVERITIES, CheckOptions, Status, check_records, to_frame
+from .checks import SEVERITIES, CheckOptions, Status, to_frame
 from .data import list_studies, load_study
 from .printed import parse_p_text
+from .recon_checks import StudyOptions, study_records
 
 # the audit CSV: its original columns, then severity (inconsistent rows only)
 AUDIT_COLUMNS = [
@@ -36,18 +38,21 @@ def audit_all(
     alpha: float = 0.05,
     alpha_beta: float = 10.0,
 ) -> pd.DataFrame:
-    """Every check of every study (or of ``studies``) as one table, study by study.
+    """Every check of every study (or of ``studies``) as one table, study by study: the checks of
+    the printed data and the survival reconstruction's verdicts (:func:`study_records`, with the
+    chapters' replicates and seed, so the numbers agree with each chapter's summary of findings).
 
     Keeps the chapter columns (check, key, arm, test_named, tests_reproducing) beside the audit
     columns; :func:`audit_table` gives the audit's own view.
     """
-    options = CheckOptions(test_rule, alpha, alpha_beta)
-    return to_frame(c for s in (studies or list_studies()) for c in check_records(load_study(s), options))
+    options = StudyOptions(CheckOptions(test_rule, alpha, alpha_beta))
+    return to_frame(c for s in (studies or list_studies()) for c in study_records(load_study(s), options))
 
 
 def audit_table(checks: pd.DataFrame) -> pd.DataFrame:
-    """The audit's view: ``study, location, quantity, printed, recomputed, method, status, reason``
-    with status ``consistent`` / ``inconsistent`` / ``not recomputable``."""
+    """The audit's view: ``study, location, quantity, printed, recomputed, method, status, reason,
+    severity`` with status ``consistent`` / ``compatible (uninformative)`` / ``inconsistent`` /
+    ``not recomputable``, and severity on inconsistent rows only."""
     out = checks.assign(quantity=checks["quantity"] + checks["arm"].map(lambda a: f" [{a}]" if a else ""))
     out = out.assign(status=out["status"].map(AUDIT_STATUS))
     return out[AUDIT_COLUMNS].reset_index(drop=True)

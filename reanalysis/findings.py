@@ -24,7 +24,14 @@ from .tables import Footnotes, TableSpec, verdict
 # A row is "not recomputable" only when nothing behind it could be checked.
 _STATUS_RANK = (Status.INCONSISTENT, Status.COMPATIBLE, Status.REPRODUCED, Status.NOT_RECOMPUTABLE)
 # Families (and restated figures) that judge a between-arm comparison rather than a summary.
-_COMPARISON_FAMILIES = ("p-value", "landmark p", "hazard ratio", "interaction p")
+_COMPARISON_FAMILIES = (
+    "p-value",
+    "landmark p",
+    "hazard ratio",
+    "interaction p",
+    "reconstructed HR",
+    "reconstructed p",
+)
 _SEVERITY_RANK = tuple(reversed(SEVERITIES))  # critical first
 
 
@@ -134,24 +141,9 @@ def _response_rows(
     return out
 
 
-# A mismatch between a printed survival summary and its reconstruction rests on the
-# reconstruction's assumptions (curve shape between printed points), so it is graded major, never
-# critical, until the reconstruction's own verdicts carry a severity.
-RECONSTRUCTION_SEVERITY = "major"
-
-
-def _reconstructed(table: pd.DataFrame) -> pd.DataFrame:
-    """Printed-vs-reconstructed rows as check rows (status, severity, reason)."""
-    sev = table["status"].map(lambda s: RECONSTRUCTION_SEVERITY if s == Status.INCONSISTENT else "")
-    return table.assign(severity=sev)[["status", "severity", "reason"]]
-
-
-def _survival_rows(
-    study: Study,
-    checks: pd.DataFrame,
-    criterion: str,
-    reconstructions: list[tuple[str, str | None, pd.DataFrame]],
-) -> list[Finding]:
+def _survival_rows(study: Study, checks: pd.DataFrame, criterion: str) -> list[Finding]:
+    """Median and hazard ratio per endpoint; their check rows include the survival
+    reconstruction's (families ``reconstructed …``, keyed to the printed rows they judge)."""
     sv = study["survival"]
     med = sv[(sv["statistic"] == "median") & sv["subgroup"].isna() & (sv["endpoint"] != "followup")]
     if med["criterion"].notna().any():
@@ -162,14 +154,10 @@ def _survival_rows(
         hrs = hrs[(hrs["comparison"] == f"{a} vs {b}") & hrs["subgroup"].isna()]
     else:
         hrs = hrs.iloc[0:0]
-    recon = {name: table for name, subgroup, table in reconstructions if subgroup is None}
     out = []
     for endpoint, grp in med.groupby("endpoint", sort=False):
         printed = {study.arm(a).label: p for a, p in zip(grp["arm"], grp["printed"], strict=True)}
-        table = recon.get(endpoint)
         rows = _related(checks, set(grp["key"]), comparison=False)
-        if table is not None:
-            rows = pd.concat([rows, _reconstructed(table[table["quantity"] == "median"])], ignore_index=True)
         crit = f" ({grp['criterion'].dropna().iloc[0]})" if grp["criterion"].notna().any() else ""
         out.append(Finding(f"median {endpoint}{crit}, months", printed, "", combine(rows)))
         hr = hrs[hrs["endpoint"] == endpoint]
@@ -184,8 +172,6 @@ def _survival_rows(
             ],
             ignore_index=True,
         )
-        if table is not None:
-            rows = pd.concat([rows, _reconstructed(table[table["arm"] == "both arms"])], ignore_index=True)
         out.append(Finding(f"{endpoint} hazard ratio ({hr['model']})", {}, effect, combine(rows)))
     return out
 
@@ -210,18 +196,17 @@ def findings(
     study: Study,
     checks: pd.DataFrame,
     criterion: str,
-    reconstructions: list[tuple[str, str | None, pd.DataFrame]],
     ci_method: str = "wilson",
     alpha: float = 0.05,
 ) -> list[Finding]:
     """The main outcomes the study printed, each with its combined verdict.
 
-    ``reconstructions``: (endpoint, subgroup, printed-vs-reconstructed table) per reconstructed
-    endpoint (:meth:`reanalysis.report.Chapter.reconstructions`).
+    ``checks``: the study's records (:func:`reanalysis.recon_checks.study_records`), so the
+    survival reconstruction's verdicts, with their severity, count like every other check.
     """
     return [
         *_response_rows(study, checks, criterion, ci_method, alpha),
-        *_survival_rows(study, checks, criterion, reconstructions),
+        *_survival_rows(study, checks, criterion),
         *_ae_rows(study, checks),
     ]
 

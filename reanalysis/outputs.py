@@ -13,8 +13,9 @@ import pandas as pd
 
 from . import rates as R
 from .audit import by_severity, severity_text
-from .checks import Status, quantity_labels, run_checks, status_counts
+from .checks import CheckOptions, Status, quantity_labels, status_counts, to_frame
 from .data import Study, list_studies, load_study
+from .recon_checks import StudyOptions, criterion_of, study_records
 from .tables import Footnotes, TableSpec, checks_table, comparison_table
 
 # Columns of the check listings, by purpose.
@@ -238,13 +239,29 @@ def feasibility(scenarios: dict[str, pd.DataFrame]) -> TableSpec:
     return TableSpec(pd.DataFrame(rows), "feasibility", "Which designs could have printed these numbers?")
 
 
-def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: float = 10.0) -> pd.DataFrame:
+def study_checks(
+    test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: float = 10.0
+) -> dict[str, pd.DataFrame]:
+    """Study id → its records as a table (every check and the survival reconstruction's, as in
+    the audit chapter and each study's chapter), for every study in data/."""
+    options = StudyOptions(CheckOptions(test_rule, alpha, alpha_beta))
+    return {sid: to_frame(study_records(load_study(sid), options)) for sid in list_studies()}
+
+
+def overview(
+    test_rule: str = "gtsummary",
+    alpha: float = 0.05,
+    alpha_beta: float = 10.0,
+    checks_by_study: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """One row per study in data/: design, arms, criteria, headline ORR as printed, check counts
-    (the checks run with the given parameters, as in the audit chapter)."""
+    (the checks run with the given parameters, as in the audit chapter; ``checks_by_study``:
+    :func:`study_checks` computed once for this and :func:`overview_findings`)."""
+    per_study = checks_by_study if checks_by_study is not None else study_checks(test_rule, alpha, alpha_beta)
     rows = []
     for sid in list_studies():
         st = load_study(sid)
-        checks = run_checks(st, test_rule=test_rule, alpha=alpha, alpha_beta=alpha_beta)
+        checks = per_study[sid]
         counts = checks["status"].value_counts()
         resp = st["response"]
         orr = resp[(resp["category"] == "ORR") & resp["scope"].isna()]
@@ -273,24 +290,23 @@ def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: floa
 
 
 def overview_findings(
-    test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: float = 10.0
+    test_rule: str = "gtsummary",
+    alpha: float = 0.05,
+    alpha_beta: float = 10.0,
+    checks_by_study: dict[str, pd.DataFrame] | None = None,
 ) -> TableSpec:
     """The main outcomes of every study side by side (response, median survival and hazard
     ratios, grade >= 3 harms), each as printed with its effect and whether it holds up on the
-    checks of the printed numbers (the chapters add the survival reconstruction)."""
+    checks of the printed numbers and the survival reconstruction (as in each chapter)."""
     from . import findings
-    from .errors import ParameterError
     from .params import DEFAULT_CRITERION
 
+    per_study = checks_by_study if checks_by_study is not None else study_checks(test_rule, alpha, alpha_beta)
     rows = []
     for sid in list_studies():
         st = load_study(sid)
-        try:
-            crit = st.resolve_criterion(DEFAULT_CRITERION)
-        except ParameterError:
-            crit = st.criteria[0]
-        checks = run_checks(st, test_rule=test_rule, alpha=alpha, alpha_beta=alpha_beta)
-        for f in findings.findings(st, checks, crit, [], alpha=alpha):
+        crit = criterion_of(st, DEFAULT_CRITERION) or DEFAULT_CRITERION  # as the audit's reconstruction
+        for f in findings.findings(st, per_study[sid], crit, alpha=alpha):
             rows.append(
                 {
                     "Study": st.meta["short_title"],
@@ -303,8 +319,8 @@ def overview_findings(
             )
     notes = Footnotes()
     notes.mark(
-        "Holds up?: the worst verdict among the checks of the printed numbers behind the row; each "
-        "study's chapter adds the survival reconstruction's verdicts."
+        "Holds up?: the worst verdict among the checks of the printed numbers behind the row, the "
+        "survival reconstruction's included (severity rules: Methods)."
     )
     return TableSpec(
         pd.DataFrame(rows, columns=["Study", "Outcome", "As printed", "Effect", "Holds up?", "Why"]),

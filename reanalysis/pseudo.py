@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from .checks import Status, fmt_p
 from .data import Study
-from .printed import parse_p
+from .printed import PrintedNumber, parse_p
 from .reconstruct import reconstruct_arm, replicates, summarise
 from .survival import cox_batch, km_table, logrank_batch, median_survival
 
@@ -230,6 +231,101 @@ def _span_range(reps: pd.DataFrame, ep: Endpoint, column: str) -> tuple[float, f
     return lo, hi, bool(open_arms)
 
 
+class ReconKind(StrEnum):
+    """What a printed-vs-reconstructed row compares."""
+
+    MEDIAN = "median"
+    LANDMARK = "landmark"
+    HR = "hazard ratio"
+    P = "p"
+
+
+@dataclass(frozen=True)
+class ReconRow:
+    """One printed survival figure against its reconstruction, with the numbers that decided it.
+
+    ``central`` is the central (deterministic) reconstruction's value; ``lower``/``upper`` the
+    replicates' 2.5-97.5% range (HR and p only; over the unprinted censoring when ``spanned``);
+    ``printed_lower``/``printed_upper`` the values the print stands for (its rounding, or the
+    side of a bound). ``key`` is the printed value's key in the study's data ("" when the paper
+    prints none); ``arm`` an arm id, "" for a comparison of both arms.
+    """
+
+    endpoint: str  # the endpoint's title: "PFS (mRECIST), PSM-matched cohort"
+    kind: ReconKind
+    quantity: str  # as shown: "median", "S(6)", "Cox HR", "logrank p"
+    arm: str
+    arm_label: str
+    key: str
+    printed: str
+    central: float
+    status: Status
+    reason: str
+    printed_lower: float | None = None
+    printed_upper: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    spanned: bool = False
+    printed_significant: bool | None = None  # the printed HR's CI excludes 1 (HR rows only)
+
+    @property
+    def spread(self) -> str:
+        """The replicates' range as shown: "replicates 0.38–0.95 (over the unprinted censoring)"."""
+        if self.lower is None or self.upper is None:
+            return ""
+        if self.kind == ReconKind.P:
+            text = f"replicates {fmt_p(self.lower)}–{fmt_p(self.upper)}"
+        else:
+            text = f"replicates {self.lower:.2f}–{self.upper:.2f}"
+        return text + (" (over the unprinted censoring)" if self.spanned else "")
+
+
+RECON_COLUMNS = [
+    "endpoint",
+    "arm",
+    "quantity",
+    "printed",
+    "reconstructed",
+    "replicate spread",
+    "status",
+    "reason",
+]
+
+
+def rows_frame(rows: list[ReconRow]) -> pd.DataFrame:
+    """The printed-vs-reconstructed table a chapter shows (one row per :class:`ReconRow`)."""
+    return pd.DataFrame(
+        [
+            {
+                "endpoint": r.endpoint,
+                "arm": r.arm_label,
+                "quantity": r.quantity,
+                "printed": r.printed,
+                # a median the reconstructed curve never reaches reads as the papers print it: NR
+                "reconstructed": "NR"
+                if math.isinf(r.central)
+                else f"{r.central:.3g}"
+                if r.kind == ReconKind.P
+                else f"{r.central:.2f}",
+                "replicate spread": r.spread,
+                "status": r.status.value,
+                "reason": r.reason,
+            }
+            for r in rows
+        ],
+        columns=[
+            "endpoint",
+            "arm",
+            "quantity",
+            "printed",
+            "reconstructed",
+            "replicate spread",
+            "status",
+            "reason",
+        ],
+    )
+
+
 def compare(
     study: Study,
     ep: Endpoint,
@@ -237,43 +333,99 @@ def compare(
     n_rep: int = 200,
     seed: int = 0,
     weighting: str = "wilcoxon",
+    alpha: float = 0.05,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Printed vs reconstructed for one endpoint: a check table and the replicate summary."""
-    rows = []
+    """Printed vs reconstructed for one endpoint: a check table and the replicate summary
+    (:func:`compare_rows` as the table a chapter shows)."""
+    rows, spread = compare_rows(study, ep, ipd, n_rep, seed, weighting, alpha)
+    return rows_frame(rows), spread
+
+
+def _printed_keys(study: Study, ep: Endpoint, statistic: str) -> pd.DataFrame:
+    rows = _rows(study, ep.name, ep.subgroup, ep.criterion)
+    return rows[rows["statistic"] == statistic]
+
+
+def _printed_row(rows: pd.DataFrame, arm: str, time: float | None = None) -> tuple[str, str]:
+    """Key and printed text of an arm's printed median (or landmark rate at ``time``)."""
+    r = rows[rows["arm"] == arm]
+    if time is not None:
+        r = r[r["time"].astype(float) == time]
+    return (str(r["key"].iloc[0]), str(r["printed"].iloc[0])) if len(r) else ("", "")
+
+
+def compare_rows(
+    study: Study,
+    ep: Endpoint,
+    ipd: pd.DataFrame,
+    n_rep: int = 200,
+    seed: int = 0,
+    weighting: str = "wilcoxon",
+    alpha: float = 0.05,
+) -> tuple[list[ReconRow], pd.DataFrame | None]:
+    """Printed vs reconstructed for one endpoint, as typed rows, and the replicate summary.
+
+    Medians and landmark rates of each arm against the central reconstruction; with two arms,
+    the printed HR and test p against the replicates' 95% range (``n_rep`` replicates from
+    ``seed``: deterministic).
+    """
+    rows: list[ReconRow] = []
+    medians, landmarks = _printed_keys(study, ep, "median"), _printed_keys(study, ep, "landmark")
     for arm, spec in ep.inputs.items():
         df = ipd[ipd["arm"] == arm]
         label = study.arm(arm).label
-        if spec.get("median") == "NR":
+        common = {"endpoint": ep.title, "arm": arm, "arm_label": label}
+        if "median" in spec:
             got = median_survival(df)
-            status = (
-                (Status.REPRODUCED, "not reached in the reconstruction either")
-                if math.isinf(got)
-                else (Status.INCONSISTENT, "reached in the reconstruction: the printed summaries do not fit")
-            )
-            rows.append(_row(ep, label, "median", "NR", got, status))
-        elif "median" in spec:
-            got = median_survival(df)
+            key, text = _printed_row(medians, arm)
+            if spec["median"] == "NR":
+                printed, lo, hi = "NR", None, None
+                status = (
+                    (Status.REPRODUCED, "not reached in the reconstruction either")
+                    if math.isinf(got)
+                    else (
+                        Status.INCONSISTENT,
+                        "reached in the reconstruction: the printed summaries do not fit",
+                    )
+                )
+            else:
+                want = spec["median"]
+                number = PrintedNumber.find(text, want)  # at its printed precision: 17.40 stays 17.40
+                printed, (lo, hi) = f"{want:.{number.decimals}f}", number.interval()
+                status = _close(got, want, 0.05 * want + 0.05)
             rows.append(
-                _row(
-                    ep,
-                    label,
-                    "median",
-                    f"{spec['median']:g}",
-                    got,
-                    _close(got, spec["median"], 0.05 * spec["median"] + 0.05),
+                ReconRow(
+                    **common,
+                    kind=ReconKind.MEDIAN,
+                    quantity="median",
+                    key=key,
+                    printed=printed,
+                    central=got,
+                    status=status[0],
+                    reason=status[1],
+                    printed_lower=lo,
+                    printed_upper=hi,
                 )
             )
         for t, s in (spec.get("landmarks") or {}).items():
-            got = float(km_table(df, [t])["survival"].iloc[0])
+            got = 100 * float(km_table(df, [t])["survival"].iloc[0])
             at_risk = max(int((df["time"] >= t).sum()), 1)
+            status = _close(got, 100 * s, 100 / at_risk + 0.05)
+            key, text = _printed_row(landmarks, arm, t)
+            number = PrintedNumber.find(text, round(100 * s, 8))
+            printed, (lo, hi) = f"{number.value:.{number.decimals}f}%", number.interval()
             rows.append(
-                _row(
-                    ep,
-                    label,
-                    f"S({t:g})",
-                    f"{100 * s:g}%",
-                    100 * got,
-                    _close(100 * got, 100 * s, 100 / at_risk + 0.05),
+                ReconRow(
+                    **common,
+                    kind=ReconKind.LANDMARK,
+                    quantity=f"S({t:g})",
+                    key=key,
+                    printed=printed,
+                    central=got,
+                    status=status[0],
+                    reason=status[1],
+                    printed_lower=lo,
+                    printed_upper=hi,
                 )
             )
     spread = None
@@ -288,65 +440,75 @@ def compare(
         spread = summarise(reps[["hr", P_COLUMN[weighting], "p_logrank"]])
         hr_lo, hr_hi, span = _span_range(reps, ep, "hr")
         p_lo, p_hi, _ = _span_range(reps, ep, P_COLUMN[weighting])
-        hrs = study["hazard_ratios"]
-        hrs = hrs[(hrs["endpoint"] == ep.name) & (hrs["comparison"] == f"{a} vs {b}")]
-        if ep.subgroup is None:
-            hrs = hrs[hrs["subgroup"].isna() & (hrs["model"] == "univariable")]
-        elif "psm" in ep.subgroup.lower():
-            hrs = hrs[hrs["model"] == "psm"]
-        else:
-            hrs = hrs[hrs["subgroup"] == ep.subgroup]
-        hr_printed = hrs.iloc[0] if len(hrs) else None
+        both = {"endpoint": ep.title, "arm": "", "arm_label": "both arms", "spanned": span}
+        hr = _printed_hr(study, ep, a, b)
+        hr_interval = (
+            PrintedNumber.find(hr["printed"], float(hr["hr"])).interval() if hr is not None else (None, None)
+        )
+        status = _shape_guard(ep, _in_spread(hr_interval, hr_lo, hr_hi))
         rows.append(
-            _row(
-                ep,
-                "both arms",
-                "Cox HR",
-                hr_printed["printed"] if hr_printed is not None else "",
-                float(cox.hr),
-                _shape_guard(
-                    ep, _in_spread(hr_printed["hr"] if hr_printed is not None else None, hr_lo, hr_hi)
-                ),
-                f"replicates {hr_lo:.2f}–{hr_hi:.2f}" + (" (over the unprinted censoring)" if span else ""),
+            ReconRow(
+                **both,
+                kind=ReconKind.HR,
+                quantity="Cox HR",
+                key=str(hr["key"]) if hr is not None else "",
+                printed=str(hr["printed"]) if hr is not None else "",
+                central=float(cox.hr),
+                status=status[0],
+                reason=status[1],
+                printed_lower=hr_interval[0],
+                printed_upper=hr_interval[1],
+                lower=hr_lo,
+                upper=hr_hi,
+                printed_significant=_significant(hr),
             )
         )
         pv = study["pvalues"].set_index("key")
-        med_keys = _rows(study, ep.name, ep.subgroup, ep.criterion)
-        med_keys = med_keys.loc[med_keys["statistic"] == "median", "key"]
-        p_key = next((k for k in med_keys if k in pv.index), None)
-        p_printed = pv.loc[p_key, "printed"] if p_key else ""
-        status = _shape_guard(ep, _p_status(p_printed, p_lo, p_hi))
+        p_key = next((k for k in medians["key"] if k in pv.index), "")
+        p_printed = str(pv.loc[p_key, "printed"]) if p_key else ""
+        status = _shape_guard(ep, _p_status(p_printed, p_lo, p_hi, alpha))
+        p_interval = parse_p(p_printed).interval() if p_printed else (None, None)
         rows.append(
-            _row(
-                ep,
-                "both arms",
-                f"{weighting} p",
-                p_printed,
-                float(test.p),
-                status,
-                f"replicates {fmt_p(p_lo)}–{fmt_p(p_hi)}" + (" (over the unprinted censoring)" * span),
+            ReconRow(
+                **both,
+                kind=ReconKind.P,
+                quantity=f"{weighting} p",
+                key=p_key,
+                printed=p_printed,
+                central=float(test.p),
+                status=status[0],
+                reason=status[1],
+                printed_lower=p_interval[0],
+                printed_upper=p_interval[1],
+                lower=p_lo,
+                upper=p_hi,
             )
         )
-    return pd.DataFrame(rows), spread
+    return rows, spread
 
 
-def _row(
-    ep: Endpoint, arm: str, what: str, printed: str, got: float, status: tuple[str, str], spread: str = ""
-) -> dict:
-    return {
-        "endpoint": ep.title,
-        "arm": arm,
-        "quantity": what,
-        "printed": printed,
-        # a median the reconstructed curve never reaches reads as the papers print it: NR
-        "reconstructed": "NR" if math.isinf(got) else f"{got:.3g}" if what.endswith("p") else f"{got:.2f}",
-        "replicate spread": spread,
-        "status": status[0],
-        "reason": status[1],
-    }
+def _printed_hr(study: Study, ep: Endpoint, a: str, b: str) -> pd.Series | None:
+    """The printed HR of this comparison: the univariable one of the whole cohort, the PSM
+    model's for a matched cohort, else the subgroup's."""
+    hrs = study["hazard_ratios"]
+    hrs = hrs[(hrs["endpoint"] == ep.name) & (hrs["comparison"] == f"{a} vs {b}")]
+    if ep.subgroup is None:
+        hrs = hrs[hrs["subgroup"].isna() & (hrs["model"] == "univariable")]
+    elif "psm" in ep.subgroup.lower():
+        hrs = hrs[hrs["model"] == "psm"]
+    else:
+        hrs = hrs[hrs["subgroup"] == ep.subgroup]
+    return hrs.iloc[0] if len(hrs) else None
 
 
-def _close(got: float, want: float, tol: float) -> tuple[str, str]:
+def _significant(hr: pd.Series | None) -> bool | None:
+    """Does the printed HR claim an effect (its printed CI excludes 1)? None without a CI."""
+    if hr is None or pd.isna(hr["lower"]) or pd.isna(hr["upper"]):
+        return None
+    return bool(float(hr["upper"]) < 1 or float(hr["lower"]) > 1)
+
+
+def _close(got: float, want: float, tol: float) -> tuple[Status, str]:
     if math.isnan(got):
         return Status.NOT_RECOMPUTABLE, "not reached in the reconstruction"
     if abs(got - want) <= tol:
@@ -361,7 +523,7 @@ def _close(got: float, want: float, tol: float) -> tuple[str, str]:
 MIN_LANDMARKS = 2  # below this the curve's shape is assumed, not printed
 
 
-def _shape_guard(ep: Endpoint, status: tuple[str, str]) -> tuple[str, str]:
+def _shape_guard(ep: Endpoint, status: tuple[Status, str]) -> tuple[Status, str]:
     """Never call a printed HR or p inconsistent when the printed summaries do not pin the
     curves' shape (fewer than two landmark rates per arm): the mismatch may be the assumption's."""
     thin = [a for a, spec in ep.inputs.items() if len(spec.get("landmarks") or {}) < MIN_LANDMARKS]
@@ -373,15 +535,18 @@ def _shape_guard(ep: Endpoint, status: tuple[str, str]) -> tuple[str, str]:
     return status
 
 
-def _in_spread(printed: float | None, lo: float, hi: float) -> tuple[str, str]:
-    if printed is None:
+def _in_spread(printed: tuple[float | None, float | None], lo: float, hi: float) -> tuple[Status, str]:
+    """The printed HR (the values its print stands for) against the replicates' range."""
+    p_lo, p_hi = printed
+    if p_lo is None or p_hi is None:
         return Status.NOT_RECOMPUTABLE, "no HR printed for this comparison"
-    if lo <= printed <= hi and lo < 1 < hi:
+    inside = p_lo <= hi and p_hi >= lo
+    if inside and lo < 1 < hi:
         return Status.COMPATIBLE, (
             "the printed HR lies within the replicates' 95% range, but that range spans 1: "
             "the printed summaries cannot tell a benefit from none"
         )
-    if lo <= printed <= hi:
+    if inside:
         return Status.REPRODUCED, "the printed HR lies within the replicates' 95% range"
     return Status.INCONSISTENT, (
         "the printed HR lies outside the replicates' 95% range: the printed summaries "
@@ -389,7 +554,7 @@ def _in_spread(printed: float | None, lo: float, hi: float) -> tuple[str, str]:
     )
 
 
-def _p_status(printed: str, lo: float, hi: float, alpha: float = 0.05) -> tuple[str, str]:
+def _p_status(printed: str, lo: float, hi: float, alpha: float = 0.05) -> tuple[Status, str]:
     if not printed:
         return Status.NOT_RECOMPUTABLE, "no p printed for this comparison"
     if parse_p(printed).overlaps(lo, hi) and lo < alpha <= hi:

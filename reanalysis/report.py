@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from . import audit, downloads, findings, outputs, plots, pseudo, rates, tables
+from . import audit, downloads, findings, outputs, plots, pseudo, rates, recon_checks, tables
 from . import params as P
 from . import stats as S
-from .checks import SEVERITIES, Status, run_checks, status_counts
+from .checks import SEVERITIES, Status, status_counts, to_frame
 from .data import Study, load_study
 from .feasibility import feasible_counts
 from .text import md
@@ -78,16 +78,24 @@ class Chapter:
         self.page = page
         self.study: Study = load_study(values["study_id"])
         self.criterion = self.study.resolve_criterion(values["criterion"])
-        self.checks = run_checks(
-            self.study, test_rule=values["test_rule"], alpha=values["alpha"], alpha_beta=values["alpha_beta"]
-        )
+        self.options = recon_checks.StudyOptions.from_params({**values, "criterion": self.criterion})
         self.arm_ids = (
             list(self.study.comparison) if self.study.is_two_arm else [x.id for x in self.study.arms]
         )
         self.a = self.arm_ids[0]
         self.b = self.arm_ids[1] if len(self.arm_ids) > 1 else None
-        self._reconstructions: tuple[list, list[str]] | None = None
         self._findings: list[findings.Finding] | None = None
+
+    @functools.cached_property
+    def result(self) -> recon_checks.StudyResult:
+        """Every check and the survival reconstruction's verdicts, computed once (on first use:
+        the worked example needs neither): the same records the audit and the overview count."""
+        return recon_checks.study_result(self.study, self.options)
+
+    @functools.cached_property
+    def checks(self) -> pd.DataFrame:
+        """The study's records as one table (:func:`reanalysis.checks.to_frame`)."""
+        return to_frame(self.result.records)
 
     # ------------------------------------------------------------ glue
     def values(self) -> dict[str, Any]:
@@ -239,10 +247,9 @@ class Chapter:
     def main_findings(self) -> list[findings.Finding]:
         """The main outcomes with their combined verdicts (computed once per chapter)."""
         if self._findings is None:
-            recon = [(ep.name, ep.subgroup, table) for ep, _, table in self.reconstructions()[0]]
             p = self.params
             self._findings = findings.findings(
-                self.study, self.checks, self.criterion, recon, p["ci_method"], p["alpha"]
+                self.study, self.checks, self.criterion, p["ci_method"], p["alpha"]
             )
         return self._findings
 
@@ -368,31 +375,13 @@ class Chapter:
 
     @property
     def weighting(self) -> str:
-        if self.params["weighting"] != "auto":
-            return self.params["weighting"]
-        named = str((self.study.meta.get("tests_named") or {}).get("survival", "")).lower()
-        return "wilcoxon" if ("breslow" in named or "wilcoxon" in named) else "logrank"
+        return recon_checks.weighting(self.study, self.params["weighting"])
 
     def reconstructions(self) -> tuple[list[tuple[pseudo.Endpoint, pd.DataFrame, pd.DataFrame]], list[str]]:
         """Every reconstructable endpoint as (inputs, pseudo-IPD, printed vs reconstructed), and
-        notes on those too thin to reconstruct; computed once per chapter."""
-        if self._reconstructions is None:
-            eps, skipped = pseudo.endpoints(self.study, self.criterion)
-            done = []
-            for name, subgroup in eps:
-                ep = pseudo.endpoint_inputs(self.study, name, self.criterion, self.checks, subgroup)
-                ipd = pseudo.reconstruct_endpoint(ep)  # the central reconstruction: the point estimate
-                table, _ = pseudo.compare(
-                    self.study,
-                    ep,
-                    ipd,
-                    n_rep=self.params["n_replicates"],
-                    seed=self.params["seed"],
-                    weighting=self.weighting,
-                )
-                done.append((ep, ipd, table))
-            self._reconstructions = (done, skipped)
-        return self._reconstructions
+        notes on those too thin to reconstruct (computed once, with the chapter's checks)."""
+        done = [(r.endpoint, r.ipd, r.table) for r in self.result.reconstructions]
+        return done, list(self.result.skipped)
 
     def reconstructed_survival(self) -> None:
         """Per printed endpoint: KM curves of reconstructed pseudo-IPD and printed vs reconstructed."""

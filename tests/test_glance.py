@@ -19,7 +19,7 @@ def rows(html: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def li2022():
-    ch = Chapter(study_id="li2022", criterion="mRECIST", n_replicates=20)
+    ch = Chapter(study_id="li2022", criterion="mRECIST")  # the audit's replicates and seed
     return ch, rows(ch.at_a_glance().data)
 
 
@@ -30,18 +30,27 @@ def test_patients_are_the_printed_arm_sizes(li2022):
     assert box["Design"].startswith("retrospective, single centre, two arms")
 
 
-# Li 2022's checks, counted from `python -m reanalysis checks li2022` (its CSV read with the csv
-# module, rows counted by status and severity): 280 rows, 248 reproduced, 23 inconsistent
-# (2 critical, 16 major, 5 minor), 9 not recomputable. If the checks change on purpose, recount
-# with that command and update these numbers. The 8 text sums (data/li2022/text_sums.csv) added
-# 7 reproduced and 1 major: the TACE + sorafenib subsequent therapies add up to 18, not 16.
-LI2022_VERDICTS = {"reproduced": 248, "inconsistent": 23, "not recomputable": 9}
+# Li 2022's records, counted from `python -m reanalysis audit --study li2022` (its CSV read with
+# the csv module, rows counted by status and severity): 294 rows, 263 consistent, 1 compatible
+# (uninformative), 23 inconsistent (2 critical, 16 major, 5 minor), 7 not recomputable. If the
+# checks change on purpose, recount with that command and update these numbers. The 8 text sums
+# (data/li2022/text_sums.csv) added 7 reproduced and 1 major: the TACE + sorafenib subsequent
+# therapies add up to 18, not 16. The survival reconstruction (mRECIST PFS: 2 medians, HR, p;
+# OS: 2 medians, 8 landmark rates, HR, p) adds 16 rows: 15 reproduced and the PFS Breslow p
+# 0.019 compatible (its replicates run 0.010-0.497, across 0.05); they replace the 2 "not
+# recomputable" rows of the whole-curve p-values 0.019 and 0.146: 280 + 16 - 2 = 294.
+LI2022_VERDICTS = {
+    "consistent": 263,
+    "compatible (uninformative)": 1,
+    "inconsistent": 23,
+    "not recomputable": 7,
+}
 LI2022_SEVERITIES = {"critical": 2, "major": 16, "minor": 5}
 
 
 def checks_csv_counts(capsys) -> tuple[Counter, Counter]:
-    """Statuses and severities of `reanalysis checks li2022`, counted from its CSV output."""
-    assert main(["checks", "li2022"]) == 0
+    """Statuses and severities of `reanalysis audit --study li2022`, counted from its CSV output."""
+    assert main(["audit", "--study", "li2022"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     return Counter(r["status"] for r in rows), Counter(r["severity"] for r in rows if r["severity"])
 
@@ -50,7 +59,8 @@ def test_verdict_counts_are_the_checks(li2022, capsys):
     _, box = li2022
     counted, severities = checks_csv_counts(capsys)
     expected = (
-        f"{sum(counted.values())} printed numbers checked: {counted['reproduced']} reproduced, "
+        f"{sum(counted.values())} printed numbers checked: {counted['consistent']} reproduced, "
+        f"{counted['compatible (uninformative)']} compatible but uninformative, "
         f"{counted['inconsistent']} inconsistent ({severities['critical']} critical, "
         f"{severities['major']} major, {severities['minor']} minor), "
         f"{counted['not recomputable']} not recomputable from published data"
@@ -59,8 +69,8 @@ def test_verdict_counts_are_the_checks(li2022, capsys):
     assert dict(counted) == LI2022_VERDICTS, "li2022's checks changed: recount and update"
     assert dict(severities) == LI2022_SEVERITIES
     assert box["Checked"] == (
-        "280 printed numbers checked: 248 reproduced, 23 inconsistent (2 critical, 16 major, 5 minor), "
-        "9 not recomputable from published data"
+        "294 printed numbers checked: 263 reproduced, 1 compatible but uninformative, 23 inconsistent "
+        "(2 critical, 16 major, 5 minor), 7 not recomputable from published data"
     )
 
 

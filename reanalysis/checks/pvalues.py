@@ -177,8 +177,11 @@ def continuous_p_checks(study: Study) -> list[Check]:
 
 # Why a printed p of a domain cannot be recomputed from aggregates (default: the data are missing).
 _NOT_RECOMPUTABLE_WHY = {
-    "survival": "a survival comparison needs patient-level times (pseudo-IPD reconstruction "
-    "is a separate step)",
+    # the survival reconstruction (recon_checks) judges the arms of each endpoint and replaces
+    # this row for the p-values it covers; the others (groups by prognostic factor, another
+    # response criterion than the one shown) stay here
+    "survival": "a survival comparison needs patient-level times, and the survival reconstruction "
+    "covers only the comparison of the arms under the response criterion shown",
     "followup": "a follow-up comparison needs patient-level follow-up times",
 }
 

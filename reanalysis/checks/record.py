@@ -72,6 +72,7 @@ class Check:
     severity: Severity | None = None  # inconsistent rows only
     informative: bool | None = None  # could this check have failed? None: not assessed
     mislabelled: bool = False  # right under another denominator or row than the printed one
+    printed_claims_effect: bool | None = None  # the printed estimate's CI excludes the null; None: not known
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))

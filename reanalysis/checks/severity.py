@@ -74,6 +74,16 @@ def last_digit(c: Check, alpha: float) -> bool:
     return c.printed_lower - unit <= c.recomputed_value <= c.printed_upper + unit
 
 
+def effect_flips(c: Check, alpha: float) -> bool:
+    """A printed hazard ratio whose CI claims an effect (excludes 1), while the whole range the
+    data allow lies on the other side of 1: the direction of the claimed effect is reversed."""
+    if c.check not in HR_FAMILIES or not c.printed_claims_effect:
+        return False
+    if None in (c.printed_lower, c.printed_upper, c.recomputed_lower, c.recomputed_upper):
+        return False
+    return (c.printed_upper < 1 <= c.recomputed_lower) or (c.printed_lower > 1 >= c.recomputed_upper)
+
+
 def mislabelled(c: Check, alpha: float) -> bool:
     """The family found a reading under which the number is right (set by the family)."""
     return c.mislabelled
@@ -81,6 +91,7 @@ def mislabelled(c: Check, alpha: float) -> bool:
 
 CONDITIONS: dict[str, Callable[[Check, float], bool]] = {
     "crosses_alpha": crosses_alpha,
+    "effect_flips": effect_flips,
     "last_digit": last_digit,
     "mislabelled": mislabelled,
 }
