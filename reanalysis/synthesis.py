@@ -324,8 +324,8 @@ def summary_row(name: str, p: Pooled, transform: str, scale: float = 1.0) -> dic
             "pooled (CI)": "",
             "method": "",
             "prediction interval": "",
-            "I² %": np.nan,
-            "τ²": np.nan,
+            "I²": "",
+            "τ²": "",
             "note": p.note,
         }
     b = p.result.back(transform)
@@ -335,8 +335,8 @@ def summary_row(name: str, p: Pooled, transform: str, scale: float = 1.0) -> dic
         "pooled (CI)": f"{scale * b['estimate']:.2f} ({scale * b['ci'][0]:.2f}–{scale * b['ci'][1]:.2f})",
         "method": method_text(p.result),
         "prediction interval": prediction_interval(p.result, transform).text(scale),
-        "I² %": round(p.result.i2),
-        "τ²": round(p.result.tau2, 4),
+        "I²": f"{round(p.result.i2)}%",  # a whole percentage, as Cochrane reviews print it
+        "τ²": f"{p.result.tau2:.3f}",
         "note": p.note,
     }
 

@@ -53,7 +53,7 @@ class SynthesisChapter:
             if x.result is None:
                 not_pooled.append(f"{name}: {x.note or f'k = {len(x.rows)}'}")
             else:
-                pooled.append(f"{name} {r['pooled (CI)']} (k = {r['k']}, I² {r['I² %']}%)")
+                pooled.append(f"{name} {r['pooled (CI)']} (k = {r['k']}, I² {r['I²']})")
         studies = sorted({st for _, x, _, _ in items for st in x.rows.get("study", [])})
         rows = [
             (

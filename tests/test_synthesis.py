@@ -64,7 +64,7 @@ def test_prediction_interval_is_called_uninformative_when_it_spans_almost_everyt
 def test_summary_row_gives_i2_as_a_whole_percentage():
     p = synthesis.pool_rates("ORR", "mRECIST")
     row = synthesis.summary_row("ORR", p, "logit", 100)
-    assert row["I² %"] == round(p.result.i2) and isinstance(row["I² %"], int)
+    assert row["I²"] == f"{round(p.result.i2)}%" and row["τ²"] == f"{p.result.tau2:.3f}"
     assert "Hartung–Knapp–Sidik–Jonkman" in row["method"]
     assert synthesis.heterogeneity_text(p.result).startswith(
         f"Heterogeneity: τ² = {p.result.tau2:.3f}, I² = "
