@@ -198,7 +198,7 @@ def factor_medians(study: Study) -> plt.Figure | None:
         kind="point",
         linestyle="none",
         height=0.3 * sub["subgroup"].nunique() + 1.8,
-        aspect=1.1,
+        aspect=min(1.1, 8 / (0.3 * sub["subgroup"].nunique() + 1.8)),  # stacked: at most 8 in wide
         color=PALETTE[0],
         sharex=False,
     )
