@@ -62,6 +62,12 @@ class Arm:
     label: str
     n: int | None  # None when the paper does not print the arm's size (e.g. an abstract)
     contains_rt: bool = False
+    short_label: str = ""  # optional (study.yml ``short_label``): for figure legends
+
+    @property
+    def short(self) -> str:
+        """The label figures use: the short label when the study gives one, else the label."""
+        return self.short_label or self.label
 
 
 @dataclass
@@ -208,7 +214,8 @@ def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
             n = None if a.get("n") is None else int(a["n"])
             if n is not None and (n <= 0 or n != a["n"]):
                 raise ValueError
-            arms.append(Arm(str(a["id"]), str(a["label"]), n, bool(a.get("contains_rt", False))))
+            short = str(a.get("short_label") or "")
+            arms.append(Arm(str(a["id"]), str(a["label"]), n, bool(a.get("contains_rt", False)), short))
         except (KeyError, TypeError, ValueError, AttributeError):
             raise DataError(
                 name, f"arm {i + 1} needs an id, a label and a positive integer n (or null)", column="arms"

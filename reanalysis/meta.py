@@ -14,7 +14,9 @@ expected values in ``tests/test_meta.py`` were computed (``tests/reference/metaf
   statistic come from statsmodels' ``combine_effects``; statsmodels has no REML, so
   the REML estimating equation is solved here with scipy's ``brentq``.
 - The confidence interval of the pooled estimate uses the normal quantile (metafor's
-  default ``test="z"``).
+  default ``test="z"``), or, with ``test="knha"``, the Hartung-Knapp(-Sidik-Jonkman)
+  adjustment: se² scaled by the weighted residual variance Q(τ²)/(k-1), not truncated, and
+  t(k-1) quantiles (metafor ``rma(..., test="knha")``).
 - I² is metafor's: 100·tau²/(tau² + s²), s² the "typical" within-study variance
   (Higgins & Thompson 2002).  For DL it equals the Q-based 100·(Q - df)/Q; for PM and
   REML it uses their tau²; for FE it is the Q-based value.
@@ -43,6 +45,7 @@ from statsmodels.stats.meta_analysis import combine_effects as _sm_combine_effec
 __all__ = [
     "METHODS",
     "PROPORTION_TRANSFORMS",
+    "TESTS",
     "TRANSFORMS",
     "MetaResult",
     "back_transform",
@@ -55,6 +58,8 @@ __all__ = [
 ]
 
 METHODS = ("DL", "PM", "REML", "FE")
+# How the pooled estimate's CI is built: normal quantile ("z") or Hartung-Knapp ("knha").
+TESTS = ("z", "knha")
 PROPORTION_TRANSFORMS = ("logit", "raw", "arcsine")
 # Scales a result can be back-transformed from; "raw" is an alias of "identity".
 TRANSFORMS = ("logit", "log", "identity", "raw", "arcsine")
@@ -85,6 +90,7 @@ class MetaResult:
     q_p: float
     weights: tuple[float, ...]
     level: float = 0.95
+    test: str = "z"
 
     def back(self, transform: str) -> dict:
         """Estimate, CI and prediction interval back-transformed to the natural scale.
@@ -315,16 +321,22 @@ def _pm_tau2(y: np.ndarray, v: np.ndarray, q: float) -> float:
     return tau2
 
 
-def pool(yi: ArrayLike, vi: ArrayLike, method: str = "DL", level: float = 0.95) -> MetaResult:
+def pool(
+    yi: ArrayLike, vi: ArrayLike, method: str = "DL", level: float = 0.95, test: str = "z"
+) -> MetaResult:
     """Inverse-variance pooling of estimates ``yi`` with sampling variances ``vi``.
 
     ``method`` sets tau²: "DL", "PM", "REML" (random effects) or "FE" (tau² = 0).  The
     pooled estimate, its se, CI and the weights are the fixed-effect results for
     variances vi + tau², which is what a random-effects model with known tau² is.
+    ``test="knha"`` applies the Hartung-Knapp-Sidik-Jonkman adjustment to the se and uses
+    t(k-1) for the CI (few studies: the normal CI is too narrow, IntHout et al. 2014).
     """
     y, v = _check_inputs(yi, vi)
     method = _check_method(method)
     level = _check_level(level)
+    if test not in TESTS:
+        raise ValueError(f"unknown test {test!r}; expected one of {TESTS}")
     k = int(y.size)
 
     # Q and the DL tau² (statsmodels does not truncate it at 0; metafor does).
@@ -346,6 +358,12 @@ def pool(yi: ArrayLike, vi: ArrayLike, method: str = "DL", level: float = 0.95) 
     with _quiet():
         ci = fit.conf_int(alpha=1 - level, use_t=False)[0]
     ci_lo, ci_hi = (float(c) for c in ci)
+    if test == "knha":
+        wt = 1.0 / (v + tau2)
+        s2w = float(np.dot(wt, (y - estimate) ** 2)) / (k - 1)
+        se = math.sqrt(s2w / wt.sum())
+        half_ci = float(sps.t.isf((1 - level) / 2, k - 1)) * se
+        ci_lo, ci_hi = estimate - half_ci, estimate + half_ci
     weights = tuple(float(w) for w in 100 * fit.weights_rel_fe)
 
     # metafor's I²: tau² against the typical within-study variance s².
@@ -373,6 +391,7 @@ def pool(yi: ArrayLike, vi: ArrayLike, method: str = "DL", level: float = 0.95) 
         q_p=float(sps.chi2.sf(q, k - 1)),
         weights=weights,
         level=level,
+        test=test,
     )
 
 
@@ -383,6 +402,7 @@ def pool_proportions(
     level: float = 0.95,
     transform: str = "logit",
     continuity: float = 0.5,
+    test: str = "z",
 ) -> MetaResult:
     """Pool single-arm proportions (e.g. objective response rates) from counts.
 
@@ -390,7 +410,7 @@ def pool_proportions(
     back-transform with ``result.back(transform)``.
     """
     yi, vi = proportion_effects(events, totals, transform=transform, continuity=continuity)
-    return pool(yi, vi, method=method, level=level)
+    return pool(yi, vi, method=method, level=level, test=test)
 
 
 def pool_log_ratios(
@@ -400,6 +420,7 @@ def pool_log_ratios(
     method: str = "DL",
     level: float = 0.95,
     ci_level: float = 0.95,
+    test: str = "z",
 ) -> MetaResult:
     """Pool ratios (hazard ratios, ...) printed with confidence intervals, on the log scale.
 
@@ -407,7 +428,7 @@ def pool_log_ratios(
     ones.  Back-transform with ``result.back("log")``.
     """
     yi, vi = log_ratio_effects(ratios, lowers, uppers, ci_level=ci_level)
-    return pool(yi, vi, method=method, level=level)
+    return pool(yi, vi, method=method, level=level, test=test)
 
 
 def forest_data(

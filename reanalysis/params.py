@@ -262,9 +262,10 @@ SYNTHESIS_PARAMS: dict[str, Param] = {
         Param(
             "estimator",
             str,
-            "DL",
-            "between-study variance: DL (DerSimonian-Laird), PM (Paule-Mandel), REML, FE (fixed effect)",
-            choices=("DL", "PM", "REML", "FE"),
+            "auto",
+            "between-study variance: auto (REML, with the Hartung-Knapp-Sidik-Jonkman CI below 5 "
+            "studies), DL (DerSimonian-Laird), PM (Paule-Mandel), REML, FE (fixed effect)",
+            choices=("auto", "DL", "PM", "REML", "FE"),
         ),
         Param(
             "criterion",

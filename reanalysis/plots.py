@@ -7,7 +7,10 @@ The style (:data:`STYLE`) is applied with ``matplotlib.rc_context`` while a figu
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
+import math
 import warnings
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -21,6 +24,7 @@ import seaborn as sns
 from . import downloads
 from .checks import STATUSES
 from .data import Study
+from .text import html
 from .vocabulary import ENDPOINT_CODES
 
 PALETTE = ["#1f77b4", "#ff7f0e"]
@@ -30,8 +34,15 @@ STATUS_COLOURS = {
     "inconsistent": "#c62828",
     "not recomputable": "#9e9e9e",
 }
-# a fixed SVG hash salt makes SVG ids byte-stable; one dpi for the page and the PNG download
-STYLE = {"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 100}
+# a fixed SVG hash salt makes SVG ids byte-stable; the page shows figures at 100 dpi, the PNG
+# download is saved at 300 dpi (print and slide quality, as journals ask for)
+STYLE = {"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 300}
+# the mark every figure drawn from an invented cohort carries, in its PNG, SVG and on the page
+WATERMARK = "SYNTHETIC DATA"
+# readable ticks of a log-scale ratio axis (metafor's forest plots use the same doublings)
+LOG_TICKS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 100.0)
+# how a printed HR's model reads as a forest row label
+MODEL_LABELS = {"univariable": "univariable", "multivariable": "multivariable", "psm": "propensity-matched"}
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -91,17 +102,18 @@ def response_bars(study: Study) -> plt.Figure:
         y="percent",
         hue="arm",
         col="criterion",
+        col_wrap=1,
         kind="bar",
         palette=PALETTE[: r["arm"].nunique()],
-        height=3.4,
-        aspect=1.3,
+        height=2.8,
+        aspect=2.3,
         order=["CR", "PR", "SD", "PD", "ORR", "DCR"],
         col_order=list(dict.fromkeys(r["criterion"])),
     )
     g.set_axis_labels("", "% of arm (n/N)")
     g.set_titles("{col_name}")
     g.set(ylim=(0, 100))
-    sns.move_legend(g, "upper center", bbox_to_anchor=(0.45, 0.02), ncol=2, title=None, frameon=False)
+    sns.move_legend(g, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, title=None, frameon=False)
     g.figure.tight_layout()
     return g.figure
 
@@ -182,10 +194,11 @@ def factor_medians(study: Study) -> plt.Figure | None:
         x="value",
         y="subgroup",
         col="endpoint",
+        col_wrap=1,
         kind="point",
         linestyle="none",
         height=0.3 * sub["subgroup"].nunique() + 1.8,
-        aspect=1.1,
+        aspect=min(1.1, 8 / (0.3 * sub["subgroup"].nunique() + 1.8)),  # stacked: at most 8 in wide
         color=PALETTE[0],
         sharex=False,
     )
@@ -226,6 +239,7 @@ def feasibility_scatter(split: pd.DataFrame, matched: pd.DataFrame, inputs) -> p
         y="p",
         hue="test",
         col="design",
+        col_wrap=1,
         s=14,
         height=3.2,
         aspect=1.2,
@@ -242,39 +256,81 @@ def feasibility_scatter(split: pd.DataFrame, matched: pd.DataFrame, inputs) -> p
     return g.figure
 
 
-@styled
-def forest(study: Study, ax: plt.Axes | None = None) -> plt.Figure | None:
-    """Forest plot of the printed treatment HRs (overall and by subgroup), log scale."""
+def forest_rows(study: Study) -> tuple[pd.DataFrame, list[str]]:
+    """The printed treatment HRs a study forest shows (one header row per endpoint, then its
+    rows), and the printed HRs left out, each with why, for the caption."""
     hr = study["hazard_ratios"]
-    hr = hr[
-        hr["comparison"].str.contains(" vs ", regex=False)
-        & hr["lower"].notna()
-        & hr["upper"].notna()
-        & (hr["hr"] > 0)
-    ]
-    if study.is_two_arm:
-        a, b = study.comparison
-        hr = hr[hr["comparison"] == f"{a} vs {b}"]
-    if hr.empty:
-        return None
+    hr = hr[hr["comparison"].str.contains(" vs ", regex=False)]
+    wanted = f"{study.comparison[0]} vs {study.comparison[1]}" if study.is_two_arm else None
+    excluded: list[str] = []
+    keep = []
+    for i, r in hr.iterrows():
+        name = f"{r['endpoint']} {r['subgroup'] if isinstance(r['subgroup'], str) else r['model']}"
+        if wanted is not None and r["comparison"] != wanted:
+            continue  # a covariate's or another contrast's HR: not a treatment effect of this forest
+        if pd.isna(r["lower"]) or pd.isna(r["upper"]) or not r["hr"] > 0:
+            excluded.append(f"{name} (printed without a confidence interval)")
+        else:
+            keep.append(i)
+    hr = hr.loc[keep]
     # one colour per endpoint, from tab10, whose first two are PALETTE (OS, PFS)
     tab10 = [matplotlib.colors.to_hex(c) for c in plt.get_cmap("tab10").colors]
     colours = {e: tab10[i % len(tab10)] for i, e in enumerate(ENDPOINT_CODES)}
-    rows = pd.DataFrame(
-        {
-            "label": hr["endpoint"] + " · " + hr["subgroup"].fillna(hr["model"]),
-            "estimate": hr["hr"],
-            "lower": hr["lower"],
-            "upper": hr["upper"],
-            "colour": hr["endpoint"].map(colours).fillna("black"),
-        }
-    )
+    rows = []
+    for endpoint, grp in hr.groupby("endpoint", sort=False):
+        rows.append({"label": str(endpoint), "kind": "header"})
+        for _, r in grp.iterrows():
+            label = (
+                r["subgroup"] if isinstance(r["subgroup"], str) else MODEL_LABELS.get(r["model"], r["model"])
+            )
+            rows.append(
+                {
+                    "label": f"  {label}",
+                    "kind": "row",
+                    "estimate": r["hr"],
+                    "lower": r["lower"],
+                    "upper": r["upper"],
+                    "colour": colours.get(endpoint, "black"),
+                }
+            )
+    return pd.DataFrame(rows, columns=["label", "kind", "estimate", "lower", "upper", "colour"]), excluded
+
+
+@styled
+def forest(study: Study, ax: plt.Axes | None = None) -> plt.Figure | None:
+    """Forest plot of the printed treatment HRs (overall and by subgroup), log scale, one
+    panel (header row) per endpoint."""
+    rows, _ = forest_rows(study)
+    if rows.empty:
+        return None
+    favours = None
+    if study.is_two_arm:
+        a, b = study.comparison
+        favours = (study.arm(a).short, study.arm(b).short)
     return forest_plot(
         rows,
-        xlabel="hazard ratio as printed (log scale); < 1 favours the first arm",
-        figsize=(7, 0.4 * len(rows) + 1.3),
+        xlabel="hazard ratio as printed (log scale)",
+        figsize=(7, 0.4 * len(rows) + 1.6),
         ax=ax,
+        favours=favours,
     )
+
+
+def _log_ticks(ax: plt.Axes, values: list[float]) -> None:
+    """A log axis from the data (and at least 0.5–2), running from the readable tick
+    (:data:`LOG_TICKS`: 0.25, 0.5, 1, 2, 4, …) below the smallest value to the one above the
+    largest, ticked as plain numbers, no minor ticks."""
+    finite = [v for v in values if v is not None and np.isfinite(v) and v > 0]
+    lo, hi = min([0.5, *finite]), max([2.0, *finite])
+    below = [t for t in LOG_TICKS if t <= lo]
+    above = [t for t in LOG_TICKS if t >= hi]
+    lo = below[-1] if below else lo
+    hi = above[0] if above else hi
+    ax.set_xscale("log")
+    ax.set_xlim(lo / 1.1, hi * 1.1)
+    ticks = [t for t in LOG_TICKS if lo <= t <= hi]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 
 
 def forest_plot(
@@ -285,44 +341,96 @@ def forest_plot(
     scale: float = 1.0,
     figsize: tuple[float, float] | None = None,
     ax: plt.Axes | None = None,
+    *,
+    estimate_header: str = "HR (95% CI)",
+    favours: tuple[str, str] | None = None,
+    heterogeneity: str = "",
 ) -> plt.Figure:
-    """The one forest plot: a row per line of ``rows``, top to bottom.
+    """The one forest plot: a row per line of ``rows``, top to bottom, with text columns on the
+    right (estimate and CI; ``n`` when the rows have it; weight when they have one).
 
     ``rows`` has ``label``, ``estimate``, ``lower``, ``upper`` and optionally ``kind``
-    (``row``: square and CI; ``header``: label only; ``study``: square sized by ``weight`` (%);
-    ``pooled``: diamond with its prediction interval ``pi_lower``–``pi_upper`` dotted) and
-    ``colour``. Estimates are multiplied by ``scale``; on a log axis the null line is at 1.
+    (``row``: square and CI; ``header``: a bold label that starts a panel, with a rule above;
+    ``study``: square sized by ``weight`` (%); ``pooled``: diamond with its prediction interval
+    ``pi_lower``–``pi_upper`` dotted), ``colour`` and ``n`` (text). Estimates are multiplied by
+    ``scale``; on a log axis the null line is at 1 and ``favours`` (left, right) names the arm
+    each side favours. ``heterogeneity`` is printed under the plot (τ², I², Q p).
     """
     kind = rows["kind"] if "kind" in rows else pd.Series("row", index=rows.index)
-    fig, ax, own = axes_for(ax, figsize or (7, 0.4 * len(rows) + 1.3))
+    fig, ax, own = axes_for(ax, figsize or (7, 0.4 * len(rows) + 1.6))
     y = list(range(len(rows)))[::-1]
+    has_n = int("n" in rows and rows["n"].notna().any())
+    has_w = int("weight" in rows and (kind == "study").any())
+    # text columns right of the plot, at fixed offsets in points (whatever the axes' width)
+    columns = [(8, estimate_header)] + [(110, "n")] * has_n + [(110 + 50 * has_n, "weight")] * has_w
+    digits = 1 if scale == 100 else 2  # percentages to one decimal, ratios to two
+
+    def column_text(x: float, yi: float, text: str, **style: object) -> None:
+        ax.annotate(text, (1, yi), xycoords=("axes fraction", "data"), xytext=(x, 0),
+                    textcoords="offset points", va="center", fontsize=8, **style)  # fmt: skip
+
+    values: list[float] = []
     for yi, k, (_, r) in zip(y, kind, rows.iterrows(), strict=True):
-        if k == "header" or pd.isna(r["estimate"]):
+        if k == "header":
+            if yi != y[0]:
+                ax.axhline(yi + 0.5, color="#bbbbbb", linewidth=0.6)
+            continue
+        if pd.isna(r["estimate"]):
             continue
         est, lo, hi = (scale * r[c] for c in ("estimate", "lower", "upper"))
+        values += [lo, hi]
         colour = r["colour"] if "colour" in r.index and isinstance(r["colour"], str) else PALETTE[0]
+        cells = {estimate_header: f"{est:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"}
+        if has_n and isinstance(r.get("n"), str):
+            cells["n"] = r["n"]
+        if has_w and pd.notna(r.get("weight")):
+            cells["weight"] = f"{r['weight']:.0f}%"
+        for x, name in columns:
+            if name in cells:
+                column_text(x, yi, cells[name], fontweight="bold" if k == "pooled" else "normal")
         if k == "pooled":
             ax.fill([lo, est, hi, est], [yi, yi + 0.25, yi, yi - 0.25], color="black")
             if pd.notna(r.get("pi_lower")):
-                ax.plot(
-                    [scale * r["pi_lower"], scale * r["pi_upper"]],
-                    [yi, yi],
-                    color="black",
-                    linewidth=1,
-                    linestyle=":",
-                )
+                values += [scale * r["pi_lower"], scale * r["pi_upper"]]
+                ax.plot([scale * r["pi_lower"], scale * r["pi_upper"]], [yi, yi], color="black",
+                        linewidth=1, linestyle=":")  # fmt: skip
             continue
-        size = 4 + r["weight"] / 8 if k == "study" else 5
+        size = 4 + r["weight"] / 8 if k == "study" and pd.notna(r.get("weight")) else 5
         ax.plot([lo, hi], [yi, yi], color=colour, linewidth=1.3)
         ax.plot([est], [yi], marker="s", markersize=size, color=colour)
+    for x, name in columns:
+        column_text(x, len(rows) - 0.5, name, fontweight="bold")
     ax.set_yticks(y, rows["label"].tolist())
+    for tick, k in zip(ax.get_yticklabels(), kind, strict=True):
+        if k in ("header", "pooled"):
+            tick.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
     ax.set_ylim(-0.5, len(rows) - 0.5)
     if log:
-        ax.set_xscale("log")
+        _log_ticks(ax, values)
         ax.axvline(1, color="black", linewidth=0.8, linestyle="--")
-    ax.set_xlabel(xlabel)
+        if favours:  # under the tick labels, each side of the null line
+            for text, ha, dx in (
+                (f"← favours {favours[0]}", "right", -4),
+                (f"favours {favours[1]} →", "left", 4),
+            ):
+                ax.annotate(
+                    text,
+                    (1, 0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(dx, -22),
+                    textcoords="offset points",
+                    ha=ha,
+                    va="top",
+                    fontsize=8,
+                    color="#444444",
+                )
+    ax.set_xlabel(xlabel, labelpad=16 if log and favours else 4)
+    if heterogeneity:
+        ax.annotate(heterogeneity, (0, 0), xycoords="axes fraction", xytext=(0, -50 if favours else -40),
+                    textcoords="offset points", ha="left", va="top", fontsize=8)  # fmt: skip
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=10, pad=14)
     return finish(fig, own)
 
 
@@ -334,46 +442,83 @@ def km_reconstructed(
     landmarks: dict[str, dict[float, float]],
     title: str,
     medians: dict[str, str] | None = None,
+    effect: str = "",
     ax: plt.Axes | None = None,
 ) -> plt.Figure:
-    """Kaplan–Meier curves of reconstructed pseudo-IPD per arm, censor marks, printed landmark
-    rates as markers, and a number-at-risk table aligned under the time axis (lifelines)."""
+    """Kaplan–Meier curves of reconstructed pseudo-IPD per arm (survminer style): short arm
+    labels in the arms' colours in a legend above the curves, censor marks, printed landmark
+    rates as diamonds, median drop lines, ``effect`` (HR (95% CI) and p) in the plot, and a
+    number-at-risk table aligned under the time axis, its rows in the arms' colours."""
     from lifelines import KaplanMeierFitter
-    from lifelines.plotting import add_at_risk_counts
 
-    fig, ax, own = axes_for(ax, (8, 5.2))
-    fitters = []
+    fig, ax, own = axes_for(ax, (8, 5.6))
+    fitted = []
     for colour, (arm, df) in zip(PALETTE * 3, ipd.groupby("arm", sort=False), strict=False):
-        label = study.arm(arm).label
+        label = study.arm(arm).short
         med = (medians or {}).get(arm)
-        kmf = KaplanMeierFitter(label=f"{label} (printed median {med})" if med else label)
+        kmf = KaplanMeierFitter(label="x")
         kmf.fit(df["time"], df["event"])
-        kmf.plot_survival_function(
-            ax=ax, ci_show=True, show_censors=True, color=colour, censor_styles={"ms": 5, "marker": "|"}
-        )
+        sf = kmf.survival_function_.iloc[:, 0]
+        ci = kmf.confidence_interval_survival_function_
+        ax.step(sf.index, sf.to_numpy(), where="post", color=colour, linewidth=1.8,
+                label=f"{label} (printed median {med})" if med else label)  # fmt: skip
+        ax.fill_between(ci.index, ci.iloc[:, 0], ci.iloc[:, 1], step="post", color=colour, alpha=0.15,
+                        linewidth=0)  # fmt: skip
+        censored = df.loc[df["event"] == 0, "time"].to_numpy(float)
+        ax.plot(censored, sf.reindex(sf.index.union(censored)).ffill().loc[censored].to_numpy(),
+                linestyle="none", marker="|", markersize=6, color=colour)  # fmt: skip
+        median = float(kmf.median_survival_time_)
+        if math.isfinite(median):
+            ax.plot([0, median, median], [0.5, 0.5, 0], color=colour, linestyle=":", linewidth=1)
         lm = landmarks.get(arm) or {}
         if lm:
-            ax.scatter(
-                list(lm),
-                list(lm.values()),
-                marker="D",
-                s=36,
-                color=colour,
-                edgecolor="black",
-                zorder=5,
-                label=f"{label}: printed rates",
-            )
-        fitters.append(kmf)
+            ax.scatter(list(lm), list(lm.values()), marker="D", s=30, color=colour, edgecolor="black",
+                       zorder=5)  # fmt: skip
+        fitted.append((label, colour, df))
+    if any(landmarks.values()):
+        ax.scatter([], [], marker="D", s=30, color="white", edgecolor="black", label="printed rates")
     ax.set_ylim(0, 1.02)
-    ax.set_xlim(left=0)
+    ax.set_xlim(0, float(ipd["time"].max()) * 1.02)
     ax.set_xlabel("months")
     ax.set_ylabel(f"{endpoint}: survival probability")
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
-    # lifelines formats the labels with str.format: braces from data must stay text
-    labels = [str(k._label).replace("{", "{{").replace("}", "}}") for k in fitters]
-    add_at_risk_counts(*fitters, labels=labels, ax=ax, rows_to_show=["At risk"])
+    if effect:
+        ax.text(0.02, 0.03, effect, transform=ax.transAxes, ha="left", va="bottom", fontsize=8, zorder=6,
+                bbox={"facecolor": "white", "edgecolor": "#bbbbbb", "boxstyle": "round,pad=0.4"})  # fmt: skip
+    legend = ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=8, frameon=False)
+    if title:
+        rows = math.ceil(len(legend.get_texts()) / 2)
+        ax.set_title(title, fontsize=10, loc="left", pad=8 + 14 * rows)
+    _risk_table(ax, fitted)
     return finish(fig, own)
+
+
+def _risk_table(ax: plt.Axes, arms: list[tuple[str, str, pd.DataFrame]]) -> None:
+    """Numbers at risk at the time axis' ticks, one row per arm in its colour, under the axis."""
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    ax.set_xticks(ticks)
+    x_data = matplotlib.transforms.blended_transform_factory(ax.transData, ax.transAxes)
+    left = matplotlib.transforms.blended_transform_factory(ax.transAxes, ax.transAxes)
+    ax.text(0, -0.2, "Number at risk", transform=left, ha="left", va="top", fontsize=8, fontweight="bold")
+    for i, (label, colour, df) in enumerate(arms):
+        y = -0.28 - 0.07 * i
+        ax.text(-0.06, y, label, transform=left, ha="right", va="top", fontsize=8, color=colour)
+        times = df["time"].to_numpy(float)
+        for t in ticks:
+            ax.text(t, y, str(int((times >= t).sum())), transform=x_data, ha="center", va="top", fontsize=8,
+                    color=colour)  # fmt: skip
+
+
+def km_alt(ipd: pd.DataFrame, study: Study, endpoint: str, effect: str = "") -> str:
+    """Alt text of a reconstructed Kaplan–Meier figure: endpoint, arms and their medians."""
+    from lifelines import KaplanMeierFitter
+
+    arms = []
+    for arm, df in ipd.groupby("arm", sort=False):
+        median = float(KaplanMeierFitter().fit(df["time"], df["event"]).median_survival_time_)
+        med = f"median {median:.1f} months" if math.isfinite(median) else "median not reached"
+        arms.append(f"{study.arm(arm).label} ({len(df)} patients, {med})")
+    text = f"Kaplan–Meier curves of {endpoint} reconstructed from printed summaries: " + " and ".join(arms)
+    return text + (f"; {effect.replace(chr(10), '; ')}" if effect else "") + "."
 
 
 @styled
@@ -416,36 +561,64 @@ def forest_meta(
     log: bool = False,
     scale: float = 1.0,
     ax: plt.Axes | None = None,
+    *,
+    estimate_header: str = "estimate (95% CI)",
+    favours: tuple[str, str] | None = None,
+    heterogeneity: str = "",
 ) -> plt.Figure | None:
-    """Forest plot of a pooled analysis: studies (square size ~ weight) and the pooled diamond
-    with its prediction interval."""
+    """Forest plot of a pooled analysis: studies (square size ~ weight, weight column) and the
+    pooled diamond with its prediction interval, the heterogeneity line under it."""
     if frame is None:
         return None
-    rows = frame.assign(
-        label=[
-            f"{r['label']}  ({r['weight']:.0f}%)" if r["kind"] == "study" else r["label"]
-            for _, r in frame.iterrows()
-        ]
-    )
     return forest_plot(
-        rows, xlabel, title, log=log, scale=scale, figsize=(7.5, 0.45 * len(frame) + 1.5), ax=ax
-    )
+        frame, xlabel, title, log=log, scale=scale, figsize=(7.5, 0.45 * len(frame) + 1.9), ax=ax,
+        estimate_header=estimate_header, favours=favours, heterogeneity=heterogeneity,
+    )  # fmt: skip
 
 
-def show(fig: plt.Figure | None, name: str, page: downloads.Page | None = None) -> None:
-    """Display a figure with PNG and SVG downloads on a chapter's ``page``, then close it so
-    the inline backend does not show it twice. ``None`` (no figure to draw) shows nothing.
-    Shown and saved inside ``rc_context(STYLE)`` (dpi, SVG hash salt)."""
+def watermark(fig: plt.Figure) -> None:
+    """Mark a figure drawn from an invented cohort, across its middle (kept in PNG and SVG)."""
+    fig.text(0.5, 0.5, WATERMARK, transform=fig.transFigure, ha="center", va="center", rotation=25,
+             fontsize=44, fontweight="bold", color="#c62828", alpha=0.18, zorder=100)  # fmt: skip
+
+
+def figure_html(fig: plt.Figure, alt: str, caption: str = "") -> str:
+    """The figure as the page shows it: a PNG at the page's dpi inside ``<figure>``, with its
+    alt text and caption (both escaped: they may quote data)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=STYLE["figure.dpi"], bbox_inches="tight", metadata={"Software": None})
+    src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    cap = f"<figcaption>{html(caption)}</figcaption>" if caption else ""
+    return f'<figure class="reanalysis-figure"><img src="{src}" alt="{html(alt)}"/>{cap}</figure>'
+
+
+def show(
+    fig: plt.Figure | None,
+    name: str,
+    page: downloads.Page | None = None,
+    *,
+    alt: str,
+    caption: str = "",
+    synthetic: bool = False,
+) -> None:
+    """The one way a figure reaches a page: shown with its ``alt`` text (required: what the
+    figure shows, for readers who cannot see it) and ``caption``, with PNG (300 dpi) and SVG
+    downloads on the chapter's ``page``, then closed. A ``synthetic`` figure is watermarked
+    first. ``None`` (no figure to draw) shows nothing. Shown and saved inside
+    ``rc_context(STYLE)`` (dpi, SVG hash salt)."""
     if fig is None:
         return
+    if not alt.strip():
+        raise ValueError(f"figure '{name}' has no alt text")
     from IPython.display import HTML, display
 
     with plt.rc_context(STYLE):
-        display(fig)
+        if synthetic:
+            watermark(fig)
+        page_html = figure_html(fig, alt, caption)
         links = downloads.figure_files(fig, name, page)
     plt.close(fig)
-    if links:
-        display(HTML(links))
+    display(HTML(page_html + links))
 
 
 @styled

@@ -59,6 +59,29 @@ def _printed_medians(ep: pseudo.Endpoint) -> dict[str, str]:
     return out
 
 
+# how the survival test a reconstruction was compared with reads on a figure
+TEST_NAMES = {"logrank": "log-rank", "wilcoxon": "Breslow (Wilcoxon)", "tarone-ware": "Tarone–Ware"}
+
+
+def _km_effect(table: pd.DataFrame) -> str:
+    """HR and p for a KM figure: as printed (verbatim) and recomputed from the reconstruction."""
+    both = table[table["arm"] == "both arms"].set_index("quantity")
+    if both.empty:
+        return ""
+    hr = both.loc["Cox HR"] if "Cox HR" in both.index else None
+    p_rows = both[both.index.str.endswith(" p")]
+    test = TEST_NAMES.get(p_rows.index[0][:-2], p_rows.index[0][:-2]) if len(p_rows) else ""
+    printed = [str(hr["printed"])] if hr is not None and hr["printed"] else []
+    if len(p_rows) and p_rows["printed"].iloc[0]:
+        p = str(p_rows["printed"].iloc[0])
+        printed.append(p if p.lower().startswith("p") else f"p = {p}")
+    recon = [f"HR {hr['reconstructed']}"] if hr is not None else []
+    if len(p_rows):
+        recon.append(f"{test} p = {p_rows['reconstructed'].iloc[0]}")
+    lines = [f"As printed: {' · '.join(printed)}"] if printed else ["HR and p not printed"]
+    return "\n".join([*lines, f"Reconstructed: {' · '.join(recon)}"])
+
+
 def _plural(check: str) -> str:
     """'p-value' → 'p-values', 'landmark p' → 'landmark p-values'."""
     return check[:-2] + " p-values" if check.endswith(" p") else check + "s"
@@ -362,7 +385,14 @@ class Chapter:
         )
 
     def factor_figure(self) -> None:
-        plots.show(plots.factor_medians(self.study), "factor-medians", page=self.page)
+        plots.show(
+            plots.factor_medians(self.study),
+            "factor-medians",
+            page=self.page,
+            alt="Dot plot of median survival, as printed, per level of each prognostic factor, "
+            "with the printed confidence intervals as lines; one panel per endpoint.",
+            caption="Median survival by prognostic-factor level, as printed.",
+        )
 
     def subgroups(self) -> HTML | Markdown:
         """Hazard ratios as printed (univariable, multivariable, PSM, subgroups) with their checks."""
@@ -371,7 +401,17 @@ class Chapter:
         )
 
     def forest_figure(self) -> None:
-        plots.show(plots.forest(self.study), "forest", page=self.page)
+        rows, excluded = plots.forest_rows(self.study)
+        endpoints = ", ".join(rows.loc[rows["kind"] == "header", "label"])
+        left_out = f" Not shown: {'; '.join(excluded)}." if excluded else ""
+        plots.show(
+            plots.forest(self.study),
+            "forest",
+            page=self.page,
+            alt=f"Forest plot of {int((rows['kind'] == 'row').sum())} hazard ratios as printed, with "
+            f"their 95% confidence intervals on a log scale, one panel per endpoint ({endpoints}).",
+            caption="Hazard ratios as printed (log scale; the dashed line is no difference)." + left_out,
+        )
 
     @property
     def weighting(self) -> str:
@@ -392,6 +432,7 @@ class Chapter:
             display(Markdown("_The paper prints too little to reconstruct any survival curve._"))
         for ep, ipd, table in done:
             display(Markdown(f"**{md(ep.title)}**"))
+            effect = _km_effect(table)
             fig = plots.km_reconstructed(
                 ipd,
                 self.study,
@@ -399,9 +440,18 @@ class Chapter:
                 ep.landmarks,
                 f"{ep.title}: reconstructed from printed summaries, not patient data",
                 medians=_printed_medians(ep),
+                effect=effect,
             )
             slug = re.sub(r"[^a-z0-9]+", "-", ep.title.lower()).strip("-")
-            plots.show(fig, f"km-{slug}", page=self.page)
+            plots.show(
+                fig,
+                f"km-{slug}",
+                page=self.page,
+                alt=plots.km_alt(ipd, self.study, ep.title, effect),
+                caption=f"{ep.title}: Kaplan–Meier curves of the central reconstruction from the "
+                "printed summaries (shaded: 95% CI; ticks: censored; diamonds: printed rates; dotted: "
+                "medians of the reconstruction), with the number at risk under the time axis.",
+            )
             if ep.notes:
                 display(Markdown("\n".join(f"- {md(n)}" for n in ep.notes)))
             table = table.assign(status=table["status"].map(tables.MARK))
@@ -528,13 +578,28 @@ class Chapter:
 
     def feasibility_figure(self) -> None:
         fig = plots.feasibility_scatter(self.feasible(False), self.feasible(True), self._orr_inputs())
-        plots.show(fig, "feasibility", page=self.page)
+        plots.show(
+            fig,
+            "feasibility",
+            page=self.page,
+            alt="Scatter plot of the p-value of each test against the size of the first arm, for every "
+            "split of the counts consistent with the printed percentages; the printed p is a band.",
+            caption="p-values of the count tables consistent with the printed percentages (log scale).",
+        )
 
     # ------------------------------------------------------------ figures
     def response_figure(self) -> None:
         if self.study["response"].empty:
             return
-        plots.show(plots.response_bars(self.study), "response", page=self.page)
+        arms = " and ".join(a.label for a in self.study.arms)
+        plots.show(
+            plots.response_bars(self.study),
+            "response",
+            page=self.page,
+            alt=f"Bar chart of best overall response (CR, PR, SD, PD, ORR, DCR) as % of each arm, "
+            f"for {arms}, one panel per response criterion.",
+            caption="Best overall response as printed, % of each arm.",
+        )
 
     def ae_claims(self) -> HTML | Markdown:
         """Claims about adverse events (overall grade >= 3 rate, 'most common') against the graded counts."""
@@ -546,10 +611,27 @@ class Chapter:
         if self.study["adverse_events"].empty:
             return
         fig = plots.ae_grades(self.study, self.a) if self.b is None else plots.ae_diverging(self.study)
-        plots.show(fig, "adverse-events", page=self.page)
+        arms = " and ".join(a.label for a in self.study.arms)
+        plots.show(
+            fig,
+            "adverse-events",
+            page=self.page,
+            alt=f"Horizontal bar chart of adverse events as % of each arm ({arms}), any grade and "
+            "grade 3 or higher, one bar per event term.",
+            caption="Adverse events as printed, % of the arm.",
+        )
 
     def status_figure(self) -> None:
-        plots.show(plots.status_bars(status_counts(self.checks)), "status", page=self.page)
+        counts = status_counts(self.checks)
+        total = counts.loc["total"] if "total" in counts.index else counts.sum()
+        parts = ", ".join(f"{int(total[st])} {st}" for st in total.index if int(total[st]))
+        plots.show(
+            plots.status_bars(counts),
+            "status",
+            page=self.page,
+            alt=f"Stacked bar chart of the checks of this study by kind of check and verdict: {parts}.",
+            caption="Every check of this study by kind and verdict.",
+        )
 
 
 # every section names itself when it fails (helpers starting with "_" and properties excepted)

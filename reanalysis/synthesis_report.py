@@ -39,7 +39,7 @@ class SynthesisChapter:
     def glue(self) -> None:
         from myst_nb import glue
 
-        glue("estimator", Markdown(md(self.params["estimator"])), display=False)
+        glue("estimator", Markdown(md(synthesis.estimator_text(self.params["estimator"]))), display=False)
         glue("max_k", max(len(x.rows) for x in [*self.rates.values(), *self.hrs.values()]), display=False)
 
     def at_a_glance(self) -> HTML:
@@ -53,12 +53,13 @@ class SynthesisChapter:
             if x.result is None:
                 not_pooled.append(f"{name}: {x.note or f'k = {len(x.rows)}'}")
             else:
-                pooled.append(f"{name} {r['pooled (CI)']} (k = {r['k']}, I² {r['I² %']:g}%)")
+                pooled.append(f"{name} {r['pooled (CI)']} (k = {r['k']}, I² {r['I²']})")
         studies = sorted({st for _, x, _, _ in items for st in x.rows.get("study", [])})
         rows = [
             (
                 "Design",
-                f"random-effects meta-analysis ({self.params['estimator']}) of study-level aggregates",
+                f"meta-analysis of study-level aggregates: "
+                f"{synthesis.estimator_text(self.params['estimator'])}",
             ),
             ("Studies contributing", ", ".join(studies) or "none"),
             ("Pooled", "; ".join(pooled) or "nothing: fewer than two studies per outcome"),
@@ -84,11 +85,41 @@ class SynthesisChapter:
                 )
             if x.note:
                 display(Markdown(f"_{md(x.note)}_"))
-            frame = synthesis.forest_frame(x, transform, list(x.rows["study"]))
-            fig = plots.forest_meta(
-                frame, f"{name}: {self.params['estimator']}", xlabel, log=log, scale=scale
-            )
-            plots.show(fig, f"forest-{slug}", page=self.page)
+            self._forest(name, slug, x, transform, xlabel, log, scale)
+
+    def _forest(
+        self, name: str, slug: str, x: synthesis.Pooled, transform: str, xlabel: str, log: bool, scale: float
+    ) -> None:
+        """The forest plot of one pooled outcome, its caption (method, studies left out) and alt text."""
+        frame = synthesis.forest_frame(x, transform, list(x.rows["study"]))
+        if frame is None or x.result is None:
+            return
+        if "events" in x.rows:
+            n = [f"{e}/{t}" for e, t in zip(x.rows["events"], x.rows["total"], strict=True)]
+            frame = frame.assign(n=[*n, f"{sum(x.rows['events'])}/{sum(x.rows['total'])}"])
+        fig = plots.forest_meta(
+            frame,
+            name,
+            xlabel,
+            log=log,
+            scale=scale,
+            estimate_header="HR (95% CI)" if log else "% (95% CI)",
+            favours=("RT arm", "control") if log else None,
+            heterogeneity=synthesis.heterogeneity_text(x.result),
+        )
+        pi = synthesis.prediction_interval(x.result, transform)
+        pooled = synthesis.summary_row(name, x, transform, scale)["pooled (CI)"]
+        left = [f"{r['study']} ({r['why']})" for _, r in x.excluded.iterrows()]
+        plots.show(
+            fig,
+            f"forest-{slug}",
+            page=self.page,
+            alt=f"Forest plot of {name}: {x.result.k} studies with their 95% confidence intervals and "
+            f"weights, and the pooled estimate {pooled} as a diamond; prediction interval {pi.text(scale)}.",
+            caption=f"{name}: {synthesis.method_text(x.result)}. "
+            + ("Dotted: 95% prediction interval. " if pi.status is synthesis.PIStatus.SHOWN else "")
+            + (f"Left out: {'; '.join(left)}." if left else "No study left out."),
+        )
 
     def rates_section(self) -> None:
         self._section(self.rates, "logit", "proportion (%)", log=False, scale=100)

@@ -85,14 +85,14 @@ def test_figure_png_and_svg_are_byte_stable(page, monkeypatch):
         ax.plot([0, 1, 2], [1, 0.6, 0.4], drawstyle="steps-post")
         return fig
 
-    plots.show(draw(), "km", page=page)
+    plots.show(draw(), "km", page=page, alt="a step curve")
     first = {ext: (page.folder / f"km.{ext}").read_bytes() for ext in ("png", "svg")}
     assert first["png"].startswith(b"\x89PNG")
     assert b"<svg" in first["svg"] and b"<dc:date>" not in first["svg"]
     assert "downloads/demo/km.svg" in shown[-1].data
     assert not plt.get_fignums(), "the figure is closed after showing"
     rerun = downloads.start("demo", page.folder)  # a re-run of the page
-    plots.show(draw(), "km", page=rerun)
+    plots.show(draw(), "km", page=rerun, alt="a step curve")
     assert {ext: (page.folder / f"km.{ext}").read_bytes() for ext in ("png", "svg")} == first
 
 

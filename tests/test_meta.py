@@ -670,3 +670,77 @@ def test_printed_ci_level_changes_the_standard_errors() -> None:
     _, vi90 = log_ratio_effects(HRS, HR_LOWERS, HR_UPPERS, ci_level=0.90)
     ratio = (sps.norm.isf(0.025) / sps.norm.isf(0.05)) ** 2
     assert (vi90 / vi95).tolist() == pytest.approx([ratio] * 3, rel=REL)
+
+
+# --------------------------------------------------------------------------
+# Hartung-Knapp-Sidik-Jonkman against metafor 3.8-1: rma(..., test="knha", control=tight);
+# pi from predict(fit, pi.type="riley"). Script and output: tests/reference/metafor_reference.md.
+KNHA = {
+    # fit <- rma(yi, vi, data=bcg, method="REML", test="knha", control=tight)
+    ("bcg", "REML"): {
+        "estimate": -0.71453234215814,
+        "se": 0.180791744092848,
+        "ci": (-1.10844371368555, -0.320620970630728),
+        "tau2": 0.313243258136486,
+        "pi": (-2.00905765037112, 0.579992966054843),
+    },
+    # fit <- rma(yi, vi, data=plo, method="REML", test="knha", control=tight)
+    ("plo", "REML"): {
+        "estimate": -0.477506331541467,
+        "se": 0.880582528683574,
+        "ci": (-2.92239538302767, 1.96738271994474),
+        "tau2": 3.0115646972321,
+        "pi": (-6.67060758504696, 5.71559492196402),
+    },
+    # fit <- rma(yi=yi, sei=sei, method="REML", test="knha", control=tight)  (tau2 = 0: the
+    # Knapp-Hartung se, 0.118, is below the plain one, 0.168: metafor does not truncate it)
+    ("hr", "REML"): {
+        "estimate": -0.858316081010778,
+        "se": 0.118261926970945,
+        "ci": (-1.36715608391775, -0.349476078103811),
+        "tau2": 0.0,
+        "pi": (-2.36097633759814, 0.644344175576587),
+    },
+    # fit <- rma(yi, vi, data=bcg, method="DL", test="knha", control=tight)
+    ("bcg", "DL"): {
+        "estimate": -0.714117222073227,
+        "se": 0.180696628335547,
+        "ci": (-1.10782135416833, -0.320413089978125),
+        "tau2": 0.308760262862376,
+        "pi": (-2.00016235180598, 0.57192790765953),
+    },
+}
+
+
+@pytest.mark.parametrize(("dataset", "method"), list(KNHA))
+def test_hksj_matches_metafor_knha(dataset: str, method: str) -> None:
+    expected = KNHA[(dataset, method)]
+    yi, vi = {
+        "bcg": bcg_effects,
+        "plo": lambda: proportion_effects(EVENTS, TOTALS),
+        "hr": lambda: log_ratio_effects(HRS, HR_LOWERS, HR_UPPERS),
+    }[dataset]()
+    res = pool(yi, vi, method, test="knha")
+    assert res.test == "knha"
+    for name in ("estimate", "se", "tau2"):
+        assert close(getattr(res, name), expected[name]), (name, getattr(res, name), expected[name])
+    assert_pair(res.ci, expected["ci"])
+    assert_pair(res.pi, expected["pi"])
+    # the weights, tau2 and estimate are those of the z fit: only the se and the intervals change
+    plain = pool(yi, vi, method)
+    assert res.weights == plain.weights and res.estimate == plain.estimate
+
+
+def test_hksj_with_two_studies_uses_t_on_one_df() -> None:
+    """metafor 3.8-1: rma(yi=yi[1:2], sei=sei[1:2], method="REML", test="knha", control=tight)."""
+    yi, vi = log_ratio_effects(HRS[:2], HR_LOWERS[:2], HR_UPPERS[:2])
+    res = pool(yi, vi, "REML", test="knha")
+    assert close(res.se, 0.188237842897126)
+    assert_pair(res.ci, (-3.25396765488367, 1.52960948700989))
+    assert res.pi is None  # metafor prints the CI as its k = 2 "riley" interval; we give none
+
+
+def test_unknown_test_is_refused() -> None:
+    yi, vi = bcg_effects()
+    with pytest.raises(ValueError, match="unknown test"):
+        pool(yi, vi, "REML", test="hksj")

@@ -42,7 +42,7 @@ def test_figures_have_the_book_style_whatever_the_global_settings(tmp_path, monk
         page = downloads.start("demo", folder)
         fig = plots.response_bars(li2022)
         dpi = fig.dpi
-        plots.show(fig, "response", page=page)
+        plots.show(fig, "response", page=page, alt="response bars")
         return dpi, {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
     dpi, reference = files(tmp_path / "a")
@@ -155,3 +155,97 @@ def test_patient_figures_take_ax():
     _draws_on_given_axes(
         lambda ax: shap_plot(pd.DataFrame({"feature": ["AGE", "SEX"], "value": [0.3, 0.1]}), ax=ax)
     )
+
+
+def _shown(monkeypatch, fig, **kwargs) -> str:
+    """The HTML plots.show puts on the page."""
+    out = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: out.append(obj.data))
+    plots.show(fig, "fig", **kwargs)
+    assert len(out) == 1
+    return out[0]
+
+
+def test_show_puts_escaped_alt_text_and_caption_on_the_page(monkeypatch, li2022):
+    page = _shown(monkeypatch, plots.response_bars(li2022), alt='Bars <b>"x"</b>', caption="C & D")
+    assert 'alt="Bars &lt;b&gt;&quot;x&quot;&lt;/b&gt;"' in page
+    assert "<figcaption>C &amp; D</figcaption>" in page
+    assert page.count("<img ") == 1 and 'src="data:image/png;base64,' in page
+    with pytest.raises(ValueError, match="no alt text"):
+        plots.show(plots.response_bars(li2022), "fig", alt="  ")
+    plt.close("all")
+
+
+def test_synthetic_figures_carry_the_watermark(monkeypatch, tmp_path, li2022):
+    page = downloads.start("demo", tmp_path)
+    monkeypatch.setattr("IPython.display.display", lambda obj: None)
+    plots.show(plots.response_bars(li2022), "marked", page=page, alt="a", synthetic=True)
+    plots.show(plots.response_bars(li2022), "plain", page=page, alt="a")
+    assert plots.WATERMARK.encode() not in (tmp_path / "plain.svg").read_bytes()
+    # the SVG keeps text as glyph paths with the text in a comment
+    assert plots.WATERMARK.encode() in (tmp_path / "marked.svg").read_bytes()
+    # PNG downloads at 300 dpi (pHYs: pixels per metre, 300 / 0.0254 = 11811)
+    import struct
+
+    png = (tmp_path / "plain.png").read_bytes()
+    at = png.index(b"pHYs") + 4
+    assert struct.unpack(">II", png[at : at + 8]) == (11811, 11811)
+
+
+def test_forest_has_text_columns_panels_and_favours(li2022):
+    rows, excluded = plots.forest_rows(li2022)
+    assert list(rows["kind"]) == ["header", "row", "header", "row"]  # PFS, OS: one panel each
+    assert excluded == []
+    fig = plots.forest(li2022)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    # Li 2022 printed PFS HR 0.51 (0.30–0.86), OS HR 0.70 (0.38–1.30)
+    assert "HR (95% CI)" in texts and "0.51 (0.30–0.86)" in texts and "0.70 (0.38–1.30)" in texts
+    assert "← favours RT + anti-PD1" in texts and "favours TACE + sorafenib →" in texts
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["0.25", "0.5", "1", "2"]
+    plt.close(fig)
+
+
+def test_pooled_forest_shows_weights_n_and_heterogeneity():
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        {
+            "label": ["A", "B", "Pooled"],
+            "estimate": [0.5, 0.6, 0.55],
+            "lower": [0.4, 0.5, 0.45],
+            "upper": [0.6, 0.7, 0.65],
+            "kind": ["study", "study", "pooled"],
+            "weight": [40.0, 60.0, 100.0],
+            "n": ["10/20", "30/50", "40/70"],
+        }
+    )
+    fig = plots.forest_meta(rows, "ORR", "%", scale=100, estimate_header="% (95% CI)", heterogeneity="τ² = 0")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    for want in ("% (95% CI)", "n", "weight", "50.0 (40.0–60.0)", "30/50", "60%", "100%", "τ² = 0"):
+        assert want in texts, want
+    plt.close(fig)
+
+
+def test_km_figure_has_effect_risk_table_and_median_lines(li2022):
+    import pandas as pd
+
+    ipd = pd.DataFrame(
+        {
+            "arm": ["rt_pd1"] * 4 + ["tace_sor"] * 4,
+            "time": [1.0, 2.0, 3.0, 4.0, 1.0, 1.5, 2.0, 5.0],
+            "event": [1, 1, 0, 1, 1, 1, 1, 0],
+        }
+    )
+    fig = plots.km_reconstructed(ipd, li2022, "OS", {}, "t", effect="HR 0.5 (0.2–0.9)")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "HR 0.5 (0.2–0.9)" in texts and "Number at risk" in texts
+    assert "RT + anti-PD1" in texts and "TACE + sorafenib" in texts
+    # at time 0 all 4 of each arm are at risk; at 2 months 3 (rt: 2, 3, 4) and 2 (tace: 2, 5)
+    assert texts.count("4") >= 2 and "3" in texts and "2" in texts
+    # hand KM: rt S = 0.75, 0.5 at 2 -> median 2; tace S = .75, .5 at 1.5 -> median 1.5
+    dotted = [line for line in fig.axes[0].lines if line.get_linestyle() == ":"]
+    assert sorted(line.get_xdata()[1] for line in dotted) == [1.5, 2.0]
+    alt = plots.km_alt(ipd, li2022, "OS", "HR 0.5")
+    assert "RT + anti-PD1 (4 patients, median 2.0 months)" in alt and "median 1.5 months" in alt
+    plt.close(fig)

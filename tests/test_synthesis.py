@@ -5,6 +5,8 @@ The pooling itself is tested against metafor in tests/test_meta.py.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from reanalysis import meta, synthesis
@@ -19,8 +21,54 @@ def test_orr_rows_are_the_printed_counts_of_rt_arms():
     assert got["Li 2022"] == (21, 37)
     assert got["RT+IO+T cohort 2025"][1] == 29 and got["Single-centre RT + ICI 2025"][1] == 108
     assert "Multicentre 2026" in p.excluded["study"].iloc[0]  # arm size not printed
-    same = meta.pool_proportions(p.rows["events"], p.rows["total"], method="DL")
-    assert p.result.estimate == pytest.approx(same.estimate)
+    # the default for k = 3 < 5: REML with the Hartung-Knapp-Sidik-Jonkman CI
+    same = meta.pool_proportions(p.rows["events"], p.rows["total"], method="REML", test="knha")
+    assert p.result == same
+    dl = synthesis.pool_rates("ORR", "mRECIST", method="DL")
+    assert dl.result == meta.pool_proportions(p.rows["events"], p.rows["total"], method="DL")
+
+
+def test_default_estimator_is_reml_with_hksj_below_five_studies():
+    assert synthesis.resolve_estimator("auto", synthesis.HKSJ_BELOW_K - 1) == ("REML", "knha")
+    assert synthesis.resolve_estimator("auto", synthesis.HKSJ_BELOW_K) == ("REML", "z")
+    assert synthesis.resolve_estimator("DL", 3) == ("DL", "z")
+    assert "Hartung–Knapp–Sidik–Jonkman" in synthesis.estimator_text("auto")
+
+
+def _result(estimate: float, pi: tuple[float, float] | None, method: str = "REML") -> meta.MetaResult:
+    return meta.MetaResult(method, 3, estimate, 0.1, (estimate - 0.2, estimate + 0.2), pi, 0.1, 42.4,
+                           2.5, 0.28, (30.0, 30.0, 40.0))  # fmt: skip
+
+
+def test_prediction_interval_is_called_uninformative_when_it_spans_almost_everything():
+    # logit(0.03) = -3.48, logit(0.97) = 3.48: 3% to 97% spans 94 points >= 90: uninformative
+    wide = synthesis.prediction_interval(_result(0.0, (-3.48, 3.48)), "logit")
+    assert wide.status is synthesis.PIStatus.UNINFORMATIVE and "uninformative" in wide.text(100)
+    # logit(0.2) = -1.386, logit(0.8) = 1.386: 20.00–80.00 %
+    ok = synthesis.prediction_interval(_result(0.0, (-1.3862943611198906, 1.3862943611198906)), "logit")
+    assert ok.status is synthesis.PIStatus.SHOWN and ok.text(100) == "20.00–80.00"
+    # HR 0.1 to 10 is a 100-fold span: uninformative; 0.5 to 2 is shown
+    hr = synthesis.prediction_interval(_result(0.0, (math.log(0.099), math.log(10.1))), "log")
+    assert hr.status is synthesis.PIStatus.UNINFORMATIVE
+    assert (
+        synthesis.prediction_interval(_result(0.0, (math.log(0.5), math.log(2))), "log").text() == "0.50–2.00"
+    )
+    few = synthesis.prediction_interval(_result(0.0, None), "log")
+    assert few.status is synthesis.PIStatus.TOO_FEW and "fewer than 3" in few.text()
+    assert (
+        synthesis.prediction_interval(_result(0.0, None, "FE"), "log").status
+        is synthesis.PIStatus.FIXED_EFFECT
+    )
+
+
+def test_summary_row_gives_i2_as_a_whole_percentage():
+    p = synthesis.pool_rates("ORR", "mRECIST")
+    row = synthesis.summary_row("ORR", p, "logit", 100)
+    assert row["I²"] == f"{round(p.result.i2)}%" and row["τ²"] == f"{p.result.tau2:.3f}"
+    assert "Hartung–Knapp–Sidik–Jonkman" in row["method"]
+    assert synthesis.heterogeneity_text(p.result).startswith(
+        f"Heterogeneity: τ² = {p.result.tau2:.3f}, I² = "
+    )
 
 
 def test_grade3_ae_uses_inferred_counts_and_says_so():

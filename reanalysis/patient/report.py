@@ -132,6 +132,13 @@ class PatientSection:
             + "".join(f"\n\n**Check the data:** {md(w)}" for w in warnings)
         )
 
+    def _show(self, fig, name: str, alt: str, caption: str = "") -> None:
+        """Show a figure of these patients; one from a synthetic cohort carries the watermark."""
+        synthetic = bool(getattr(self.data, "synthetic", False))
+        if synthetic:
+            alt, caption = f"Synthetic data. {alt}", f"Synthetic data (invented patients). {caption}".strip()
+        plots.show(fig, name, page=self.page, alt=alt, caption=caption, synthetic=synthetic)
+
     def _ordered(self, adsl: pd.DataFrame) -> pd.DataFrame:
         """ADSL rows in the study's comparison order of arms (the tables' column order)."""
         rank = {a: i for i, a in enumerate(self.arms)}
@@ -311,7 +318,13 @@ class PatientSection:
                 m.balance.round(3), "patient-psm-balance", "Balance before and after matching", page=self.page
             )
         )
-        plots.show(plots.styled(PSM.love_plot)(m.balance), "patient-psm-love", page=self.page)
+        self._show(
+            plots.styled(PSM.love_plot)(m.balance),
+            "patient-psm-love",
+            "Love plot: absolute standardised mean difference of each covariate before and after "
+            "propensity-score matching, against the 0.1 balance line.",
+            "Covariate balance before and after matching.",
+        )
         for paramcd in self.paramcds:
             cox = _attempt(
                 f"{paramcd} Cox model in the matched cohort",
@@ -368,10 +381,12 @@ class PatientSection:
                     page=self.page,
                 )
             )
-            plots.show(
+            self._show(
                 plots.styled(SG.forest_plot)(df, f"{paramcd}: subgroups"),
                 f"patient-subgroups-{paramcd.lower()}",
-                page=self.page,
+                f"Forest plot of the treatment hazard ratio for {paramcd} within each subgroup level, "
+                "with 95% confidence intervals on a log scale and the interaction p per subgroup.",
+                f"{paramcd}: treatment hazard ratio by subgroup.",
             )
 
     def response_models(self, criterion: str) -> None:
@@ -402,12 +417,27 @@ class PatientSection:
                 page=self.page,
             )
         )
-        plots.show(plots.styled(M.roc_plot)(res), "patient-models-roc", page=self.page)
-        plots.show(plots.styled(M.calibration_plot)(res), "patient-models-calibration", page=self.page)
+        self._show(
+            plots.styled(M.roc_plot)(res),
+            "patient-models-roc",
+            f"ROC curves of the response models on the validation split; best model {res.best_model}.",
+            "ROC curves, validation split.",
+        )
+        self._show(
+            plots.styled(M.calibration_plot)(res),
+            "patient-models-calibration",
+            "Calibration plot: predicted against observed response probability per model.",
+            "Calibration, validation split.",
+        )
         shap = E.shap_summary(res, X, seed=self.seed, max_samples=100)
         display(
             tables.show(
                 shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})", page=self.page
             )
         )
-        plots.show(plots.styled(E.shap_plot)(shap), "patient-shap", page=self.page)
+        self._show(
+            plots.styled(E.shap_plot)(shap),
+            "patient-shap",
+            f"Bar chart of mean absolute SHAP value per feature for {res.best_model}.",
+            "Feature importance (mean |SHAP|).",
+        )

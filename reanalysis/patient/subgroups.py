@@ -141,6 +141,6 @@ def forest_plot(df: pd.DataFrame, title: str = "", ax: plt.Axes | None = None) -
         frame,
         "hazard ratio (95% CI)",
         title,
-        figsize=(6.5, 0.4 * (len(df) + df["subgroup"].nunique()) + 1.2),
+        figsize=(9, 0.4 * (len(df) + df["subgroup"].nunique()) + 1.2),
         ax=ax,
     )

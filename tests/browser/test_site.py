@@ -104,6 +104,8 @@ def test_page(page, server, browser):
         "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
     )
     assert not broken, f"images not loaded on {page}: {broken}"
+    no_alt = pg.eval_on_selector_all("article img", ALT_MISSING_JS)
+    assert not no_alt, f"figures without real alt text on {page}: {no_alt}"
     text = pg.inner_text("article") if pg.query_selector("article") else pg.inner_text("body")
     assert "{glue" not in text and "glue:" not in text, f"unresolved glue placeholder on {page}"
     for href in pg.eval_on_selector_all("article a[href]", "as => as.map(a => a.href)"):
@@ -118,6 +120,13 @@ def test_page(page, server, browser):
     pg.screenshot(path=str(SHOTS / (page.replace("/", "__").removesuffix(".html") + ".png")), full_page=False)
     ctx.close()
 
+
+# every image in the page content has alt text, and it describes the figure: not empty, not a
+# file name ("a1b2.png") — what Sphinx and myst-nb fall back to
+ALT_MISSING_JS = """imgs => imgs
+  .filter(i => { const a = (i.getAttribute('alt') || '').trim();
+                 return !a || /^[\\w.-]+\\.(png|svg|jpe?g|gif|webp)$/i.test(a); })
+  .map(i => i.src.slice(0, 80))"""
 
 MAGIC = {
     ".png": lambda b: b.startswith(b"\x89PNG"),
