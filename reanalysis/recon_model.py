@@ -28,8 +28,9 @@ _DEFAULT_SPREAD = 0.5  # censoring spread on each side of the median follow-up w
 _SHAPE_FIT = 0.5  # censoring shapes whose expected events are within this of the best fit "fit"
 _TAIL_ALIVE = 0.1  # without censoring, follow until n * S(t) = this many expected survivors
 _WIGGLE_POINTS = 4  # perturbed points inside each interval between printed points (and in the tail)
-# points per interval at which the smooth cumulative hazard between printed points is tabulated
-# (log S linear between them: the smooth curve is followed to well within one Kaplan-Meier step)
+# points per interval at which the smooth cumulative hazard between printed points is tabulated,
+# log S linear between them: on the worked example (37 patients) S stays within 0.004 of the
+# cubic, a seventh of a Kaplan-Meier step there (16 points: 0.001, at more cost per draw)
 _SMOOTH_POINTS = 8
 # fewest events the last printed interval is taken to hold when drawing the tail hazard: with
 # less than one, the gamma draw would put most tails at nearly zero hazard (no more deaths)
@@ -39,6 +40,9 @@ _TAIL_EVENTS_MIN = 1.0
 @dataclass(frozen=True)
 class Curve:
     """Piecewise-exponential survival: log S linear between knots, then a constant hazard.
+
+    The knots are the printed points, or a finer grid tabulating the smooth curve through them
+    (``pins`` then holds the printed points' times).
 
     An interval ending at S = 0 (everyone dead by a landmark) cannot have a constant
     hazard; there S falls linearly (a constant death density) instead.
