@@ -183,6 +183,9 @@ def endpoint_inputs(
                 )
             else:
                 spec["events"] = int(e["value"])
+        alive = r[r["statistic"] == "alive"]  # alive and still followed at the cut-off: censored
+        if len(alive) and pd.notna(alive.iloc[0]["value"]):
+            spec["alive"] = int(alive.iloc[0]["value"])
         if subgroup is None:
             spec.update(_followup(study, arm))
         else:
@@ -190,9 +193,14 @@ def endpoint_inputs(
             if window is not None:
                 spec["max_followup"] = window
         if "events" not in spec and "followup_median" not in spec and "followup_range" not in spec:
+            least = (
+                f"the least that leaves the {spec['alive']} patients printed as still followed censored"
+                if spec.get("alive")
+                else "none"
+            )
             ep.notes.append(
                 f"{study.arm(arm).label}: neither events nor follow-up are printed, so the censoring "
-                "is unknown: the replicates span it from none to the most the printed rates allow"
+                f"is unknown: the replicates span it from {least} to the most the printed rates allow"
             )
         ep.inputs[arm] = spec
     return ep

@@ -3,7 +3,8 @@
 :func:`validate` turns the printed summaries of an arm (as :func:`reanalysis.reconstruct.reconstruct_arm`
 takes them) into an :class:`Inputs` record, or raises ValueError naming the culprit.  A median
 "not reached" is ``median=math.inf`` (or ``"NR"``); ``max_followup`` is the longest follow-up
-the study window allows (accrual start to data cut-off) when no range of follow-up is printed.
+the study window allows (accrual start to data cut-off) when no range of follow-up is printed;
+``alive`` the patients printed as alive and still followed at the data cut-off (censored there).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ ARM_KEYS = (
     "followup_median",
     "followup_range",
     "max_followup",
+    "alive",
 )
 NOT_REACHED = ("NR", "NOT REACHED", "INF")
 _MAX_DECIMALS = 4  # printed percentages have at most this many decimals
@@ -87,6 +89,7 @@ class Inputs:
     followup_range: tuple[float, float] | None
     max_followup: float | None = None
     median_nr: bool = False
+    alive: int | None = None  # printed as alive and still followed at the cut-off: censored
 
     @property
     def t_cap(self) -> float:
@@ -133,6 +136,7 @@ def validate(
     followup_median: object = None,
     followup_range: object = None,
     max_followup: object = None,
+    alive: object = None,
 ) -> Inputs:
     """Check every input and their mutual consistency; ValueError names the culprit."""
     n_ = count(n, "n")
@@ -145,6 +149,14 @@ def validate(
             raise ValueError(f"events must be non-negative, got {events!r}")
         if ev > n_:
             raise ValueError(f"events ({ev}) exceeds n ({n_})")
+
+    alive_ = None
+    if alive is not None:
+        alive_ = count(alive, "alive")
+        if alive_ < 0:
+            raise ValueError(f"alive must be non-negative, got {alive!r}")
+        if alive_ + (ev or 0) > n_:
+            raise ValueError(f"alive ({alive_}) and events ({ev or 0}) add up to more than n ({n_})")
 
     nr = median is not None and _not_reached(median)
     med = None if median is None or nr else _number(median, "median", positive=True)
@@ -189,7 +201,7 @@ def validate(
     mx = None if max_followup is None else _number(max_followup, "max_followup", positive=True)
     if mx is not None and fm is not None and fm > mx:
         raise ValueError(f"followup_median {fm:g} exceeds max_followup {mx:g}")
-    inp = Inputs(n_, ev, med, ci, tuple(marks), fm, fr, mx, nr)
+    inp = Inputs(n_, ev, med, ci, tuple(marks), fm, fr, mx, nr, alive_)
     if med is not None and med > inp.t_cap:
         raise ValueError(f"median {med:g} lies beyond the longest follow-up {inp.t_cap:g}")
     late = [t for t, _ in marks if t > inp.t_cap]

@@ -154,6 +154,7 @@ def _arrays(
     sub = subdist(model.curve, model.cens)
     n = inp.n
     d = inp.events if inp.events is not None else int(round(n * sub.p_event))
+    d = min(d, n - (inp.alive or 0))  # those printed as still followed at the cut-off are censored
     if d > 0 and sub.events[-1] <= 0:
         raise ValueError(f"events ({d}) cannot occur: the survival curve has no deaths during follow-up")
     if d < n and sub.censored[-1] <= 0:
@@ -260,7 +261,15 @@ def draw(inp: Inputs, rng: np.random.Generator, vary: str = "all") -> Draw:
             h = _time_rounding(med)
             med = med + h * (2 * float(rng.random()) - 1)
         med = float(min(max(med, math.nextafter(bounds[0], math.inf)), math.nextafter(bounds[1], 0.0)))  # type: ignore[arg-type]
-    return Draw(med, marks_t, shape=float(rng.random()), censoring=float(rng.random()), open_tail=True)
+    return Draw(
+        med,
+        marks_t,
+        shape=float(rng.random()),
+        censoring=float(rng.random()),
+        open_tail=True,
+        tail=float(rng.random()),
+        events=float(rng.random()),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -282,6 +291,7 @@ def reconstruct_arm(
     followup_median: float | None = None,
     followup_range: tuple[float, float] | None = None,
     max_followup: float | None = None,
+    alive: int | None = None,
     seed: int | None = None,
     vary: str = "all",
 ) -> pd.DataFrame:
@@ -291,11 +301,14 @@ def reconstruct_arm(
     e.g. months) and ``event`` (1 = event, 0 = censored), sorted by time then event.
     ``landmarks`` maps time -> survival proportion (0-1); ``median`` may be ``math.inf`` or
     ``"NR"`` (not reached); ``median_ci`` is (low, high) with high None or inf for "not
-    reached"; ``max_followup`` is the longest follow-up the study window allows; any input but
+    reached"; ``max_followup`` is the longest follow-up the study window allows; ``alive`` the
+    patients printed as alive and still followed at the data cut-off; any input but
     ``n`` may be None.  Without ``seed``: the central reconstruction; with it: one random draw
     (``vary``: see :func:`draw`).  Inconsistent inputs raise ValueError naming the input.
     """
-    inp = validate(n, events, median, median_ci, landmarks, followup_median, followup_range, max_followup)
+    inp = validate(
+        n, events, median, median_ci, landmarks, followup_median, followup_range, max_followup, alive
+    )
     if vary not in VARY:
         raise ValueError(f"unknown vary {vary!r}; expected one of {VARY}")
     if seed is None:

@@ -59,6 +59,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
         "followup_median": _cli_number(args.followup_median, "--followup-median"),
         "followup_range": _cli_pair(args.followup_range, "--followup-range"),
         "max_followup": _cli_number(args.max_followup, "--max-followup"),
+        "alive": _cli_number(args.alive, "--alive", whole=True),
     }
     n = _cli_number(args.n, "--n", whole=True)
     seed = _cli_number(args.seed, "--seed", whole=True)
@@ -151,6 +152,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "--max-followup",
         metavar="T",
         help="longest follow-up the study window allows (accrual start to data cut-off); no time past it",
+    )
+    p.add_argument(
+        "--alive",
+        metavar="K",
+        help="patients alive and still followed at the data cut-off (e.g. 'nine still under "
+        "follow-up'): censored; without --events it narrows the unknown censoring",
     )
     p.add_argument(
         "--seed",
