@@ -32,7 +32,8 @@ def test_table_csv_holds_the_shown_rows(page):
     html = tables.show(df, "baseline", "Baseline", page=page).data
     assert 'href="downloads/demo/baseline.csv"' in html
     back = pd.read_csv(page.folder / "baseline.csv")
-    pd.testing.assert_frame_equal(back, df)
+    pd.testing.assert_frame_equal(back, tables.display_frame(df))  # as shown: column names a reader sees
+    pd.testing.assert_frame_equal(pd.read_csv(page.folder / "baseline-tidy.csv"), df)
     assert (page.folder / "baseline.csv").read_bytes().decode("utf-8").endswith("\n")
 
 
@@ -59,7 +60,7 @@ def test_no_links_outside_a_page(page):
     other = downloads.start("other")
     assert "downloads/other/t.csv" in tables.show(pd.DataFrame({"a": [1]}), "t", page=other).data
     assert "downloads/demo/t.csv" in tables.show(pd.DataFrame({"a": [1]}), "t", page=page).data
-    assert list(page.folder.iterdir()) == [page.folder / "t.csv"]
+    assert sorted(p.name for p in page.folder.iterdir()) == ["t-tidy.csv", "t.csv"]
 
 
 def test_relative_folder_is_taken_from_the_current_directory(tmp_path, monkeypatch):
