@@ -15,7 +15,7 @@ from . import rates as R
 from .audit import by_severity, severity_text
 from .checks import Status, quantity_labels, run_checks, status_counts
 from .data import Study, list_studies, load_study
-from .tables import Footnotes, TableSpec, checks_table, comparison_table
+from .tables import Footnotes, TableSpec, checks_table, comparison_table, tidy_checks, tidy_comparison
 
 # Columns of the check listings, by purpose.
 _CHECK_COLUMNS = ["check", "location", "quantity", "arm", "printed", "recomputed", "status", "reason"]
@@ -23,20 +23,43 @@ _SURVIVAL_CHECK_COLUMNS = ["location", "quantity", "printed", "recomputed", "met
 
 
 def comparison(
-    study: Study, checks: pd.DataFrame, table: str, uid: str, caption: str, criterion: str | None = None
+    study: Study,
+    checks: pd.DataFrame,
+    table: str,
+    uid: str,
+    caption: str,
+    criterion: str | None = None,
+    notes: Footnotes | None = None,
 ) -> TableSpec:
     """A printed table (baseline, treatment, response, adverse events) beside its checks."""
-    frame, notes = comparison_table(study, checks, table, criterion)
-    return TableSpec(frame, uid, caption, notes)
+    frame, notes = comparison_table(study, checks, table, criterion, notes)
+    return TableSpec(frame, uid, caption, notes, tidy=tidy_comparison(study, checks, table, criterion))
 
 
-def bed_ranges(checks: pd.DataFrame) -> TableSpec | None:
+def _checks_spec(
+    rows: pd.DataFrame,
+    columns: list[str] | None,
+    uid: str,
+    caption: str,
+    notes: Footnotes | None,
+    arms: dict[str, str] | None,
+) -> TableSpec:
+    """A listing of check rows: repeated long methods and reasons as footnotes (the chapter's
+    letters when ``notes`` is the chapter's), arms by label, and its tidy rows."""
+    notes = notes if notes is not None else Footnotes()
+    frame = checks_table(rows, columns, notes=notes, arms=arms)
+    return TableSpec(frame, uid, caption, notes, tidy=tidy_checks(rows, arms))
+
+
+def bed_ranges(
+    checks: pd.DataFrame, notes: Footnotes | None = None, arms: dict[str, str] | None = None
+) -> TableSpec | None:
     """Printed BED ranges against the LQ model."""
     bed = checks[checks["check"] == "BED range"]
     if bed.empty:
         return None
     columns = ["quantity", "printed", "recomputed", "method", "status", "reason"]
-    return TableSpec(checks_table(bed, columns), "bed", "BED range against the LQ model")
+    return _checks_spec(bed, columns, "bed", "BED range against the LQ model", notes, arms)
 
 
 def response_rates(study: Study, criterion: str, ci_method: str, alpha: float) -> TableSpec:
@@ -136,25 +159,35 @@ def hazard_ratios(study: Study, checks: pd.DataFrame) -> TableSpec | None:
     return TableSpec(out.reset_index(drop=True), "hazard-ratios", "Hazard ratios as printed")
 
 
-def survival_checks(checks: pd.DataFrame) -> TableSpec:
+def survival_checks(
+    checks: pd.DataFrame, notes: Footnotes | None = None, arms: dict[str, str] | None = None
+) -> TableSpec:
     """Survival p-values and hazard ratios against what the printed summaries allow."""
     c = checks[
         checks["check"].isin(["hazard ratio", "landmark p", "interaction p"])
         | (checks["check"].eq("p-value") & checks["key"].str.startswith(("survival", "followup")))
     ]
-    return TableSpec(
-        checks_table(c, _SURVIVAL_CHECK_COLUMNS),
+    return _checks_spec(
+        c,
+        _SURVIVAL_CHECK_COLUMNS,
         "survival-checks",
         "Survival p-values and hazard ratios: what the printed summaries allow",
+        notes,
+        arms,
     )
 
 
-def restatements(checks: pd.DataFrame, only_inconsistent: bool = True) -> TableSpec:
+def restatements(
+    checks: pd.DataFrame,
+    only_inconsistent: bool = True,
+    notes: Footnotes | None = None,
+    arms: dict[str, str] | None = None,
+) -> TableSpec:
     """Numbers printed twice (abstract, text, tables) that disagree (or all of them)."""
     c = checks[checks["check"] == "restatement"]
     if only_inconsistent:
         c = c[c["status"] != Status.REPRODUCED]
-    return TableSpec(checks_table(c), "restatements", "Numbers printed twice that disagree")
+    return _checks_spec(c, None, "restatements", "Numbers printed twice that disagree", notes, arms)
 
 
 def status_summary(checks: pd.DataFrame) -> TableSpec:
@@ -163,18 +196,25 @@ def status_summary(checks: pd.DataFrame) -> TableSpec:
     return TableSpec(counts, "status-counts", "Checks by status")
 
 
-def all_checks(checks: pd.DataFrame) -> TableSpec:
-    return TableSpec(checks_table(checks, _CHECK_COLUMNS), "all-checks", "Every check")
+def all_checks(
+    checks: pd.DataFrame, notes: Footnotes | None = None, arms: dict[str, str] | None = None
+) -> TableSpec:
+    return _checks_spec(checks, _CHECK_COLUMNS, "all-checks", "Every check", notes, arms)
 
 
-def inconsistencies(checks: pd.DataFrame) -> TableSpec:
+def inconsistencies(
+    checks: pd.DataFrame, notes: Footnotes | None = None, arms: dict[str, str] | None = None
+) -> TableSpec:
     """Every inconsistency, critical first, with its severity."""
     c = by_severity(checks)
     columns = ["severity", *(x for x in _CHECK_COLUMNS if x != "status")]
-    return TableSpec(
-        checks_table(c, columns),
+    return _checks_spec(
+        c,
+        columns,
         "inconsistencies",
         "Every inconsistency found, worst first (severity rules: Methods)",
+        notes,
+        arms,
     )
 
 

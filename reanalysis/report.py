@@ -88,6 +88,9 @@ class Chapter:
         self.b = self.arm_ids[1] if len(self.arm_ids) > 1 else None
         self._reconstructions: tuple[list, list[str]] | None = None
         self._findings: list[findings.Finding] | None = None
+        # one set of footnote letters for the chapter: a letter means the same text in every table
+        self.notes = tables.Footnotes()
+        self.arm_labels = {a.id: a.label for a in self.study.arms}
 
     # ------------------------------------------------------------ glue
     def values(self) -> dict[str, Any]:
@@ -250,7 +253,7 @@ class Chapter:
         """The chapter's first screen: each main outcome as printed, its effect, whether it holds
         up and why, then the bottom line computed from those verdicts."""
         items = self.main_findings()
-        table = tables.render(findings.summary_table(self.study, items), page=self.page)
+        table = tables.render(findings.summary_table(self.study, items, self.notes.scope()), page=self.page)
         line = (
             '<div class="admonition important reanalysis-bottom-line"><p class="admonition-title">'
             f"Bottom line</p><p>{escape(findings.bottom_line(items))}</p></div>"
@@ -284,7 +287,9 @@ class Chapter:
         return tables.render(spec, page=self.page) if spec is not None else Markdown(f"_{none}_")
 
     def comparison(self, table: str, uid: str, caption: str, criterion: str | None = None) -> HTML:
-        return self._render(outputs.comparison(self.study, self.checks, table, uid, caption, criterion))
+        return self._render(
+            outputs.comparison(self.study, self.checks, table, uid, caption, criterion, self.notes.scope())
+        )
 
     def _prints_no(self, table: str, what: str) -> Markdown | None:
         """One line saying the paper prints no ``what`` when ``table`` is empty, else None."""
@@ -299,7 +304,7 @@ class Chapter:
         if self.study["treatment"].empty:
             return Markdown("_No treatment details are extracted for this study._")
         table = self.comparison("treatment", "treatment", "Treatment details: printed beside recomputed")
-        bed = outputs.bed_ranges(self.checks)
+        bed = outputs.bed_ranges(self.checks, self.notes.scope(), self.arm_labels)
         return table if bed is None else HTML(table.data + self._render(bed).data)
 
     def response_text(self) -> Markdown:
@@ -430,19 +435,21 @@ class Chapter:
             display(Markdown("\n".join(f"- {md(n)}" for n in skipped)))
 
     def survival_checks(self) -> HTML:
-        return self._render(outputs.survival_checks(self.checks))
+        return self._render(outputs.survival_checks(self.checks, self.notes.scope(), self.arm_labels))
 
     def restatements(self, only_inconsistent: bool = True) -> HTML:
-        return self._render(outputs.restatements(self.checks, only_inconsistent))
+        return self._render(
+            outputs.restatements(self.checks, only_inconsistent, self.notes.scope(), self.arm_labels)
+        )
 
     def summary(self) -> HTML:
         return self._render(outputs.status_summary(self.checks))
 
     def all_checks(self) -> HTML:
-        return self._render(outputs.all_checks(self.checks))
+        return self._render(outputs.all_checks(self.checks, self.notes.scope(), self.arm_labels))
 
     def inconsistencies(self) -> HTML:
-        return self._render(outputs.inconsistencies(self.checks))
+        return self._render(outputs.inconsistencies(self.checks, self.notes.scope(), self.arm_labels))
 
     def test_usage(self) -> HTML:
         """Which test reproduces each printed categorical p, against the test the paper named."""

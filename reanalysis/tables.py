@@ -170,10 +170,15 @@ def _status_cell(rows: pd.DataFrame) -> str:
 
 
 def comparison_table(
-    study: Study, checks: pd.DataFrame, table: str, criterion: str | None = None
+    study: Study,
+    checks: pd.DataFrame,
+    table: str,
+    criterion: str | None = None,
+    notes: Footnotes | None = None,
 ) -> tuple[pd.DataFrame, Footnotes]:
     """One row per printed quantity: each arm as printed, % check, and (where a p is printed)
-    p printed vs recomputed with its status; footnotes say which test and why."""
+    p printed vs recomputed with its status; footnotes (``notes``: the chapter's letters) say
+    which test and why."""
     arms = list(study.comparison) if study.is_two_arm else [a.id for a in study.arms]
     df = study[table]
     if criterion is not None and "criterion" in df:
@@ -181,7 +186,7 @@ def comparison_table(
     labels = quantity_labels(study)
     pv = study["pvalues"]
     group_p = {lv: k for k, levels in zip(pv["key"], pv["levels"], strict=True) for lv in levels}
-    notes = Footnotes()
+    notes = notes if notes is not None else Footnotes()
     out, seen_groups = [], set()
     for key in dict.fromkeys(df["key"]):
         rows = df[df["key"] == key].set_index("arm")
@@ -216,6 +221,56 @@ def comparison_table(
     if len(frame) and not frame["p printed"].astype(bool).any():
         frame = frame.drop(columns=["p printed", "p recomputed", "p status"])
     return frame, notes
+
+
+def _one(rows: pd.DataFrame, column: str) -> object:
+    """The value of ``column`` in the first row (None when there is no row)."""
+    return rows.iloc[0][column] if len(rows) else None
+
+
+def tidy_comparison(
+    study: Study, checks: pd.DataFrame, table: str, criterion: str | None = None
+) -> pd.DataFrame:
+    """The rows of :func:`comparison_table`, one value per cell: per quantity and arm, the
+    printed figures (n, N, pct, mean, SD, median, range), the percentage check, and the p as
+    printed and recomputed with its test and verdict (the tidy CSV beside the table)."""
+    df = study[table]
+    if criterion is not None and "criterion" in df:
+        df = df[df["criterion"] == criterion]
+    labels = quantity_labels(study)
+    pv = study["pvalues"]
+    group_p = {lv: k for k, levels in zip(pv["key"], pv["levels"], strict=True) for lv in levels}
+    sizes = {a.id: a.n for a in study.arms}
+    rows = []
+    for r in df.itertuples(index=False):
+        pct = checks[(checks["key"] == r.key) & (checks["check"] == "percentage") & (checks["arm"] == r.arm)]
+        p_key = group_p.get(r.key, r.key)
+        p = checks[(checks["key"] == p_key) & checks["check"].isin(["p-value", "landmark p"])]
+        denominator = getattr(r, "denominator", None)
+        rows.append(
+            {
+                "quantity": labels.get(r.key, r.key),
+                "arm": study.arm(r.arm).label if r.arm in sizes else r.arm,
+                "printed": r.printed,
+                "n": getattr(r, "n", None),
+                "N": denominator
+                if denominator is not None and not pd.isna(denominator)
+                else sizes.get(r.arm),
+                **{c: getattr(r, c, None) for c in ("pct", "mean", "sd", "median", "lower", "upper")},
+                "pct_status": _one(pct, "status"),
+                "pct_severity": _one(pct, "severity"),
+                "p_printed": _one(p, "printed"),
+                "p_recomputed": _one(p, "recomputed_value"),
+                "p_test": _one(p, "test_chosen"),
+                "p_status": _one(p, "status"),
+                "p_severity": _one(p, "severity"),
+            }
+        )
+    out = pd.DataFrame(rows).dropna(axis=1, how="all")
+    for col in ("pct_status", "p_status"):
+        if col in out:
+            out[col] = out[col].map(lambda x: str(x) if x is not None and not pd.isna(x) else None)
+    return out
 
 
 def checks_table(
