@@ -60,6 +60,7 @@ rule site:
         "_toc.yml",
         sorted(str(p) for p in Path("book").glob("*.md")),
         sorted(str(p) for p in Path("book/_ext").glob("*.py")),  # Sphinx extensions of the site
+        sorted(str(p) for p in Path("book/_static").glob("*")),  # the site's CSS
     output:
         f"{STAMPS}/site.done",
     shell:

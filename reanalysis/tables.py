@@ -378,6 +378,9 @@ def render(spec: TableSpec, page: downloads.Page | None = None) -> HTML:
             classes.iloc[:, i] = "num"
         elif _verdict(column):
             classes.iloc[:, i] = "verdict"
+    verdicts = [i for i in range(frame.shape[1]) if classes.iloc[:, i].eq("verdict").all()]
+    if verdicts and len(frame):  # the last verdict column stays in sight on a narrow screen
+        classes.iloc[:, verdicts[-1]] = "verdict verdict-pin"
     styler = (
         frame.style.set_uuid(spec.uid)
         .hide(axis="index")
