@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from . import audit, downloads, findings, outputs, plots, pseudo, rates, tables
+from . import audit, downloads, findings, glossary, outputs, plots, pseudo, rates, tables
 from . import params as P
 from . import stats as S
 from .checks import SEVERITIES, Status, run_checks, status_counts
@@ -91,6 +91,8 @@ class Chapter:
         # one set of footnote letters for the chapter: a letter means the same text in every table
         self.notes = tables.Footnotes()
         self.arm_labels = {a.id: a.label for a in self.study.arms}
+        # abbreviations spelled out where the chapter's generated prose first uses them
+        self.first_use = glossary.FirstUse()
 
     # ------------------------------------------------------------ glue
     def values(self) -> dict[str, Any]:
@@ -237,6 +239,7 @@ class Chapter:
                 "; ".join(survival) or "not possible from what is printed",
             ),
         ]
+        rows = [(k, self.first_use.expand(v)) for k, v in rows]
         return tables.glance(rows, downloads.study_zip(s.id, self.page))
 
     def main_findings(self) -> list[findings.Finding]:
@@ -256,7 +259,7 @@ class Chapter:
         table = tables.render(findings.summary_table(self.study, items, self.notes.scope()), page=self.page)
         line = (
             '<div class="admonition important reanalysis-bottom-line"><p class="admonition-title">'
-            f"Bottom line</p><p>{escape(findings.bottom_line(items))}</p></div>"
+            f"Bottom line</p><p>{escape(self.first_use.expand(findings.bottom_line(items)))}</p></div>"
         )
         return HTML(line + table.data)
 
@@ -276,9 +279,8 @@ class Chapter:
             ("Adverse-event grading", m.get("ae_grading", "")),
             (
                 "Tests named in the methods",
-                "; ".join(f"{k}: {v}" for k, v in (m.get("tests_named") or {}).items()),
+                "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in (m.get("tests_named") or {}).items()),
             ),
-            ("Source", f"shared/seeds/{m['source']}"),
         ]
         return tables.key_values([(k, str(v)) for k, v in rows])
 
@@ -419,7 +421,7 @@ class Chapter:
             slug = re.sub(r"[^a-z0-9]+", "-", ep.title.lower()).strip("-")
             plots.show(fig, f"km-{slug}", page=self.page)
             if ep.notes:
-                display(Markdown("\n".join(f"- {md(n)}" for n in ep.notes)))
+                display(Markdown("\n".join(f"- {md(self.first_use.expand(n))}" for n in ep.notes)))
             table = table.assign(status=table["status"].map(tables.MARK))
             display(
                 tables.show(
