@@ -63,6 +63,9 @@ COLUMNS: dict[str, str] = {
     "model": "Model",
 }
 
+# Model internals a reader does not need beside HR, CI and p: kept in the tidy CSV only
+TIDY_ONLY = ("coef", "se")
+
 # Items of the propensity-score matching summary, in the words of a Methods section.
 MATCH_ITEMS: dict[str, str] = {
     "treated": "Patients, {treat}",
@@ -170,7 +173,9 @@ class Labeller:
         return out
 
     def columns(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The frame with every known column under its display name (arm labels filled in)."""
+        """The frame with every known column under its display name (arm labels filled in),
+        without the columns only the tidy CSV needs."""
+        frame = frame.drop(columns=[c for c in TIDY_ONLY if c in frame])
         names = {c: COLUMNS[c].format(treat=self.treat, control=self.control) for c in frame if c in COLUMNS}
         return frame.rename(columns=names)
 

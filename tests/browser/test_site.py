@@ -43,12 +43,12 @@ CHROMIUM_ARGS = [
 ]
 
 VIEWPORT = {"width": 1366, "height": 900}  # the most common laptop screen
-RAW_VALUES = ("nan", "NaN", "inf", "-inf", "True", "False", "None")
+RAW_VALUES = ("nan", "NaN", "inf", "-inf", "True", "False")
 
 
 def internal_names() -> set[str]:
     """Names a reader must never see, taken from the data and the code's own frames: every arm
-    id and source file name of every study.yml, the machine column names of the analysis frames
+    id, study id and source file name of every study, the machine column names of the analysis frames
     and check rows (those that are not words: snake_case and the short statistics names), and
     patient-data codes that are not also an abbreviation of the glossary or the start of their
     own label."""
@@ -60,15 +60,19 @@ def internal_names() -> set[str]:
     names: set[str] = set()
     for path in sorted((ROOT / "data").glob("*/study.yml")):
         meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        names |= {str(a["id"]) for a in meta.get("arms", []) if isinstance(a, dict) and "id" in a}
+        names |= {path.parent.name} | {
+            str(a["id"]) for a in meta.get("arms", []) if isinstance(a, dict) and "id" in a
+        }
         names |= {str(meta["source"])} if meta.get("source") else set()  # the source text's file name
     columns = {*L.COLUMNS, *tables.TIDY_CHECK_COLUMNS, *tables.COLUMN_NAMES, *Check.__dataclass_fields__}
     names |= {c for c in columns if "_" in c} | ({"hr", "coef", "se"} & columns)
     glossary = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
+    # a code a paper itself prints ("EHM (extra-hepatic metastasis …)") is the paper's word
+    printed = " ".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "data").glob("*/*.csv")))
     variables, _ = L._rules()
     for table in TABLES.values():
         for code in table:
-            if code in glossary or variables.get(code, "").startswith(code):
+            if code in glossary or code in printed or variables.get(code, "").startswith(code):
                 continue
             names.add(code)
     return names
@@ -177,7 +181,10 @@ def check_downloads(pg, page: str) -> None:
     n_tables = len(pg.query_selector_all("table.reanalysis-table"))
     n_figures = len(pg.query_selector_all(".cell_output img"))
     by_ext = {ext: [h for h in hrefs if h.endswith(ext)] for ext in MAGIC}
-    assert len(by_ext[".csv"]) == n_tables, f"{page}: {n_tables} tables but {len(by_ext['.csv'])} CSV links"
+    tidy = [h for h in by_ext[".csv"] if h.endswith("-tidy.csv")]
+    assert len(by_ext[".csv"]) == 2 * n_tables and len(tidy) == n_tables, (
+        f"{page}: {n_tables} tables, {len(by_ext['.csv'])} CSV links ({len(tidy)} tidy): want a CSV and a tidy CSV each"
+    )
     assert len(by_ext[".png"]) == len(by_ext[".svg"]) == n_figures, (
         f"{page}: {n_figures} figures but {len(by_ext['.png'])} PNG and {len(by_ext['.svg'])} SVG links"
     )
