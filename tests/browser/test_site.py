@@ -182,8 +182,9 @@ def check_downloads(pg, page: str) -> None:
     n_figures = len(pg.query_selector_all(".cell_output img"))
     by_ext = {ext: [h for h in hrefs if h.endswith(ext)] for ext in MAGIC}
     tidy = [h for h in by_ext[".csv"] if h.endswith("-tidy.csv")]
-    assert len(by_ext[".csv"]) == 2 * n_tables and len(tidy) == n_tables, (
-        f"{page}: {n_tables} tables, {len(by_ext['.csv'])} CSV links ({len(tidy)} tidy): want a CSV and a tidy CSV each"
+    csv_links = len(by_ext[".csv"])
+    assert csv_links == 2 * n_tables and len(tidy) == n_tables, (
+        f"{page}: {n_tables} tables, {csv_links} CSV links ({len(tidy)} tidy): one of each per table"
     )
     assert len(by_ext[".png"]) == len(by_ext[".svg"]) == n_figures, (
         f"{page}: {n_figures} figures but {len(by_ext['.png'])} PNG and {len(by_ext['.svg'])} SVG links"
