@@ -10,6 +10,7 @@ from IPython.display import HTML, Markdown
 
 from . import downloads, plots, synthesis, tables
 from . import params as P
+from .data import load_study
 from .text import md
 from .vocabulary import AE_ATTRIBUTIONS
 
@@ -98,7 +99,11 @@ class SynthesisChapter:
 
     def cited(self) -> HTML:
         return tables.show(
-            synthesis.cited_benchmarks().drop(columns=["source"]),
+            synthesis.cited_benchmarks()
+            .drop(columns=["source"])
+            .assign(
+                citing_study=lambda d: d["citing_study"].map(lambda s: load_study(s).meta["short_title"])
+            ),
             "cited",
             "Benchmarks as cited in the seed papers",
             page=self.page,
