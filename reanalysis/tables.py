@@ -27,6 +27,9 @@ REPEATS_FOR_FOOTNOTE = 2
 # ... unless it is shorter than this: a short phrase reads faster in place than as a letter.
 FOOTNOTE_MIN_CHARS = 40
 FOOTNOTED_COLUMNS = ("method", "reason")
+# From this many columns a table is set in smaller type (CSS class reanalysis-wide), so that
+# it still fits the content area of a 1366 px screen beside the book's two sidebars.
+WIDE_TABLE_COLUMNS = 8
 # The columns of a check in its tidy CSV: one value per cell.
 TIDY_CHECK_COLUMNS = (
     "check",
@@ -388,7 +391,11 @@ def render(spec: TableSpec, page: downloads.Page | None = None) -> HTML:
         .format_index(escape="html", axis="columns")
         .map(_colour)
         .set_td_classes(classes)
-        .set_table_attributes('class="reanalysis-table"')
+        .set_table_attributes(
+            'class="reanalysis-table reanalysis-wide"'
+            if frame.shape[1] >= WIDE_TABLE_COLUMNS
+            else 'class="reanalysis-table"'
+        )
     )
     if spec.caption:
         styler = styler.set_caption(text.html(spec.caption))
