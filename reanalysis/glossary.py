@@ -70,18 +70,30 @@ class FirstUse:
     path: Path = GLOSSARY_FILE
 
     def expand(self, text: str) -> str:
-        """``text`` with the first use in the chapter of each abbreviation spelled out. Run it on
-        plain text, before escaping (the expansions are text too)."""
+        """``text`` with the first use in the chapter of each abbreviation spelled out, in one
+        pass over the text as given (an expansion is never expanded again). An abbreviation in
+        parentheses qualifies the word before it ("DCR (mRECIST)") and is left for a later use.
+        Run it on plain text, before escaping (the expansions are text too)."""
+        spans: list[tuple[int, int, str]] = []
         for entry in entries(self.path):
             for abbreviation, words in entry.expand:
                 if abbreviation in self.seen:
                     continue
-                pattern = _pattern(abbreviation)
-                match = pattern.search(text)
+                if words.lower() in text.lower() and _pattern(abbreviation).search(text):
+                    self.seen.add(abbreviation)  # the text spells it out itself
+                    continue
+                match = next(
+                    (
+                        m
+                        for m in _pattern(abbreviation).finditer(text)
+                        if text[max(0, m.start() - 1) : m.start()] != "("
+                    ),
+                    None,
+                )
                 if match is None:
                     continue
                 self.seen.add(abbreviation)
-                if words.lower() in text.lower():  # already spelled out by the text itself
-                    continue
-                text = text[: match.start()] + f"{words} ({abbreviation})" + text[match.end() :]
+                spans.append((match.start(), match.end(), f"{words} ({abbreviation})"))
+        for start, end, replacement in sorted(spans, reverse=True):
+            text = text[:start] + replacement + text[end:]
         return text

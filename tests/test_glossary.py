@@ -38,5 +38,19 @@ def test_each_abbreviation_is_spelled_out_once_per_chapter(tmp_path):
     third = glossary.FirstUse(path=data)
     assert third.expand("overall survival (OS)") == "overall survival (OS)"
     assert third.expand("OS") == "OS"
+    # an abbreviation in parentheses qualifies the word before it; an expansion is not expanded
+    data.write_text(
+        "- term: DCR\n  expand: {DCR: disease control rate}\n  definition: x\n"
+        "- term: mRECIST\n  expand: {mRECIST: modified RECIST}\n  definition: x\n"
+        "- term: RECIST\n  expand: {RECIST: Response Evaluation Criteria}\n  definition: x\n",
+        encoding="utf-8",
+    )
+    glossary.entries.cache_clear()
+    fourth = glossary.FirstUse(path=data)
+    assert fourth.expand("DCR (mRECIST) (major); mRECIST") == (
+        "disease control rate (DCR) (mRECIST) (major); modified RECIST (mRECIST)"
+    )
+    glossary.entries.cache_clear()
+    data.write_text("- term: OS\n  expand: {OS: overall survival}\n  definition: x\n", encoding="utf-8")
     # a new chapter starts again
     assert glossary.FirstUse(path=data).expand("OS") == "overall survival (OS)"
