@@ -14,7 +14,7 @@ CHAPTERS = load_chapters()
 OVERRIDES = config.get("overrides") or {}
 if isinstance(OVERRIDES, str):
     OVERRIDES = json.loads(OVERRIDES)
-PACKAGE = sorted(str(p) for p in Path("reanalysis").rglob("*.py"))
+PACKAGE = sorted(str(p) for p in [*Path("reanalysis").rglob("*.py"), *Path("reanalysis/rules").glob("*")])  # code and rules kept as data
 STAMPS = "_build/.stamps"
 # each chapter's own entry of chapters.yml, rewritten only when it changes: registering a new
 # chapter does not re-run the others

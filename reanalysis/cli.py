@@ -258,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     pt.set_defaults(func=cmd_patient)
 
-    gl = sub.add_parser("glossary", help="the glossary page, from book/glossary.yml (Markdown to stdout)")
+    gl = sub.add_parser(
+        "glossary", help="the glossary page, from reanalysis/rules/glossary.yml (Markdown to stdout)"
+    )
     gl.set_defaults(func=cmd_glossary)
 
     ns = sub.add_parser(

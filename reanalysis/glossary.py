@@ -1,4 +1,4 @@
-"""The glossary as data (``book/glossary.yml``): the glossary page, and abbreviations spelled out
+"""The glossary as data (``reanalysis/rules/glossary.yml``): the glossary page, and abbreviations spelled out
 the first time a chapter's generated prose uses them.
 
 One file serves both, so the page and the chapters never disagree: ``python -m reanalysis
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-GLOSSARY_FILE = Path(__file__).resolve().parent.parent / "book" / "glossary.yml"
+GLOSSARY_FILE = Path(__file__).resolve().parent / "rules" / "glossary.yml"
 PAGE_INTRO = "Abbreviations and terms used in the chapters, in alphabetical order."
 WRAP = 100  # the page's Markdown line width (the other pages' convention)
 

@@ -1,4 +1,4 @@
-"""The glossary as data: the page is rendered from book/glossary.yml, and a chapter's generated
+"""The glossary as data: the page is rendered from reanalysis/rules/glossary.yml, and a chapter's generated
 prose spells out each abbreviation the first time it uses it."""
 
 from __future__ import annotations
