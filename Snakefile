@@ -14,7 +14,7 @@ CHAPTERS = load_chapters()
 OVERRIDES = config.get("overrides") or {}
 if isinstance(OVERRIDES, str):
     OVERRIDES = json.loads(OVERRIDES)
-PACKAGE = sorted(str(p) for p in Path("reanalysis").rglob("*.py"))
+PACKAGE = sorted(str(p) for p in [*Path("reanalysis").rglob("*.py"), *Path("reanalysis/rules").glob("*")])  # code and rules kept as data
 STAMPS = "_build/.stamps"
 # each chapter's own entry of chapters.yml, rewritten only when it changes: registering a new
 # chapter does not re-run the others
@@ -60,6 +60,7 @@ rule site:
         "_toc.yml",
         sorted(str(p) for p in Path("book").glob("*.md")),
         sorted(str(p) for p in Path("book/_ext").glob("*.py")),  # Sphinx extensions of the site
+        sorted(str(p) for p in Path("book/_static").glob("*")),  # the site's CSS
     output:
         f"{STAMPS}/site.done",
     shell:

@@ -49,10 +49,29 @@ def audit_all(
     return to_frame(c for s in (studies or list_studies()) for c in study_records(load_study(s), options))
 
 
-def audit_table(checks: pd.DataFrame) -> pd.DataFrame:
+def study_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """A page's copy of an audit frame: studies by short title (the ``study`` column, and the
+    arm ids a check names in ``arm``) instead of their ids."""
+    out = frame.copy()
+    if "study" not in out:
+        return out
+    studies = {sid: load_study(sid) for sid in dict.fromkeys(out["study"])}
+    if "arm" in out:
+        out["arm"] = [
+            studies[s].arm(a).label if a and a in {x.id for x in studies[s].arms} else a
+            for s, a in zip(out["study"], out["arm"], strict=True)
+        ]
+    out["study"] = out["study"].map(lambda s: studies[s].meta.get("short_title") or s)
+    return out
+
+
+def audit_table(checks: pd.DataFrame, readable: bool = False) -> pd.DataFrame:
     """The audit's view: ``study, location, quantity, printed, recomputed, method, status, reason,
     severity`` with status ``consistent`` / ``compatible (uninformative)`` / ``inconsistent`` /
-    ``not recomputable``, and severity on inconsistent rows only."""
+    ``not recomputable``, and severity on inconsistent rows only. ``readable``: for a page,
+    studies and arms by name (:func:`study_names`); the CLI keeps the ids."""
+    if readable:
+        checks = study_names(checks)
     out = checks.assign(quantity=checks["quantity"] + checks["arm"].map(lambda a: f" [{a}]" if a else ""))
     out = out.assign(status=out["status"].map(AUDIT_STATUS))
     return out[AUDIT_COLUMNS].reset_index(drop=True)

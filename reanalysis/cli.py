@@ -165,6 +165,13 @@ def cmd_patient(args: argparse.Namespace) -> None:
             print(f"note: {note}", file=sys.stderr)
 
 
+def cmd_glossary(args: argparse.Namespace) -> None:
+    """``python -m reanalysis glossary > book/glossary.md``: the page from its data."""
+    from .glossary import markdown
+
+    sys.stdout.write(markdown())
+
+
 def cmd_params(args: argparse.Namespace) -> None:
     from .pipeline import chapter_specs, resolve_parameters
 
@@ -252,6 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         help="execute the patient sections into a notebook, or a standalone HTML page, instead",
     )
     pt.set_defaults(func=cmd_patient)
+
+    gl = sub.add_parser(
+        "glossary", help="the glossary page, from reanalysis/rules/glossary.yml (Markdown to stdout)"
+    )
+    gl.set_defaults(func=cmd_glossary)
 
     ns = sub.add_parser(
         "new-study",

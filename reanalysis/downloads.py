@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .text import spreadsheet_safe
 
 FOLDER = "downloads"
+CSV_ENCODING = "utf-8-sig"  # a BOM: Excel opens UTF-8 as UTF-8 only when the file starts with one
+SYNTHETIC = "synthetic"  # in the name and a column of every download computed from a synthetic cohort
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -72,17 +76,60 @@ def links_html(links: list[tuple[str, str]]) -> str:
     return f'<p class="reanalysis-downloads">Download: {items}</p>'
 
 
-def table_csv(df: pd.DataFrame, uid: str, page: Page | None) -> str:
-    """Write the table as ``<uid>.csv`` (as shown: UTF-8, no index) and return its link line
-    (nothing outside a page: tables shown elsewhere carry no links). People open it in a
-    spreadsheet: text that would run as a formula gets a leading ``'`` (:mod:`reanalysis.text`)."""
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    """UTF-8 with a byte-order mark (Excel then reads ≥, ±, – and accented names right; pandas,
+    readr and R's ``read.csv(fileEncoding = "UTF-8-BOM")`` skip it), no index, ``\\n`` lines;
+    text that a spreadsheet would run as a formula gets a leading ``'`` (:mod:`reanalysis.text`)."""
+    return spreadsheet_safe(df).to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING)
+
+
+def tidy_values(df: pd.DataFrame) -> pd.DataFrame:
+    """One value per cell as pandas and R read it back: booleans TRUE/FALSE, infinite values
+    Inf/-Inf, missing values empty; numbers at full precision."""
+
+    def cell(x: object) -> object:
+        if isinstance(x, (bool, np.bool_)):
+            return "TRUE" if x else "FALSE"
+        if isinstance(x, (float, np.floating)) and math.isinf(x):
+            return "Inf" if x > 0 else "-Inf"
+        return x
+
+    out = df.reset_index(drop=True).copy()
+    for col in out.columns:
+        if (
+            out[col].dtype == bool
+            or pd.api.types.is_object_dtype(out[col])
+            or pd.api.types.is_float_dtype(out[col])
+        ):
+            out[col] = out[col].map(cell).astype(object) if out[col].map(_special).any() else out[col]
+    return out
+
+
+def _special(x: object) -> bool:
+    return isinstance(x, (bool, np.bool_)) or (isinstance(x, (float, np.floating)) and math.isinf(x))
+
+
+def table_csv(
+    df: pd.DataFrame, uid: str, page: Page | None, tidy: pd.DataFrame | None = None, synthetic: bool = False
+) -> str:
+    """Write the table as ``<uid>.csv`` (as shown) and, beside it, ``<uid>-tidy.csv`` (one value
+    per cell, machine column names; ``tidy`` or the frame itself) and return their link line
+    (nothing outside a page: tables shown elsewhere carry no links). A table computed from a
+    synthetic cohort says so in both files' names and in a ``synthetic`` column."""
     if page is None:
         return ""
-    name = f"{uid}.csv"
-    href = page.claim(name)
-    safe = spreadsheet_safe(df)
-    page.write(name, safe.to_csv(index=False, lineterminator="\n").encode("utf-8"))
-    return links_html([("CSV", href)])
+    stem = uid if not synthetic or SYNTHETIC in uid.split("-") else f"{SYNTHETIC}-{uid}"
+    tidy = df if tidy is None else tidy
+    if synthetic:
+        df, tidy = df.assign(**{SYNTHETIC: "yes"}), tidy.assign(**{SYNTHETIC: True})
+    links = []
+    for label, name, frame in (
+        ("CSV", f"{stem}.csv", df),
+        ("tidy CSV", f"{stem}-tidy.csv", tidy_values(tidy)),
+    ):
+        links.append((label, page.claim(name)))
+        page.write(name, _csv_bytes(frame))
+    return links_html(links)
 
 
 def figure_files(fig, name: str, page: Page | None) -> str:

@@ -211,7 +211,7 @@ def findings(
     ]
 
 
-def summary_table(study: Study, items: list[Finding]) -> TableSpec:
+def summary_table(study: Study, items: list[Finding], notes: Footnotes | None = None) -> TableSpec:
     """The summary-of-findings table: outcome, each arm as printed, effect, verdict, why."""
     arms = [a.label for a in study.arms]
     rows = [
@@ -231,7 +231,7 @@ def summary_table(study: Study, items: list[Finding]) -> TableSpec:
         "Holds up?",
         "Why",
     ]
-    notes = Footnotes()
+    notes = notes if notes is not None else Footnotes()
     notes.mark(
         "Effect: the hazard ratio as printed, or the difference between arms computed from the "
         "printed counts (Newcombe interval). Holds up?: the worst verdict among every check of the "

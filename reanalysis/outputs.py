@@ -16,7 +16,7 @@ from .audit import by_severity, severity_text
 from .checks import CheckOptions, Status, quantity_labels, status_counts, to_frame
 from .data import Study, list_studies, load_study
 from .recon_checks import StudyOptions, criterion_of, study_records
-from .tables import Footnotes, TableSpec, checks_table, comparison_table
+from .tables import Footnotes, TableSpec, checks_table, comparison_table, tidy_checks, tidy_comparison
 
 # Columns of the check listings, by purpose.
 _CHECK_COLUMNS = ["check", "location", "quantity", "arm", "printed", "recomputed", "status", "reason"]
@@ -24,20 +24,43 @@ _SURVIVAL_CHECK_COLUMNS = ["location", "quantity", "printed", "recomputed", "met
 
 
 def comparison(
-    study: Study, checks: pd.DataFrame, table: str, uid: str, caption: str, criterion: str | None = None
+    study: Study,
+    checks: pd.DataFrame,
+    table: str,
+    uid: str,
+    caption: str,
+    criterion: str | None = None,
+    notes: Footnotes | None = None,
 ) -> TableSpec:
     """A printed table (baseline, treatment, response, adverse events) beside its checks."""
-    frame, notes = comparison_table(study, checks, table, criterion)
-    return TableSpec(frame, uid, caption, notes)
+    frame, notes = comparison_table(study, checks, table, criterion, notes)
+    return TableSpec(frame, uid, caption, notes, tidy=tidy_comparison(study, checks, table, criterion))
 
 
-def bed_ranges(checks: pd.DataFrame) -> TableSpec | None:
+def _checks_spec(
+    rows: pd.DataFrame,
+    columns: list[str] | None,
+    uid: str,
+    caption: str,
+    notes: Footnotes | None,
+    arms: dict[str, str] | None,
+) -> TableSpec:
+    """A listing of check rows: repeated long methods and reasons as footnotes (the chapter's
+    letters when ``notes`` is the chapter's), arms by label, and its tidy rows."""
+    notes = notes if notes is not None else Footnotes()
+    frame = checks_table(rows, columns, notes=notes, arms=arms)
+    return TableSpec(frame, uid, caption, notes, tidy=tidy_checks(rows, arms))
+
+
+def bed_ranges(
+    checks: pd.DataFrame, notes: Footnotes | None = None, arms: dict[str, str] | None = None
+) -> TableSpec | None:
     """Printed BED ranges against the LQ model."""
     bed = checks[checks["check"] == "BED range"]
     if bed.empty:
         return None
     columns = ["quantity", "printed", "recomputed", "method", "status", "reason"]
-    return TableSpec(checks_table(bed, columns), "bed", "BED range against the LQ model")
+    return _checks_spec(bed, columns, "bed", "BED range against the LQ model", notes, arms)
 
 
 def response_rates(study: Study, criterion: str, ci_method: str, alpha: float) -> TableSpec:
@@ -137,25 +160,35 @@ def hazard_ratios(study: Study, checks: pd.DataFrame) -> TableSpec | None:
     return TableSpec(out.reset_index(drop=True), "hazard-ratios", "Hazard ratios as printed")
 
 
-def survival_checks(checks: pd.DataFrame) -> TableSpec:
+def survival_checks(
+    checks: pd.DataFrame, notes: Footnotes | None = None, arms: dict[str, str] | None = None
+) -> TableSpec:
     """Survival p-values and hazard ratios against what the printed summaries allow."""
     c = checks[
         checks["check"].isin(["hazard ratio", "landmark p", "interaction p"])
         | (checks["check"].eq("p-value") & checks["key"].str.startswith(("survival", "followup")))
     ]
-    return TableSpec(
-        checks_table(c, _SURVIVAL_CHECK_COLUMNS),
+    return _checks_spec(
+        c,
+        _SURVIVAL_CHECK_COLUMNS,
         "survival-checks",
         "Survival p-values and hazard ratios: what the printed summaries allow",
+        notes,
+        arms,
     )
 
 
-def restatements(checks: pd.DataFrame, only_inconsistent: bool = True) -> TableSpec:
+def restatements(
+    checks: pd.DataFrame,
+    only_inconsistent: bool = True,
+    notes: Footnotes | None = None,
+    arms: dict[str, str] | None = None,
+) -> TableSpec:
     """Numbers printed twice (abstract, text, tables) that disagree (or all of them)."""
     c = checks[checks["check"] == "restatement"]
     if only_inconsistent:
         c = c[c["status"] != Status.REPRODUCED]
-    return TableSpec(checks_table(c), "restatements", "Numbers printed twice that disagree")
+    return _checks_spec(c, None, "restatements", "Numbers printed twice that disagree", notes, arms)
 
 
 def status_summary(checks: pd.DataFrame) -> TableSpec:
@@ -164,18 +197,25 @@ def status_summary(checks: pd.DataFrame) -> TableSpec:
     return TableSpec(counts, "status-counts", "Checks by status")
 
 
-def all_checks(checks: pd.DataFrame) -> TableSpec:
-    return TableSpec(checks_table(checks, _CHECK_COLUMNS), "all-checks", "Every check")
+def all_checks(
+    checks: pd.DataFrame, notes: Footnotes | None = None, arms: dict[str, str] | None = None
+) -> TableSpec:
+    return _checks_spec(checks, _CHECK_COLUMNS, "all-checks", "Every check", notes, arms)
 
 
-def inconsistencies(checks: pd.DataFrame) -> TableSpec:
+def inconsistencies(
+    checks: pd.DataFrame, notes: Footnotes | None = None, arms: dict[str, str] | None = None
+) -> TableSpec:
     """Every inconsistency, critical first, with its severity."""
     c = by_severity(checks)
     columns = ["severity", *(x for x in _CHECK_COLUMNS if x != "status")]
-    return TableSpec(
-        checks_table(c, columns),
+    return _checks_spec(
+        c,
+        columns,
         "inconsistencies",
         "Every inconsistency found, worst first (severity rules: Methods)",
+        notes,
+        arms,
     )
 
 
@@ -254,21 +294,16 @@ def overview(
     alpha_beta: float = 10.0,
     checks_by_study: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """One row per study in data/: design, arms, criteria, headline ORR as printed, check counts
-    (the checks run with the given parameters, as in the audit chapter; ``checks_by_study``:
-    :func:`study_checks` computed once for this and :func:`overview_findings`)."""
+    """One row per study in data/: design, arms, criteria, check counts (the checks run with the
+    given parameters, as in the audit chapter; ``checks_by_study``: :func:`study_checks` computed
+    once for this and :func:`overview_findings`). The outcomes, ORR among them, are in
+    :func:`overview_findings`."""
     per_study = checks_by_study if checks_by_study is not None else study_checks(test_rule, alpha, alpha_beta)
     rows = []
     for sid in list_studies():
         st = load_study(sid)
         checks = per_study[sid]
         counts = checks["status"].value_counts()
-        resp = st["response"]
-        orr = resp[(resp["category"] == "ORR") & resp["scope"].isna()]
-        headline = "; ".join(
-            f"{crit}: " + " vs ".join(f"{st.arm(r['arm']).label} {r['printed']}" for _, r in grp.iterrows())
-            for crit, grp in orr.groupby("criterion", sort=False)
-        )
         rows.append(
             {
                 "Study": st.meta["short_title"],
@@ -277,10 +312,9 @@ def overview(
                     f"{a.label} ({a.n if a.n is not None else 'not printed'})" for a in st.arms
                 ),
                 "Response criteria": ", ".join(st.criteria),
-                "ORR as printed": headline,
                 "Checks": len(checks),
                 "✓ reproduced": int(counts.get(Status.REPRODUCED, 0)),
-                "≈ compatible (uninformative)": int(counts.get(Status.COMPATIBLE, 0)),
+                "≈ compatible": int(counts.get(Status.COMPATIBLE, 0)),
                 "✗ inconsistent": int(counts.get(Status.INCONSISTENT, 0)),
                 "– not recomputable": int(counts.get(Status.NOT_RECOMPUTABLE, 0)),
                 "Inconsistencies by severity": severity_text(checks),

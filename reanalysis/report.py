@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from . import audit, downloads, findings, outputs, plots, pseudo, rates, recon_checks, tables
+from . import audit, downloads, findings, glossary, outputs, plots, pseudo, rates, recon_checks, tables
 from . import params as P
 from . import stats as S
 from .checks import SEVERITIES, Status, status_counts, to_frame
@@ -108,6 +108,11 @@ class Chapter:
         self.a = self.arm_ids[0]
         self.b = self.arm_ids[1] if len(self.arm_ids) > 1 else None
         self._findings: list[findings.Finding] | None = None
+        # one set of footnote letters for the chapter: a letter means the same text in every table
+        self.notes = tables.Footnotes()
+        self.arm_labels = {a.id: a.label for a in self.study.arms}
+        # abbreviations spelled out where the chapter's generated prose first uses them
+        self.first_use = glossary.FirstUse()
 
     @functools.cached_property
     def result(self) -> recon_checks.StudyResult:
@@ -265,6 +270,7 @@ class Chapter:
                 "; ".join(survival) or "not possible from what is printed",
             ),
         ]
+        rows = [(k, self.first_use.expand(v)) for k, v in rows]
         return tables.glance(rows, downloads.study_zip(s.id, self.page))
 
     def main_findings(self) -> list[findings.Finding]:
@@ -280,10 +286,10 @@ class Chapter:
         """The chapter's first screen: each main outcome as printed, its effect, whether it holds
         up and why, then the bottom line computed from those verdicts."""
         items = self.main_findings()
-        table = tables.render(findings.summary_table(self.study, items), page=self.page)
+        table = tables.render(findings.summary_table(self.study, items, self.notes.scope()), page=self.page)
         line = (
             '<div class="admonition important reanalysis-bottom-line"><p class="admonition-title">'
-            f"Bottom line</p><p>{escape(findings.bottom_line(items))}</p></div>"
+            f"Bottom line</p><p>{escape(self.first_use.expand(findings.bottom_line(items)))}</p></div>"
         )
         return HTML(line + table.data)
 
@@ -303,9 +309,8 @@ class Chapter:
             ("Adverse-event grading", m.get("ae_grading", "")),
             (
                 "Tests named in the methods",
-                "; ".join(f"{k}: {v}" for k, v in (m.get("tests_named") or {}).items()),
+                "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in (m.get("tests_named") or {}).items()),
             ),
-            ("Source", f"shared/seeds/{m['source']}"),
         ]
         return tables.key_values([(k, str(v)) for k, v in rows])
 
@@ -314,7 +319,9 @@ class Chapter:
         return tables.render(spec, page=self.page) if spec is not None else Markdown(f"_{none}_")
 
     def comparison(self, table: str, uid: str, caption: str, criterion: str | None = None) -> HTML:
-        return self._render(outputs.comparison(self.study, self.checks, table, uid, caption, criterion))
+        return self._render(
+            outputs.comparison(self.study, self.checks, table, uid, caption, criterion, self.notes.scope())
+        )
 
     def _prints_no(self, table: str, what: str) -> Markdown | None:
         """One line saying the paper prints no ``what`` when ``table`` is empty, else None."""
@@ -329,7 +336,7 @@ class Chapter:
         if self.study["treatment"].empty:
             return Markdown("_No treatment details are extracted for this study._")
         table = self.comparison("treatment", "treatment", "Treatment details: printed beside recomputed")
-        bed = outputs.bed_ranges(self.checks)
+        bed = outputs.bed_ranges(self.checks, self.notes.scope(), self.arm_labels)
         return table if bed is None else HTML(table.data + self._render(bed).data)
 
     def response_text(self) -> Markdown:
@@ -453,7 +460,7 @@ class Chapter:
                 "medians of the reconstruction), with the number at risk under the time axis.",
             )
             if ep.notes:
-                display(Markdown("\n".join(f"- {md(n)}" for n in ep.notes)))
+                display(Markdown("\n".join(f"- {md(self.first_use.expand(n))}" for n in ep.notes)))
             table = table.assign(status=table["status"].map(tables.MARK))
             display(
                 tables.show(
@@ -469,19 +476,21 @@ class Chapter:
             display(Markdown("\n".join(f"- {md(n)}" for n in skipped)))
 
     def survival_checks(self) -> HTML:
-        return self._render(outputs.survival_checks(self.checks))
+        return self._render(outputs.survival_checks(self.checks, self.notes.scope(), self.arm_labels))
 
     def restatements(self, only_inconsistent: bool = True) -> HTML:
-        return self._render(outputs.restatements(self.checks, only_inconsistent))
+        return self._render(
+            outputs.restatements(self.checks, only_inconsistent, self.notes.scope(), self.arm_labels)
+        )
 
     def summary(self) -> HTML:
         return self._render(outputs.status_summary(self.checks))
 
     def all_checks(self) -> HTML:
-        return self._render(outputs.all_checks(self.checks))
+        return self._render(outputs.all_checks(self.checks, self.notes.scope(), self.arm_labels))
 
     def inconsistencies(self) -> HTML:
-        return self._render(outputs.inconsistencies(self.checks))
+        return self._render(outputs.inconsistencies(self.checks, self.notes.scope(), self.arm_labels))
 
     def test_usage(self) -> HTML:
         """Which test reproduces each printed categorical p, against the test the paper named."""

@@ -202,7 +202,7 @@ def rt_rates(
                     "events": n,
                     "total": N,
                     "printed": r["printed"],
-                    "location": f"{st.meta['source']}, {r['location']}",
+                    "location": r["location"],
                     "note": note,
                 }
             )
@@ -262,7 +262,7 @@ def comparative_hrs(endpoint: str, include: str = "") -> pd.DataFrame:
                 "lower": float(r["lower"]),
                 "upper": float(r["upper"]),
                 "printed": r["printed"],
-                "location": f"{st.meta['source']}, {r['location']}",
+                "location": r["location"],
             }
         )
     return pd.DataFrame(

@@ -10,6 +10,7 @@ from IPython.display import HTML, Markdown
 
 from . import downloads, plots, synthesis, tables
 from . import params as P
+from .data import load_study
 from .text import md
 from .vocabulary import AE_ATTRIBUTIONS
 
@@ -128,9 +129,16 @@ class SynthesisChapter:
         self._section(self.hrs, "log", "hazard ratio (log scale)", log=True, scale=1)
 
     def cited(self) -> HTML:
+        """Benchmarks as printed (the value, its limits and unit as numbers: tidy CSV only)."""
+        full = (
+            synthesis.cited_benchmarks()
+            .drop(columns=["source"])
+            .assign(citing_study=lambda d: d["citing_study"].map(lambda s: load_study(s).meta["short_title"]))
+        )
         return tables.show(
-            synthesis.cited_benchmarks().drop(columns=["source"]),
+            full.drop(columns=[c for c in ("value", "lower", "upper", "unit") if c in full]),
             "cited",
             "Benchmarks as cited in the seed papers",
             page=self.page,
+            tidy=full,
         )

@@ -32,7 +32,8 @@ def test_table_csv_holds_the_shown_rows(page):
     html = tables.show(df, "baseline", "Baseline", page=page).data
     assert 'href="downloads/demo/baseline.csv"' in html
     back = pd.read_csv(page.folder / "baseline.csv")
-    pd.testing.assert_frame_equal(back, df)
+    pd.testing.assert_frame_equal(back, tables.display_frame(df))  # as shown: column names a reader sees
+    pd.testing.assert_frame_equal(pd.read_csv(page.folder / "baseline-tidy.csv"), df)
     assert (page.folder / "baseline.csv").read_bytes().decode("utf-8").endswith("\n")
 
 
@@ -59,7 +60,7 @@ def test_no_links_outside_a_page(page):
     other = downloads.start("other")
     assert "downloads/other/t.csv" in tables.show(pd.DataFrame({"a": [1]}), "t", page=other).data
     assert "downloads/demo/t.csv" in tables.show(pd.DataFrame({"a": [1]}), "t", page=page).data
-    assert list(page.folder.iterdir()) == [page.folder / "t.csv"]
+    assert sorted(p.name for p in page.folder.iterdir()) == ["t-tidy.csv", "t.csv"]
 
 
 def test_relative_folder_is_taken_from_the_current_directory(tmp_path, monkeypatch):
@@ -113,3 +114,116 @@ def test_study_zip_is_the_data_folder_plus_schema(page):
     assert described["response"]["columns"]["category"]["allowed"][:2] == ["CR", "PR"]
     downloads.study_zip("li2022", downloads.start("demo", page.folder))
     assert (page.folder / "li2022-data.zip").read_bytes() == blob, "the zip is byte-stable"
+
+
+# ---------------------------------------------------------------- tidy CSVs
+
+
+def test_tidy_csv_is_one_value_per_cell_and_opens_in_excel_and_pandas(page):
+    """Beside each display CSV a tidy one: UTF-8 with a BOM (Excel reads ≥, ±, – right only
+    then; pandas skips it), numbers at full precision, booleans TRUE/FALSE and infinite values
+    Inf (what R's read.csv and pandas both read back), formulas neutralised as in the display CSV."""
+    tidy = pd.DataFrame(
+        {
+            "quantity": ["Age ≥ 60 ± SD – range", "=HYPERLINK(1)"],
+            "n": [20, 5],
+            "N": [37, 41],
+            "pct": [54.05, 12.2],
+            "p_recomputed": [7.6234567891e-05, float("inf")],
+            "reproduced": [True, False],
+        }
+    )
+    shown = pd.DataFrame({"Quantity": tidy["quantity"], "n/N (%)": ["20/37 (54.05)", "5/41 (12.2)"]})
+    html = tables.show(shown, "rates", page=page, tidy=tidy).data
+    assert 'href="downloads/demo/rates-tidy.csv"' in html and ">tidy CSV<" in html
+    raw = (page.folder / "rates-tidy.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and (page.folder / "rates.csv").read_bytes().startswith(
+        b"\xef\xbb\xbf"
+    )
+    text = raw.decode("utf-8-sig")
+    assert "Age ≥ 60 ± SD – range" in text and "'=HYPERLINK(1)" in text
+    assert text.splitlines()[1].endswith(",TRUE") and ",Inf," in text
+    back = pd.read_csv(page.folder / "rates-tidy.csv")
+    assert list(back.columns) == list(tidy.columns)  # the BOM is not glued to the first name
+    assert back["p_recomputed"].iloc[0] == 7.6234567891e-05 and back["p_recomputed"].iloc[1] == float("inf")
+    assert back["reproduced"].tolist() == [True, False] and back["N"].tolist() == [37, 41]
+
+
+def test_synthetic_tables_say_so_in_file_names_and_a_column(page):
+    tables.show(pd.DataFrame({"hr": [0.62]}), "patient-cox", page=page, synthetic=True)
+    names = sorted(p.name for p in page.folder.iterdir())
+    assert names == ["synthetic-patient-cox-tidy.csv", "synthetic-patient-cox.csv"]
+    assert pd.read_csv(page.folder / "synthetic-patient-cox-tidy.csv")["synthetic"].tolist() == [True]
+    assert pd.read_csv(page.folder / "synthetic-patient-cox.csv")["synthetic"].tolist() == ["yes"]
+    tables.show(pd.DataFrame({"hr": [0.62]}), "synthetic-km", page=page, synthetic=True)
+    assert (page.folder / "synthetic-km.csv").is_file()  # named once, not twice
+
+
+def test_comparison_tidy_csv_holds_counts_and_p_against_hand_arithmetic():
+    """Li 2022 RECIST 1.1 ORR, 20/37 vs 5/41 (data/li2022/response.csv): Pearson chi-square by
+    hand, expected counts 11.859, 25.141, 13.141, 27.859: X² = 15.648, p = 7.6e-05 (R:
+    chisq.test(matrix(c(20, 5, 17, 36), 2), correct = FALSE) gives the same)."""
+    from reanalysis import outputs
+    from reanalysis.checks import run_checks
+    from reanalysis.data import load_study
+
+    study = load_study("li2022")
+    spec = outputs.comparison(study, run_checks(study), "response", "response", "Response", "RECIST 1.1")
+    row = spec.tidy[(spec.tidy["quantity"] == "RECIST 1.1 ORR") & (spec.tidy["arm"] == "RT + anti-PD1")].iloc[
+        0
+    ]
+    assert (row["n"], row["N"], float(row["pct"])) == (20, 37, 54.05)  # pct as printed: "12.20" keeps its 0
+    assert row["pct_status"] == "reproduced" and row["p_printed"] == "< 0.001"
+    assert row["p_test"] == "Pearson chi-square"
+    assert row["p_recomputed"] == pytest.approx(7.6e-05, rel=0.01)
+    assert set(spec.tidy["arm"]) == {"RT + anti-PD1", "TACE + sorafenib"}  # labels, not ids
+
+
+# ---------------------------------------------------------------- footnotes and alignment
+
+
+def test_footnote_letters_mean_the_same_across_a_chapter():
+    chapter = tables.Footnotes()
+    first, second = chapter.scope(), chapter.scope()
+    assert first.mark("Fisher exact: an expected count below 5") == "a"
+    assert second.mark("Pearson chi-square: every expected count at least 5") == "b"
+    assert second.mark("Fisher exact: an expected count below 5") == "a"  # same text, same letter
+    html = tables.render(tables.TableSpec(pd.DataFrame({"p": ["0.1 b", "0.2 a"]}), "t", notes=second)).data
+    assert '<li value="1">Fisher exact' in html and '<li value="2">Pearson' in html
+    assert [tables.letter(i) for i in (0, 25, 26, 27, 52)] == ["a", "z", "aa", "ab", "ba"]
+
+
+def test_a_long_method_repeated_down_a_listing_is_one_footnote():
+    method = "smallest attainable p: z-tests (linear, log, cloglog, arcsine), binomial variance at full N"
+    checks = pd.DataFrame(
+        {
+            "quantity": ["PFS 6-month rate", "PFS 12-month rate", "OS HR"],
+            "arm": ["a1", "", ""],
+            "method": [method, method, "Wald"],
+            "status": ["inconsistent", "inconsistent", "reproduced"],
+            "severity": ["major", "major", None],
+            "reason": ["", "", ""],
+        }
+    )
+    notes = tables.Footnotes(["an earlier table's note"])
+    out = tables.checks_table(
+        checks, ["quantity", "arm", "method", "status"], notes=notes, arms={"a1": "RT arm"}
+    )
+    assert out["method"].tolist() == ["see note b", "see note b", "Wald"]
+    assert notes.items() == [(1, method)] and out["arm"].tolist() == ["RT arm", "", ""]
+
+
+def test_number_columns_are_right_aligned_and_verdicts_pinned():
+    df = pd.DataFrame(
+        {
+            "Quantity": ["ORR", "DCR"],
+            "n/N": ["20/37 (54.1%)", "NR"],
+            "p": ["<0.001", "0.041 a"],
+            "status": ["✓ reproduced", "✗ inconsistent (major)"],
+        }
+    )
+    html = tables.render(tables.TableSpec(df, "t")).data
+    assert 'class="col_heading level0 col1 num"' in html and 'class="col_heading level0 col0"' in html
+    assert 'class="data row0 col2 num"' in html and 'class="data row0 col0"' in html
+    assert 'class="data row1 col3 verdict verdict-pin"' in html and ">Verdict</th>" in html
+    assert html.startswith('<div class="reanalysis-scroll" role="region"')

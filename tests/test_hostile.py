@@ -122,7 +122,9 @@ def test_render_escapes_caption_headers_cells_and_footnotes():
     )
     html = tables.render(spec).data
     assert not RAW.search(html), html
-    assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 4
+    # caption, its scroll box's aria-label (an attribute: quotes escaped too), header, cell, footnote
+    assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 5
+    assert 'aria-label="cap &lt;img src=x onerror=alert(1)&gt;"' in html
 
 
 def test_every_chapter_table_is_escaped(planted):

@@ -227,7 +227,8 @@ def test_report_shows_every_section_without_identifiers(monkeypatch):
         assert title in text
     assert "Test chemotherapy" in text and "cox.zph" in text  # labels; both PH tests
     table_one = text[text.index("## Baseline characteristics") : text.index("## Survival")]
-    assert "CELLTYPE" in table_one and "Cell type" in text  # the declared covariate: Table 1, subgroups
+    # the declared covariate by its patient.yml label, in Table 1 and the subgroups; never its code
+    assert "Cell type" in table_one and "CELLTYPE" not in text
     assert "VET-" not in text  # aggregates only
 
 

@@ -7,6 +7,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import pandas as pd  # noqa: E402
+
 from reanalysis.data import load_study  # noqa: E402
 from reanalysis.patient import report as R  # noqa: E402
 
@@ -56,3 +58,42 @@ def test_banner_warns_of_inverted_cnsr_and_days():
     text = R.PatientSection(data, study).banner().data.replace("\\", "")  # read as rendered (escapes dropped)
     assert "is CNSR inverted?" in text and "OS in arm rt_pd1" in text
     assert "AVAL must be in months" in text
+
+
+def test_patient_tables_read_in_labels_not_codes():
+    """Arms, covariates, levels and contrasts by label; every column by a display name; an
+    unreached KM limit reads NR (the frames themselves keep their machine names for the tidy CSV)."""
+    import math
+
+    from reanalysis.patient import labels as L
+
+    lab = L.Labeller(
+        {"rt_pd1": "RT + anti-PD1", "tace_sor": "TACE + sorafenib"}, {"CELLTYPE": {"label": "Cell type"}}
+    )
+    cox = pd.DataFrame(
+        {
+            "variable": ["ARM", "EHM", "AGE", "SEX", "CELLTYPE"],
+            "contrast": ["rt_pd1 vs tace_sor", "Y vs N", "per unit", "M vs F", "large vs squamous"],
+            "hr": [0.62, 0.55, 0.99, 1.2, 0.8],
+            "p_variable": [0.1, 0.07, 0.6, 0.5, 0.4],
+        }
+    )
+    shown = lab.for_display(cox)
+    assert list(shown.columns) == ["Variable", "Comparison", "HR", "p, whole variable"]
+    assert shown["Variable"].tolist() == ["Arm", "Extrahepatic metastasis", "Age, years", "Sex", "Cell type"]
+    assert shown["Comparison"].tolist() == [
+        "RT + anti-PD1 vs TACE + sorafenib",
+        "yes vs no",
+        "per unit",
+        "male vs female",
+        "large vs squamous",
+    ]
+    balance = lab.columns(pd.DataFrame(columns=["mean_treated_after", "n_control", "sd"]))
+    assert list(balance.columns) == ["Mean, RT + anti-PD1, after", "Patients, TACE + sorafenib", "sd"]
+    km = L.not_reached(
+        pd.DataFrame({"arm": ["rt_pd1"], "median": [17.4], "upper": [math.inf]}), ("median", "upper")
+    )
+    assert lab.values(km).iloc[0].tolist() == ["RT + anti-PD1", 17.4, "NR"]
+    summary = lab.match_summary({"pairs": 28, "sd_logit_ps": 0.718, "order": "largest"})
+    assert summary["Item"].tolist()[1] == "SD of the logit propensity score"
+    assert summary["Value"].tolist()[2] == "largest propensity score first"

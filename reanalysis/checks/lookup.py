@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -9,6 +11,14 @@ from .. import stats as S
 from ..data import Study
 
 COUNT_TABLES = ("baseline", "treatment", "response", "adverse_events")
+# A variable printed as R's make.names writes a column name ("Radiation.therapy.site"): words
+# joined by dots, no space. Kept as printed in the data; read with spaces on a page.
+R_DOTTED_NAME = re.compile(r"[A-Za-z]+(?:\.[A-Za-z]+)+")
+
+
+def variable_label(name: str) -> str:
+    """A printed variable name as a reader reads it: 'Radiation.therapy.site' → 'Radiation therapy site'."""
+    return name.replace(".", " ") if R_DOTTED_NAME.fullmatch(name) else name
 
 
 def quantity_labels(study: Study) -> dict[str, str]:
@@ -16,7 +26,8 @@ def quantity_labels(study: Study) -> dict[str, str]:
     labels: dict[str, str] = {}
     for table in ("baseline", "treatment"):
         for _, r in study[table].iterrows():
-            labels[r["key"]] = f"{r['variable']}: {r['level']}" if pd.notna(r["level"]) else r["variable"]
+            name = variable_label(r["variable"])
+            labels[r["key"]] = f"{name}: {r['level']}" if pd.notna(r["level"]) else name
     for _, r in study["response"].iterrows():
         scope = f" ({r['scope']})" if pd.notna(r["scope"]) else ""
         labels[r["key"]] = f"{r['criterion']}{scope} {r['category'].replace('_', ' ')}"
@@ -31,9 +42,9 @@ def quantity_labels(study: Study) -> dict[str, str]:
         sub = f", {r['subgroup']}" if pd.notna(r["subgroup"]) else ""
         labels[r["key"]] = f"{r['endpoint']}{crit} {what}{sub}"
     for _, r in study["hazard_ratios"].iterrows():
-        labels[r["key"]] = (
-            f"{r['endpoint']} HR ({r['model']}{', ' + r['subgroup'] if pd.notna(r['subgroup']) else ''})"
-        )
+        # every HR row names its variable (a table of univariable HRs is otherwise one label repeated)
+        what = ", ".join(str(r[c]) for c in ("variable", "subgroup") if c in r and pd.notna(r[c]) and r[c])
+        labels[r["key"]] = f"{r['endpoint']} HR ({r['model']}{': ' + what if what else ''})"
     for _, r in study["pvalues"].iterrows():
         if r["key"] not in labels and r["levels"]:
             labels[r["key"]] = labels.get(r["levels"][0], r["key"]).split(":")[0]

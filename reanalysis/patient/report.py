@@ -18,6 +18,7 @@ from ..data import Study
 from ..text import md
 from . import covariates as CV
 from . import descriptive as D
+from . import labels as L
 from . import matching as PSM
 from . import subgroups as SG
 from . import survival as SV
@@ -105,6 +106,26 @@ class PatientSection:
         self.arms = list(study.comparison) if study.is_two_arm else [a.id for a in study.arms]
         self.treat = self.arms[0]
         self.paramcds = sorted(set(data.adtte["PARAMCD"]))
+        self.labels = L.arm_labeller(
+            dict.fromkeys([*self.arms, *data.adsl["ARM"]]), self._label, getattr(data, "covariates", {})
+        )
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(getattr(self.data, "synthetic", False))
+
+    def _name(self, name: str) -> str:
+        """A download's name: results of a synthetic cohort say so wherever the file travels."""
+        return f"{downloads.SYNTHETIC}-{name}" if self.synthetic else name
+
+    def _table(self, raw: pd.DataFrame, uid: str, caption: str) -> HTML:
+        """A table of this section: arms and covariates by label, columns by display name (the
+        tidy CSV keeps the machine names and full precision), synthetic results named so."""
+        labelled = self.labels.values(raw)
+        shown = self.labels.columns(L.not_reached(labelled, L.NOT_REACHED_COLUMNS))
+        return tables.show(
+            shown, self._name(uid), caption, page=self.page, tidy=labelled, synthetic=self.synthetic
+        )
 
     def _usable(self, names: tuple[str, ...], default: tuple[str, ...], analysis: str) -> list[str]:
         """The covariates of ``names`` a model can use (recorded for every patient, not constant);
@@ -134,10 +155,9 @@ class PatientSection:
 
     def _show(self, fig, name: str, alt: str, caption: str = "") -> None:
         """Show a figure of these patients; one from a synthetic cohort carries the watermark."""
-        synthetic = bool(getattr(self.data, "synthetic", False))
-        if synthetic:
+        if self.synthetic:
             alt, caption = f"Synthetic data. {alt}", f"Synthetic data (invented patients). {caption}".strip()
-        plots.show(fig, name, page=self.page, alt=alt, caption=caption, synthetic=synthetic)
+        plots.show(fig, self._name(name), page=self.page, alt=alt, caption=caption, synthetic=self.synthetic)
 
     def _ordered(self, adsl: pd.DataFrame) -> pd.DataFrame:
         """ADSL rows in the study's comparison order of arms (the tables' column order)."""
@@ -161,11 +181,10 @@ class PatientSection:
             *(c for c, v in declared.items() if v["type"] == "categorical"),
         )
         t = D.table_one(adsl.assign(ARM=adsl["ARM"].map(names)), variables=variables, categorical=categorical)
-        return tables.show(
+        return self._table(
             t,
             "patient-table-one",
             "Baseline characteristics from patient data (SMD: standardised mean difference)",
-            page=self.page,
         )
 
     def _count_table(self, long: pd.DataFrame, uid: str, caption: str) -> HTML:
@@ -175,7 +194,7 @@ class PatientSection:
         sizes = self.data.adsl["ARM"].value_counts()
         out = []
         for row, grp in long.groupby("row", sort=False):
-            r = {"": row}
+            r = {"Outcome": row}
             counts = {a: int(grp.loc[grp["ARM"] == a, "USUBJID"].nunique()) for a in self.arms}
             for a in self.arms:
                 n, N = counts[a], int(sizes.get(a, 0))
@@ -186,9 +205,9 @@ class PatientSection:
                 test = S.choose_test(table, "gtsummary").test
                 res = S.categorical_tests(table)[test]
                 r["p"] = "n/a" if pd.isna(res.p) else f"{res.p:.3f}"
-                r["test"] = test
+                r["Test"] = test
             out.append(r)
-        return tables.show(pd.DataFrame(out), uid, caption, page=self.page)
+        return self._table(pd.DataFrame(out), uid, caption)
 
     def response(self, criterion: str) -> HTML | Markdown:
         adrs = self.data.adrs
@@ -233,11 +252,10 @@ class PatientSection:
         for paramcd in self.paramcds:
             km = SV.km_by_arm(self._ordered(self.data.adsl), self.data.adtte, paramcd)
             display(
-                tables.show(
-                    km.table.assign(arm=km.table["arm"].map(self._label)),
+                self._table(
+                    km.table,
                     f"patient-km-{paramcd.lower()}",
                     f"{paramcd}: Kaplan–Meier medians; log-rank p = {tables.display_value(km.p, 4) or 'n/a'}",
-                    page=self.page,
                 )
             )
             if len(self.arms) < 2:
@@ -254,37 +272,31 @@ class PatientSection:
             if cm is None:
                 continue
             display(
-                tables.show(
-                    cm.univariable.round(4),
-                    f"patient-cox-uni-{paramcd.lower()}",
-                    f"{paramcd}: univariable Cox models",
-                    page=self.page,
+                self._table(
+                    cm.univariable, f"patient-cox-uni-{paramcd.lower()}", f"{paramcd}: univariable Cox models"
                 )
             )
             display(
-                tables.show(
-                    cm.multivariable.round(4),
+                self._table(
+                    cm.multivariable,
                     f"patient-cox-multi-{paramcd.lower()}",
                     f"{paramcd}: multivariable Cox model (arm + covariates with p < {cm.p_enter:g})",
-                    page=self.page,
                 )
             )
             display(
-                tables.show(
-                    cm.ph.round(4),
+                self._table(
+                    cm.ph,
                     f"patient-ph-{paramcd.lower()}",
                     f"{paramcd}: proportional-hazards check (rank-transformed time)",
-                    page=self.page,
                 )
             )
             if cm.zph is not None:
                 display(
-                    tables.show(
-                        cm.zph.round(4),
+                    self._table(
+                        cm.zph,
                         f"patient-zph-{paramcd.lower()}",
                         f"{paramcd}: proportional-hazards test as R survival ≥ 3.0 cox.zph "
                         "(Kaplan–Meier time transform; the table above is the survival < 3.0 test)",
-                        page=self.page,
                     )
                 )
 
@@ -304,22 +316,17 @@ class PatientSection:
         )
         if m is None:
             return
-        summary = pd.DataFrame([{"item": k, "value": v} for k, v in m.summary.items()])
+        summary = self.labels.match_summary(m.summary)
         display(
-            tables.show(
+            self._table(
                 summary,
                 "patient-psm-summary",
                 "1:1 nearest-neighbour matching on the logit propensity score, caliper 0.2 SD",
-                page=self.page,
             )
         )
-        display(
-            tables.show(
-                m.balance.round(3), "patient-psm-balance", "Balance before and after matching", page=self.page
-            )
-        )
+        display(self._table(m.balance, "patient-psm-balance", "Balance before and after matching"))
         self._show(
-            plots.styled(PSM.love_plot)(m.balance),
+            plots.styled(PSM.love_plot)(self.labels.values(m.balance)),
             "patient-psm-love",
             "Love plot: absolute standardised mean difference of each covariate before and after "
             "propensity-score matching, against the 0.1 balance line.",
@@ -337,11 +344,10 @@ class PatientSection:
             if cox is None:
                 continue
             display(
-                tables.show(
-                    cox.round(4),
+                self._table(
+                    cox,
                     f"patient-psm-cox-{paramcd.lower()}",
                     f"{paramcd} in the matched cohort: Cox with robust SE by pair",
-                    page=self.page,
                 )
             )
 
@@ -361,6 +367,7 @@ class PatientSection:
         if not subs:
             display(Markdown("_Subgroups: no subgroup variable is recorded for every patient._"))
             return
+        self.labels.subgroup_columns = {k: v[0] if isinstance(v, tuple) else v for k, v in subs.items()}
         for paramcd in self.paramcds:
             df = _attempt(
                 f"{paramcd} subgroup hazard ratios",
@@ -374,15 +381,14 @@ class PatientSection:
             if df is None:
                 continue
             display(
-                tables.show(
-                    df.round(4),
+                self._table(
+                    df,
                     f"patient-subgroups-{paramcd.lower()}",
                     f"{paramcd}: treatment hazard ratio by subgroup, interaction p",
-                    page=self.page,
                 )
             )
             self._show(
-                plots.styled(SG.forest_plot)(df, f"{paramcd}: subgroups"),
+                plots.styled(SG.forest_plot)(self.labels.values(df), f"{paramcd}: subgroups"),
                 f"patient-subgroups-{paramcd.lower()}",
                 f"Forest plot of the treatment hazard ratio for {paramcd} within each subgroup level, "
                 "with 95% confidence intervals on a log scale and the interaction p per subgroup.",
@@ -409,12 +415,11 @@ class PatientSection:
             display(Markdown(f"_Response models not fitted: {md(exc)}_"))
             return
         display(
-            tables.show(
-                res.table.round(3),
+            self._table(
+                res.table,
                 "patient-models",
                 f"Objective response ({criterion}): eight "
                 "model families, validation AUC with DeLong 95% CI, Brier score",
-                page=self.page,
             )
         )
         self._show(
@@ -430,13 +435,9 @@ class PatientSection:
             "Calibration, validation split.",
         )
         shap = E.shap_summary(res, X, seed=self.seed, max_samples=100)
-        display(
-            tables.show(
-                shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})", page=self.page
-            )
-        )
+        display(self._table(shap, "patient-shap", f"Mean |SHAP| per feature ({res.best_model})"))
         self._show(
-            plots.styled(E.shap_plot)(shap),
+            plots.styled(E.shap_plot)(self.labels.values(shap)),
             "patient-shap",
             f"Bar chart of mean absolute SHAP value per feature for {res.best_model}.",
             "Feature importance (mean |SHAP|).",

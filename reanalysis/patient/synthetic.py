@@ -46,7 +46,7 @@ from .schema import FILES, META_FILE, PARAMCDS, TABLES, PatientData, validate_fr
 __all__ = ["SYNTHETIC_NOTE", "synthetic_cohort", "write_patient_data"]
 
 SYNTHETIC_NOTE = (
-    "SYNTHETIC cohort generated from the published aggregates of study '{study}' (seed {seed}). "
+    "SYNTHETIC cohort generated from the published aggregates of {study} (seed {seed}). "
     "Its marginals (arm sizes, printed baseline counts and summaries, response and adverse-event "
     "counts, reconstructed survival) match what the paper prints, but it does NOT reproduce the "
     "authors' patient data: the joint distribution of variables is invented. Use it to exercise "
@@ -612,7 +612,7 @@ def synthetic_cohort(study_id: str, seed: int = 0, data_dir: Path | str | None =
         adrs=None if adrs is None else validate_frame(adrs, "adrs", f"{where}: adrs"),
         adae=None if adae is None else validate_frame(adae, "adae", f"{where}: adae"),
         synthetic=True,
-        note=SYNTHETIC_NOTE.format(study=study_id, seed=seed),
+        note=SYNTHETIC_NOTE.format(study=study.meta.get("short_title") or study_id, seed=seed),
         source=study_id,
         notes=notes,
     )

@@ -4,8 +4,11 @@ Serves _build/html on localhost and opens every page in headless Chromium (Debia
 Playwright with executable_path): no failed request, no request leaving localhost, no console
 error beyond an explicit allow-list, every image loaded, every internal link resolving, no
 unresolved glue placeholder; every table with its CSV, every figure with its PNG and SVG, each
-served file of the right kind, and one download per page really saved by the browser. A
-screenshot of each page goes to _build/screenshots/.
+served file of the right kind, and one download per page really saved by the browser. Clean
+pages: no raw Python value (nan, inf, True, False) and no internal name (arm ids from every
+study.yml, the analysis frames' column names, patient-data codes) in the visible text outside
+code, and no table wider than the content area at 1366 px. A screenshot of each page goes to
+_build/screenshots/.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import functools
 import http.server
 import io
+import re
 import shutil
 import threading
 import zipfile
@@ -20,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
@@ -36,6 +41,47 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+VIEWPORT = {"width": 1366, "height": 900}  # the most common laptop screen
+RAW_VALUES = ("nan", "NaN", "inf", "-inf", "True", "False")
+
+
+def internal_names() -> set[str]:
+    """Names a reader must never see, taken from the data and the code's own frames: every arm
+    id, study id and source file name of every study, the machine column names of the analysis frames
+    and check rows (those that are not words: snake_case and the short statistics names), and
+    patient-data codes that are not also an abbreviation of the glossary or the start of their
+    own label."""
+    from reanalysis import tables
+    from reanalysis.checks.record import Check
+    from reanalysis.patient import labels as L
+    from reanalysis.patient.schema import TABLES
+
+    names: set[str] = set()
+    for path in sorted((ROOT / "data").glob("*/study.yml")):
+        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        names |= {path.parent.name} | {
+            str(a["id"]) for a in meta.get("arms", []) if isinstance(a, dict) and "id" in a
+        }
+        names |= {str(meta["source"])} if meta.get("source") else set()  # the source text's file name
+    columns = {*L.COLUMNS, *tables.TIDY_CHECK_COLUMNS, *tables.COLUMN_NAMES, *Check.__dataclass_fields__}
+    names |= {c for c in columns if "_" in c} | ({"hr", "coef", "se"} & columns)
+    glossary = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
+    # a code a paper itself prints ("EHM (extra-hepatic metastasis …)") is the paper's word
+    printed = " ".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "data").glob("*/*.csv")))
+    variables, _ = L._rules()
+    for table in TABLES.values():
+        for code in table:
+            if code in glossary or code in printed or variables.get(code, "").startswith(code):
+                continue
+            names.add(code)
+    return names
+
+
+# the text a reader sees: the article without code (commands, file names in backticks)
+VISIBLE_TEXT_JS = """a => { const c = a.cloneNode(true);
+  c.querySelectorAll('pre, code, .cell_input, .highlight, script, style').forEach(e => e.remove());
+  document.body.appendChild(c); const t = c.innerText; c.remove(); return t; }"""
 
 pytestmark = pytest.mark.skipif(not (SITE / "index.html").is_file(), reason="build the site first: make book")
 
@@ -78,7 +124,7 @@ def pages() -> list[str]:
 
 @pytest.mark.parametrize("page", pages() if (SITE / "index.html").is_file() else [])
 def test_page(page, server, browser):
-    ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    ctx = browser.new_context(viewport=VIEWPORT)
     pg = ctx.new_page()
     failed, outside, console = [], [], []
     pg.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
@@ -116,6 +162,8 @@ def test_page(page, server, browser):
                 path = path / "index.html"
             assert path.is_file(), f"broken internal link on {page}: {href}"
     check_downloads(pg, page)
+    check_clean_text(pg, page)
+    check_tables_fit(pg, page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / (page.replace("/", "__").removesuffix(".html") + ".png")), full_page=False)
     ctx.close()
@@ -142,7 +190,11 @@ def check_downloads(pg, page: str) -> None:
     n_tables = len(pg.query_selector_all("table.reanalysis-table"))
     n_figures = len(pg.query_selector_all(".cell_output img"))
     by_ext = {ext: [h for h in hrefs if h.endswith(ext)] for ext in MAGIC}
-    assert len(by_ext[".csv"]) == n_tables, f"{page}: {n_tables} tables but {len(by_ext['.csv'])} CSV links"
+    tidy = [h for h in by_ext[".csv"] if h.endswith("-tidy.csv")]
+    csv_links = len(by_ext[".csv"])
+    assert csv_links == 2 * n_tables and len(tidy) == n_tables, (
+        f"{page}: {n_tables} tables, {csv_links} CSV links ({len(tidy)} tidy): one of each per table"
+    )
     assert len(by_ext[".png"]) == len(by_ext[".svg"]) == n_figures, (
         f"{page}: {n_figures} figures but {len(by_ext['.png'])} PNG and {len(by_ext['.svg'])} SVG links"
     )
@@ -157,3 +209,33 @@ def check_downloads(pg, page: str) -> None:
         saved = Path(info.value.path()).read_bytes()
         assert info.value.suggested_filename == Path(urlparse(hrefs[0]).path).name
         assert saved == pg.request.get(hrefs[0]).body(), f"{page}: saved download differs from the file"
+
+
+@functools.cache
+def _forbidden() -> re.Pattern:
+    words = sorted({*RAW_VALUES, *internal_names()}, key=len, reverse=True)
+    return re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, words)) + r")(?![\w-])")
+
+
+def check_clean_text(pg, page: str) -> None:
+    """No raw Python value and no internal name in the visible text, outside code."""
+    article = pg.query_selector("article") or pg.query_selector("body")
+    text = article.evaluate(VISIBLE_TEXT_JS)
+    found = sorted({m.group(1) for m in _forbidden().finditer(text)})
+    where = {w: text[max(0, text.find(w) - 40) : text.find(w) + 40].replace("\n", " ") for w in found}
+    assert not found, f"{page}: raw values or internal names visible: {where}"
+
+
+def check_tables_fit(pg, page: str) -> None:
+    """At 1366 px no table is wider than the content area: nothing to scroll sideways for."""
+    wide = pg.eval_on_selector_all(
+        "article table",
+        """ts => { const a = document.querySelector('article').getBoundingClientRect();
+          return ts.map(t => { const r = t.getBoundingClientRect();
+            const box = t.closest('.reanalysis-scroll');
+            const hidden = box ? box.scrollWidth - box.clientWidth : 0;
+            return {caption: (t.caption ? t.caption.innerText : t.className).slice(0, 60),
+                    over: Math.round(Math.max(r.right - a.right, hidden))}; })
+            .filter(x => x.over > 1); }""",
+    )
+    assert not wide, f"{page}: tables wider than the content area at {VIEWPORT['width']} px: {wide}"
