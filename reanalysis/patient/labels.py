@@ -3,8 +3,10 @@ by a display name.
 
 The analysis modules return frames with short machine names (``hr``, ``p_variable``, ``AGE``,
 ``rt_pd1 vs tace_sor``); those stay as they are for the tidy output and the tests. This module
-turns a frame into what a reader sees. Covariate and level labels are data
-(``reanalysis/rules/patient_labels.csv``, overridden by a folder's ``patient.yml``), arm labels
+turns a frame into what a reader sees. Covariate labels are data (the covariate catalogue,
+``reanalysis/rules/patient_covariates.csv``, overridden by a folder's ``patient.yml``), level
+labels and the labels of columns that are not covariates too
+(``reanalysis/rules/patient_labels.csv``), arm labels
 come from the study or the folder. Nothing here knows a study.
 """
 
@@ -18,6 +20,8 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
+
+from . import covariates as CV
 
 LABELS_FILE = Path(__file__).resolve().parent.parent / "rules" / "patient_labels.csv"
 NOT_REACHED = "NR"  # a Kaplan–Meier median or limit the curve never reaches (the book's display rule)
@@ -120,9 +124,11 @@ class Labeller:
         return list(self.arms.values())[1] if len(self.arms) > 1 else ""
 
     def variable(self, code: str) -> str:
-        """'AGE' → 'Age, years'; a declared covariate by its own label; anything else unchanged."""
-        if code in self.declared:
-            return str(self.declared[code].get("label") or code)
+        """A covariate code → its label: patient.yml's, else the covariate catalogue's
+        (``rules/patient_covariates.csv``), else this module's rules (columns that are not
+        covariates), else unchanged."""
+        if code in self.declared or code in CV.catalogue():
+            return CV.label(code, self.declared)
         return _rules()[0].get(code) or ROW_LABELS.get(code) or code
 
     def level(self, code: str, level: str) -> str:
