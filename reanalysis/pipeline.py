@@ -204,6 +204,11 @@ def execute_chapter(
     values = resolve_parameters(chapter, overrides)
     if values.get("study_id"):
         load_study(values["study_id"])  # bad data fails here, naming file/line/column, before any kernel
+    if values.get("test_rule") == "paper":  # so does a test name the paper rule cannot use
+        from .checks.pvalues import require_paper_tests
+
+        for sid in [values["study_id"]] if values.get("study_id") else list_studies():
+            require_paper_tests(load_study(sid))
     if values.get("patient_data") not in (None, "synthetic", "none"):
         from .patient.schema import load_patient_data
 
@@ -252,10 +257,16 @@ def execute_chapter(
         nb = normalise(nbformat.read(tmp, as_version=4))
         if str(files) in nbformat.writes(nb):  # this machine's temporary folder must not be stored
             raise ReanalysisError(f"chapter '{chapter}': its notebook would store the path {files}")
-        noisy = [c.get("id") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+        noisy = [
+            (c.get("id"), o) for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"
+        ]
         if noisy:  # warnings carry machine-specific paths and break strict nbval elsewhere
+            said = next(
+                (line.strip() for line in str(noisy[0][1].get("text", "")).splitlines() if line.strip()), ""
+            )
+            cells = ", ".join(dict.fromkeys(str(i) for i, _ in noisy))
             raise ReanalysisError(
-                f"chapter '{chapter}' wrote to stderr in cell(s) {', '.join(noisy)}; "
+                f"chapter '{chapter}' wrote to stderr in cell(s) {cells} ({said[:300]!r}); "
                 "fix the warning instead of storing it"
             )
         stored = nbformat.writes(nb) + "\n"

@@ -255,6 +255,35 @@ CASES = {
         ["validate", "li2022"],
         ["baseline.csv", "line 4", "column 'n'", "negative"],
     ),
+    "unknown test named, paper rule (checks)": (
+        lambda d: edit(
+            d / "li2022" / "pvalues.csv", "0.678,=,0.678,Pearson chi-square,", "0.678,=,0.678,Kruskal-Wallis,"
+        ),
+        ["checks", "li2022", "-p", "test_rule=paper"],
+        ["pvalues.csv", "line 2", "column 'test_named'", "unknown test name 'Kruskal-Wallis'", "test_rule"],
+    ),
+    "unknown test named, paper rule (execute)": (
+        lambda d: edit(
+            d / "li2022" / "pvalues.csv", "0.678,=,0.678,Pearson chi-square,", "0.678,=,0.678,Kruskal-Wallis,"
+        ),
+        ["execute", "li2022", "-p", "test_rule=paper", "-o", "{tmp}/out.ipynb"],
+        ["pvalues.csv", "line 2", "column 'test_named'", "unknown test name 'Kruskal-Wallis'"],
+    ),
+    "patient-data line numbers after a blank line": (
+        lambda d: bad_cohort(d.parent / "cohort", blank_before=True),
+        ["patient", "{tmp}/cohort"],
+        ["adsl.csv", "line 5", "column 'AGE'"],
+    ),
+    "patient-data line numbers after a multi-line quoted cell": (
+        lambda d: bad_cohort(d.parent / "cohort", multiline_before=True),
+        ["patient", "{tmp}/cohort"],
+        ["adsl.csv", "line 5", "column 'AGE'"],
+    ),
+    "patient-data subject unknown, after a blank line": (
+        lambda d: unknown_subject(d.parent / "cohort"),
+        ["patient", "{tmp}/cohort"],
+        ["adtte.csv", "line 4", "column 'USUBJID'", "subject 'NOBODY' is not in adsl.csv"],
+    ),
     "-o names a folder": (
         None,
         ["execute", "li2022", "-o", "{tmp}"],
@@ -275,8 +304,9 @@ def symlink_into(folder: Path, name: str) -> None:
     (folder / name).symlink_to(target)
 
 
-def bad_cohort(folder: Path) -> None:
-    """A synthetic cohort in the patient schema with one age that is not a number."""
+def bad_cohort(folder: Path, blank_before: bool = False, multiline_before: bool = False) -> None:
+    """A synthetic cohort in the patient schema with one age that is not a number (file line
+    4; line 5 after a blank line, or after a cell quoted across two lines, above it)."""
     from reanalysis.patient.synthetic import synthetic_cohort, write_patient_data
 
     write_patient_data(synthetic_cohort("li2022", seed=1), folder)
@@ -285,7 +315,27 @@ def bad_cohort(folder: Path) -> None:
     row = lines[3].rstrip("\n").split(",")
     row[cols.index("AGE")] = "sixty"
     lines[3] = ",".join(row) + "\n"
+    if blank_before:
+        lines.insert(2, "\n")
+    if multiline_before:
+        first = lines[1].rstrip("\n").split(",")
+        first[cols.index("SEX")] = f'"{first[cols.index("SEX")]}\n"'
+        lines[1] = ",".join(first) + "\n"
     (folder / "adsl.csv").write_text("".join(lines), encoding="utf-8")
+
+
+def unknown_subject(folder: Path) -> None:
+    """adtte.csv with a subject adsl.csv does not have, on file line 4 after a blank line."""
+    from reanalysis.patient.synthetic import synthetic_cohort, write_patient_data
+
+    write_patient_data(synthetic_cohort("li2022", seed=1), folder)
+    lines = (folder / "adtte.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    cols = lines[0].rstrip("\n").split(",")
+    row = lines[2].rstrip("\n").split(",")
+    row[cols.index("USUBJID")] = "NOBODY"
+    lines[2] = ",".join(row) + "\n"
+    lines.insert(2, "\n")
+    (folder / "adtte.csv").write_text("".join(lines), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -325,3 +375,41 @@ def test_bad_input(name, before, tmp_path):
     assert (tree_hash(DATA_DIR), tree_hash(CHAPTERS), tree_hash(SITE)) == before, (
         "data/, the executed notebooks (with their downloads) or the site changed"
     )
+
+
+@pytest.mark.parametrize(
+    ("printed", "relation", "p", "status"),
+    [
+        (".288", "=", "0.288", "reproduced"),  # as 0.288: Student t from the printed summaries gives 0.289
+        ("2.88e-1", "=", "0.288", "reproduced"),
+        ("P = 2.88E-01", "=", "0.288", "reproduced"),
+        ("<.001", "<", "0.001", "inconsistent"),  # a bound the same t-test (0.289) contradicts
+    ],
+)
+def test_a_printed_p_is_accepted_as_printed(printed, relation, p, status, tmp_path):
+    """APA (no leading zero) and scientific notation are p-values as printed: ``validate``
+    accepts them, and the checks read the p the cell states (the same verdict as ``0.288``)."""
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    edit(
+        copy / "li2022" / "pvalues.csv",
+        "baseline.age,baseline,0.288,=,0.288,",
+        f"baseline.age,baseline,{printed},{relation},{p},",
+    )
+    env = {**os.environ, "REANALYSIS_DATA": str(copy)}
+    run = [sys.executable, "-m", "reanalysis"]
+    proc = subprocess.run(
+        [*run, "validate", "li2022", "--sources", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    checks = subprocess.run(
+        [*run, "checks", "li2022"], capture_output=True, text=True, env=env, cwd=REPO_ROOT
+    )
+    assert checks.returncode == 0, checks.stderr
+    row = [line for line in checks.stdout.splitlines() if line.startswith("li2022,p-value,baseline.age,")]
+    assert len(row) == 1 and f",{printed}," in row[0], row
+    assert f",{status}," in row[0], row
