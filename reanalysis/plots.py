@@ -7,9 +7,10 @@ The style (:data:`STYLE`) is applied with ``matplotlib.rc_context`` while a figu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 import matplotlib
@@ -21,6 +22,7 @@ import seaborn as sns
 from . import downloads
 from .checks import STATUSES
 from .data import Study
+from .text import html
 from .vocabulary import ENDPOINT_CODES
 
 PALETTE = ["#1f77b4", "#ff7f0e"]
@@ -33,6 +35,11 @@ STATUS_COLOURS = {
 # a fixed SVG hash salt makes SVG ids byte-stable; one dpi for the page and the PNG download
 STYLE = {"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 100}
 
+# matplotlib's warning when the figure font lacks a character of a label (an emoji in an arm
+# label): the character is drawn as the font's empty box and a note under the figure names it,
+# instead of a warning that would fail the chapter without saying which label
+GLYPH_WARNING = r"Glyph \d+ .*missing from font"
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -43,10 +50,41 @@ def styled(build: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(build)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with plt.rc_context(STYLE):
+        with plt.rc_context(STYLE), glyphs_as_boxes():
             return build(*args, **kwargs)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def glyphs_as_boxes() -> Iterator[None]:
+    """Draw a character the font lacks as its empty box, without matplotlib's warning
+    (:func:`show` names such characters under the figure)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=GLYPH_WARNING, category=UserWarning)
+        yield
+
+
+@functools.cache
+def _charmap(font_path: str) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_path).get_charmap())
+
+
+def missing_glyphs(fig: plt.Figure) -> list[str]:
+    """The characters of a drawn figure's texts that its font cannot draw, in order of first use."""
+    from matplotlib import font_manager
+    from matplotlib.text import Text
+
+    out: dict[str, None] = {}
+    for text in fig.findobj(Text):
+        value = text.get_text()
+        if value.isascii():
+            continue
+        charmap = _charmap(font_manager.findfont(text.get_fontproperties()))
+        out |= {ch: None for ch in value if not ch.isspace() and ord(ch) not in charmap}
+    return list(out)
 
 
 def axes_for(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[plt.Figure, plt.Axes, bool]:
@@ -440,12 +478,25 @@ def show(fig: plt.Figure | None, name: str, page: downloads.Page | None = None) 
         return
     from IPython.display import HTML, display
 
-    with plt.rc_context(STYLE):
+    with plt.rc_context(STYLE), glyphs_as_boxes():
         display(fig)
         links = downloads.figure_files(fig, name, page)
+        if fig.stale:  # tick labels get their text when drawn: draw before reading them
+            fig.canvas.draw()
+    missing = missing_glyphs(fig)
     plt.close(fig)
     if links:
         display(HTML(links))
+    if missing:
+        display(HTML(f"<p><em>{html(_missing_note(missing))}</em></p>"))
+
+
+def _missing_note(chars: list[str]) -> str:
+    """What a reader is told when labels hold characters the figure font cannot draw."""
+    return (
+        f"The figure's font cannot draw {' '.join(chars)} (from the labels as extracted): "
+        "each shows as an empty box in the figure; the tables show them as printed."
+    )
 
 
 @styled
