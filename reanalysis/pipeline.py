@@ -394,8 +394,12 @@ def build_site(builder: str = "html") -> Path:
 def _copy_failure(exc: OSError) -> str:
     """The message for a site that could not be copied into place: what happened, and that
     nothing a reader sees changed."""
-    why = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-    where = f" ({exc.filename})" if exc.filename else ""
+    why, where = exc.strerror or str(exc), exc.filename or ""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        _, where, why = exc.args[0][0]  # copytree collects (source, destination, reason) per file
+    if exc.errno == errno.ENOSPC or os.strerror(errno.ENOSPC) in str(why):
+        why = "the disk is full"
+    where = f" ({where})" if where else ""
     return (
         f"could not copy the built site into place: {why}{where}; the previous site is left in "
         "place, unchanged, and the copy was removed"
