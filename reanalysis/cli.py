@@ -58,11 +58,12 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 
 def cmd_execute(args: argparse.Namespace) -> None:
-    from .pipeline import execute_chapter
+    from .pipeline import execute_chapter, resolve_parameters
 
     overrides: dict = json.loads(args.params_json) if args.params_json else {}
     overrides.update(P.parse_assignments(args.param))
     _absolute_paths(overrides)
+    resolve_parameters(args.chapter, overrides)  # a bad parameter says so, even while a build runs
     start = time.perf_counter()
     progress = args.progress or sys.stderr.isatty()  # papermill's cell bar, on a terminal
     into_book = args.output is None  # the book's notebook: hold the book, as build and site do
@@ -71,7 +72,7 @@ def cmd_execute(args: argparse.Namespace) -> None:
         try:
             out = execute_chapter(args.chapter, overrides, output=args.output, progress=progress)
             if args.stamp:  # the workflow's record of the notebook it wrote (pipeline.stale_chapters)
-                from .pipeline import resolve_parameters, write_stamp
+                from .pipeline import write_stamp
 
                 write_stamp(Path(args.stamp), out, resolve_parameters(args.chapter, overrides))
         except KeyboardInterrupt:
@@ -90,9 +91,9 @@ def _file_hash(path: str | None) -> str:
 
 
 def cmd_site(args: argparse.Namespace) -> None:
-    from .pipeline import build_site
+    with buildstate.book_lock():  # before the heavy imports: a second run stops at once
+        from .pipeline import build_site
 
-    with buildstate.book_lock():
         before = buildstate.snapshot()
         try:
             print(f"site -> {build_site()}")

@@ -215,3 +215,43 @@ def test_a_full_disk_during_the_site_copy_keeps_the_site_and_says_so(tmp_path, m
     assert (build / "html" / "index.html").read_text(encoding="utf-8") == "previous site"
     assert sorted(p.name for p in (build / "html").iterdir()) == ["index.html"]
     assert not (build / ".html.new").exists(), "the partial copy is removed (it filled the disk)"
+
+
+@pytest.fixture
+def private_lock(tmp_path, monkeypatch):
+    from reanalysis import buildstate
+
+    monkeypatch.setattr(buildstate, "BUILD", tmp_path / "_build")
+    monkeypatch.setattr(buildstate, "LOCK", tmp_path / "_build" / ".build.lock")
+    monkeypatch.setattr(buildstate, "TREE", tmp_path / "_build" / ".build.tree")
+    monkeypatch.delenv(buildstate.OWNER_ENV, raising=False)
+    return buildstate
+
+
+@pytest.mark.parametrize("argv", [["site"], ["execute", "li2022"], ["build", "--force"]])
+def test_one_writer_of_the_book_at_a_time(private_lock, argv, capsys):
+    """``site`` and an ``execute`` into the book take the build's lock: while one runs, another
+    stops at once (exit 2) instead of racing it or deleting its temporary files."""
+    from reanalysis import cli
+
+    with private_lock.book_lock():
+        assert cli.main(argv) == 2
+    assert capsys.readouterr().err == f"error: {private_lock.BUSY}\n"
+
+
+def test_a_new_run_waits_for_the_processes_of_a_killed_one(private_lock, monkeypatch):
+    """A process of an earlier build's tree still holds the tree lock (it is stopping): a new
+    run waits for it, and past the limit says what to do instead of cleaning up under it."""
+    import fcntl
+
+    from reanalysis.errors import ReanalysisError
+
+    monkeypatch.setattr(private_lock, "STALE_WAIT_S", 0.3)
+    private_lock.BUILD.mkdir(parents=True)
+    with open(private_lock.TREE, "a") as orphan:
+        fcntl.flock(orphan, fcntl.LOCK_SH)
+        with pytest.raises(ReanalysisError, match="processes of an interrupted run still hold"):
+            with private_lock.book_lock():
+                pass
+    with private_lock.book_lock() as tree:  # once it is gone, the run goes ahead
+        assert tree is not None
