@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from .errors import ReanalysisError
 
@@ -109,7 +110,7 @@ def book_lock() -> Iterator[int | None]:
                     os.environ[OWNER_ENV] = previous
 
 
-def _wait_for_stale_tree(tree) -> None:  # noqa: ANN001  (an open file)
+def _wait_for_stale_tree(tree: TextIO) -> None:
     """Wait until no process of an earlier, killed run holds the tree lock."""
     deadline = time.monotonic() + STALE_WAIT_S
     said = False

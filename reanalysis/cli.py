@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import buildstate
@@ -295,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextlib.contextmanager
-def _stop_signals_interrupt(stopped_by: list[int]):  # noqa: ANN202
+def _stop_signals_interrupt(stopped_by: list[int]) -> Iterator[None]:
     """SIGTERM (``timeout``, a cancelled job, a build stopping its steps) interrupts like Ctrl-C,
     so temporary files are cleaned up and the message says what changed; the signal is kept
     for the exit code (128 + signal)."""

@@ -21,6 +21,7 @@ import sys
 import sysconfig
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -131,7 +132,12 @@ def start(book: Path, *args: str, **env: str) -> subprocess.Popen:
     )
 
 
-def wait_for(condition, timeout: float = 90.0, what: str = "", run: subprocess.Popen | None = None) -> None:  # noqa: ANN001
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float = 90.0,
+    what: str = "",
+    run: subprocess.Popen | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if run is not None and run.poll() is not None:
