@@ -255,13 +255,6 @@ CASES = {
         ["validate", "li2022"],
         ["baseline.csv", "line 4", "column 'n'", "negative"],
     ),
-    "unknown test named, paper rule (checks)": (
-        lambda d: edit(
-            d / "li2022" / "pvalues.csv", "0.678,=,0.678,Pearson chi-square,", "0.678,=,0.678,Kruskal-Wallis,"
-        ),
-        ["checks", "li2022", "-p", "test_rule=paper"],
-        ["pvalues.csv", "line 2", "column 'test_named'", "unknown test name 'Kruskal-Wallis'", "test_rule"],
-    ),
     "unknown test named, paper rule (execute)": (
         lambda d: edit(
             d / "li2022" / "pvalues.csv", "0.678,=,0.678,Pearson chi-square,", "0.678,=,0.678,Kruskal-Wallis,"
@@ -278,11 +271,6 @@ CASES = {
         lambda d: bad_cohort(d.parent / "cohort", multiline_before=True),
         ["patient", "{tmp}/cohort"],
         ["adsl.csv", "line 5", "column 'AGE'"],
-    ),
-    "patient-data subject unknown, after a blank line": (
-        lambda d: unknown_subject(d.parent / "cohort"),
-        ["patient", "{tmp}/cohort"],
-        ["adtte.csv", "line 4", "column 'USUBJID'", "subject 'NOBODY' is not in adsl.csv"],
     ),
     "-o names a folder": (
         None,
@@ -382,13 +370,16 @@ def test_bad_input(name, before, tmp_path):
     [
         (".288", "=", "0.288", "reproduced"),  # as 0.288: Student t from the printed summaries gives 0.289
         ("2.88e-1", "=", "0.288", "reproduced"),
-        ("P = 2.88E-01", "=", "0.288", "reproduced"),
         ("<.001", "<", "0.001", "inconsistent"),  # a bound the same t-test (0.289) contradicts
     ],
 )
 def test_a_printed_p_is_accepted_as_printed(printed, relation, p, status, tmp_path):
-    """APA (no leading zero) and scientific notation are p-values as printed: ``validate``
-    accepts them, and the checks read the p the cell states (the same verdict as ``0.288``)."""
+    """APA (no leading zero) and scientific notation are p-values as printed: the study loads
+    (``validate`` used to reject them: "a parsed number does not occur"), and the checks read
+    the p the cell states (the verdict of the same p printed ``0.288``)."""
+    from reanalysis.checks import flat, run_checks
+    from reanalysis.data import load_study
+
     copy = tmp_path / "data"
     shutil.copytree(DATA_DIR, copy)
     edit(
@@ -396,20 +387,36 @@ def test_a_printed_p_is_accepted_as_printed(printed, relation, p, status, tmp_pa
         "baseline.age,baseline,0.288,=,0.288,",
         f"baseline.age,baseline,{printed},{relation},{p},",
     )
-    env = {**os.environ, "REANALYSIS_DATA": str(copy)}
-    run = [sys.executable, "-m", "reanalysis"]
-    proc = subprocess.run(
-        [*run, "validate", "li2022", "--sources", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
+    table = flat(run_checks(load_study("li2022", copy)))
+    row = table[(table["check"] == "p-value") & (table["key"] == "baseline.age")]
+    assert row["printed"].tolist() == [printed] and row["status"].tolist() == [status]
+
+
+def test_paper_rule_names_the_line_of_an_unknown_test(tmp_path):
+    """The checks themselves (``checks -p test_rule=paper``, the audit) stop the same way as
+    ``execute`` does before its kernel: file, line and column of the test name."""
+    from reanalysis.checks import run_checks
+    from reanalysis.data import load_study
+    from reanalysis.errors import DataError
+
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    edit(
+        copy / "li2022" / "pvalues.csv",
+        "source\nbaseline.gender_male,baseline,0.678,=,0.678,Pearson chi-square,",
+        "source\n\nbaseline.gender_male,baseline,0.678,=,0.678,Kruskal-Wallis,",
     )
-    assert proc.returncode == 0, proc.stderr
-    checks = subprocess.run(
-        [*run, "checks", "li2022"], capture_output=True, text=True, env=env, cwd=REPO_ROOT
-    )
-    assert checks.returncode == 0, checks.stderr
-    row = [line for line in checks.stdout.splitlines() if line.startswith("li2022,p-value,baseline.age,")]
-    assert len(row) == 1 and f",{printed}," in row[0], row
-    assert f",{status}," in row[0], row
+    with pytest.raises(
+        DataError, match=r"pvalues.csv, line 3, column 'test_named': unknown test name 'Kruskal"
+    ):
+        run_checks(load_study("li2022", copy), test_rule="paper")
+
+
+def test_patient_link_errors_name_the_file_line(tmp_path):
+    """A subject of adtte.csv missing from adsl.csv, after a blank line: its real line (4)."""
+    from reanalysis.errors import DataError
+    from reanalysis.patient.schema import load_patient_data
+
+    unknown_subject(tmp_path / "cohort")
+    with pytest.raises(DataError, match=r"adtte.csv, line 4, column 'USUBJID': subject 'NOBODY' is not"):
+        load_patient_data(tmp_path / "cohort")

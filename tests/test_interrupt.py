@@ -200,7 +200,7 @@ def test_interrupted_builds_recover_and_say_so(book):
     wait_for(
         lambda: list((book / "book" / "chapters").glob(".a.*.tmp.ipynb")), what="chapter a to start", run=run
     )
-    time.sleep(1.0)  # its kernel is running the cell
+    time.sleep(0.5)  # its kernel is running the cell
     run.send_signal(signal.SIGINT)
     out, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
