@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
+import signal
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
+from . import buildstate
 from . import params as P
-from .errors import ParameterError, ReanalysisError
+from .errors import Interrupted, ParameterError, ReanalysisError
 
 SPECIAL_PATIENT_DATA = ("synthetic", "none", "")
 
@@ -44,31 +49,57 @@ def cmd_build(args: argparse.Namespace) -> None:
         return
     from .pipeline import run_workflow
 
-    run_workflow(overrides, jobs=args.jobs, quiet=not args.verbose)
+    before = buildstate.snapshot()
+    try:
+        run_workflow(overrides, jobs=args.jobs, quiet=not args.verbose)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what the run changed before it stopped
+        raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
     manifest.record(overrides)  # after the build: executed notebooks are inputs too
     print("built _build/html/index.html")
 
 
 def cmd_execute(args: argparse.Namespace) -> None:
-    from .pipeline import execute_chapter
+    from .pipeline import execute_chapter, resolve_parameters
 
     overrides: dict = json.loads(args.params_json) if args.params_json else {}
     overrides.update(P.parse_assignments(args.param))
     _absolute_paths(overrides)
+    resolve_parameters(args.chapter, overrides)  # a bad parameter says so, even while a build runs
     start = time.perf_counter()
     progress = args.progress or sys.stderr.isatty()  # papermill's cell bar, on a terminal
-    out = execute_chapter(args.chapter, overrides, output=args.output, progress=progress)
-    if args.stamp:  # the workflow's record of the notebook it wrote (pipeline.edited_chapters)
-        from .pipeline import write_stamp
+    into_book = args.output is None  # the book's notebook: hold the book, as build and site do
+    with buildstate.book_lock() if into_book else contextlib.nullcontext():
+        before, written = buildstate.snapshot(), _file_hash(args.output)
+        try:
+            out = execute_chapter(args.chapter, overrides, output=args.output, progress=progress)
+            if args.stamp:  # the workflow's record of the notebook it wrote (pipeline.stale_chapters)
+                from .pipeline import write_stamp
 
-        write_stamp(Path(args.stamp), out)
+                write_stamp(Path(args.stamp), out, resolve_parameters(args.chapter, overrides))
+        except KeyboardInterrupt:
+            if into_book:
+                raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
+            done = "was written" if _file_hash(args.output) != written else "was not written"
+            raise Interrupted(f"{args.output} {done}") from None
     print(f"executed {args.chapter} in {time.perf_counter() - start:.1f} s -> {out}", flush=True)
 
 
-def cmd_site(args: argparse.Namespace) -> None:
-    from .pipeline import build_site
+def _file_hash(path: str | None) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else ""
+    except OSError:
+        return ""
 
-    print(f"site -> {build_site()}")
+
+def cmd_site(args: argparse.Namespace) -> None:
+    with buildstate.book_lock():  # before the heavy imports: a second run stops at once
+        from .pipeline import build_site
+
+        before = buildstate.snapshot()
+        try:
+            print(f"site -> {build_site()}")
+        except KeyboardInterrupt:
+            raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
@@ -273,8 +304,39 @@ def main(argv: list[str] | None = None) -> int:
     ns.set_defaults(func=cmd_new_study)
 
     args = parser.parse_args(argv)
+    stopped_by: list[int] = []
+    with _stop_signals_interrupt(stopped_by):
+        return _run(args, stopped_by)
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt(stopped_by: list[int]) -> Iterator[None]:
+    """SIGTERM (``timeout``, a cancelled job, a build stopping its steps) interrupts like Ctrl-C,
+    so temporary files are cleaned up and the message says what changed; the signal is kept
+    for the exit code (128 + signal)."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (a test calling main): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace, stopped_by: list[int]) -> int:
+    """Run the command; every failure the user can fix is one ``error:`` line and exit 2."""
     try:
         args.func(args)
+    except Interrupted as exc:
+        print(f"interrupted: {exc}", file=sys.stderr)
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
     except ReanalysisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -287,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; previous notebooks and site are left in place", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # a command that writes the book says what changed (Interrupted)
+        print("interrupted", file=sys.stderr)
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
     return 0

@@ -160,6 +160,11 @@ def require_criterion(studies: list[Study], criterion: str, parameter: str = "cr
         )
 
 
+def study_file(study: Study, name: str) -> str:
+    """How messages name one of a study's files (relative to the repository when inside it)."""
+    return _rel(study.folder / name) if study.folder is not None else f"{study.id}/{name}"
+
+
 def _rel(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(REPO_ROOT))
@@ -494,17 +499,18 @@ def _check_references(study: Study) -> None:
 def _check_text_sums(study: Study, known: set[str]) -> None:
     """Every term of a text sum is a number, N, or a key of the study's tables; one total."""
     path = _rel(study.folder / "text_sums.csv")
-    for idx, r in study.tables["text_sums"].iterrows():
+    frame = study.tables["text_sums"]
+    for idx, r in frame.iterrows():
         for column in ("total", "items"):
             terms = split_terms(r[column])
             if column == "total" and len(terms) != 1:
-                raise DataError(path, "total must be one term", row=int(idx) + 2, column=column)
+                raise DataError(path, "total must be one term", row=line_of(frame, idx), column=column)
             for term in terms:
                 if term != ARM_N and number_term(term) is None and term not in known:
                     raise DataError(
                         path,
                         f"term '{term}' is not a number, {ARM_N} or a key of the study's tables",
-                        row=int(idx) + 2,
+                        row=line_of(frame, idx),
                         column=column,
                     )
 

@@ -40,3 +40,7 @@ class DataError(ReanalysisError):
 
 class ParameterError(ReanalysisError):
     """A chapter parameter is unknown, ill-typed or out of range."""
+
+
+class Interrupted(ReanalysisError):
+    """A run stopped by SIGINT or SIGTERM; the message says what it changed before it stopped."""

@@ -10,23 +10,26 @@ notebook (``book/chapters/``). The site is built into a work folder and swapped 
 from __future__ import annotations
 
 import ast
-import fcntl
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections import deque
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import yaml
 
-from . import downloads
+from . import buildstate, downloads, manifest
 from . import params as P
 from .data import DATA_DIR, REPO_ROOT, list_studies, load_meta, load_study, load_study_meta, require_criterion
 from .errors import ParameterError, ReanalysisError
@@ -204,6 +207,11 @@ def execute_chapter(
     values = resolve_parameters(chapter, overrides)
     if values.get("study_id"):
         load_study(values["study_id"])  # bad data fails here, naming file/line/column, before any kernel
+    if values.get("test_rule") == "paper":  # so does a test name the paper rule cannot use
+        from .checks.pvalues import require_paper_tests
+
+        for sid in [values["study_id"]] if values.get("study_id") else list_studies():
+            require_paper_tests(load_study(sid))
     if values.get("patient_data") not in (None, "synthetic", "none"):
         from .patient.schema import load_patient_data
 
@@ -252,10 +260,16 @@ def execute_chapter(
         nb = normalise(nbformat.read(tmp, as_version=4))
         if str(files) in nbformat.writes(nb):  # this machine's temporary folder must not be stored
             raise ReanalysisError(f"chapter '{chapter}': its notebook would store the path {files}")
-        noisy = [c.get("id") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+        noisy = [
+            (c.get("id"), o) for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"
+        ]
         if noisy:  # warnings carry machine-specific paths and break strict nbval elsewhere
+            said = next(
+                (line.strip() for line in str(noisy[0][1].get("text", "")).splitlines() if line.strip()), ""
+            )
+            cells = ", ".join(dict.fromkeys(str(i) for i, _ in noisy))
             raise ReanalysisError(
-                f"chapter '{chapter}' wrote to stderr in cell(s) {', '.join(noisy)}; "
+                f"chapter '{chapter}' wrote to stderr in cell(s) {cells} ({said[:300]!r}); "
                 "fix the warning instead of storing it"
             )
         stored = nbformat.writes(nb) + "\n"
@@ -263,8 +277,9 @@ def execute_chapter(
         if user_folder not in (None, "synthetic", "none", ""):  # a path on this machine: never stored
             stored = _neutral_patient_folder(stored, str(user_folder))
         publishable(files)
-        _swap_folder(files, shelf / page)  # downloads first: the notebook is what marks success
-        _atomic_write_text(output, stored)
+        with buildstate.deferred_signals():  # downloads and notebook are replaced together or not at all
+            _swap_folder(files, shelf / page)  # downloads first: the notebook is what marks success
+            _atomic_write_text(output, stored)
     except pm.PapermillExecutionError as exc:
         raise ReanalysisError(
             f"chapter '{chapter}' failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
@@ -331,6 +346,8 @@ def build_site(builder: str = "html") -> Path:
     marker = WORK / "BUILDING"
     if marker.exists():  # a previous build was interrupted: its work folder is not trusted
         shutil.rmtree(WORK)
+    if not SITE.exists() and (BUILD / ".html.old").is_dir():  # killed between the two renames of a swap
+        os.replace(BUILD / ".html.old", SITE)
     WORK.mkdir(parents=True, exist_ok=True)
     marker.write_text("interrupted build\n")
     cmd = [
@@ -354,29 +371,94 @@ def build_site(builder: str = "html") -> Path:
     new, old = BUILD / ".html.new", BUILD / ".html.old"
     for p in (new, old):
         shutil.rmtree(p, ignore_errors=True)
-    shutil.copytree(WORK / "_build" / "html", new)
-    # the root redirect page has no icon link, so browsers ask for /favicon.ico: serve ours
-    shutil.copyfile(BOOK / "favicon.png", new / "favicon.ico")
-    shelf = EXECUTED / downloads.FOLDER  # the files the pages link to, beside the pages
-    for chapter in load_chapters():
-        if (shelf / chapter).is_dir():
-            shutil.copytree(shelf / chapter, new / shelf.relative_to(REPO_ROOT) / chapter)
-    publishable(new)
-    if SITE.exists():
-        os.replace(SITE, old)
-    os.replace(new, SITE)
+    try:
+        shutil.copytree(WORK / "_build" / "html", new)
+        # the root redirect page has no icon link, so browsers ask for /favicon.ico: serve ours
+        shutil.copyfile(BOOK / "favicon.png", new / "favicon.ico")
+        shelf = EXECUTED / downloads.FOLDER  # the files the pages link to, beside the pages
+        for chapter in load_chapters():
+            if (shelf / chapter).is_dir():
+                shutil.copytree(shelf / chapter, new / shelf.relative_to(REPO_ROOT) / chapter)
+        publishable(new)
+    except OSError as exc:  # e.g. a full disk: free what was copied, keep the site
+        shutil.rmtree(new, ignore_errors=True)
+        raise ReanalysisError(_copy_failure(exc)) from None
+    with buildstate.deferred_signals():  # both renames, or neither
+        if SITE.exists():
+            os.replace(SITE, old)
+        os.replace(new, SITE)
     shutil.rmtree(old, ignore_errors=True)
     return SITE
+
+
+def _copy_failure(exc: OSError) -> str:
+    """The message for a site that could not be copied into place: what happened, and that
+    nothing a reader sees changed."""
+    why, where = exc.strerror or str(exc), exc.filename or ""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        _, where, why = exc.args[0][0]  # copytree collects (source, destination, reason) per file
+    if exc.errno == errno.ENOSPC or os.strerror(errno.ENOSPC) in str(why):
+        why = "the disk is full"
+    where = f" ({where})" if where else ""
+    return (
+        f"could not copy the built site into place: {why}{where}; the previous site is left in "
+        "place, unchanged, and the copy was removed"
+    )
 
 
 PLAN_RE = re.compile(r"^chapter\s+(\d+)\s*$")
 STEP_RE = re.compile(r"^(\d+) of (\d+) steps \((\d+%)\) done")
 
 
-def _run_with_progress(cmd: list[str], quiet: bool) -> int:
+# after SIGINT/SIGTERM, how long the workflow's processes get to stop and clean up (a chapter
+# run removes its temporary notebook and downloads) before they are killed
+TEARDOWN_S = 20.0
+
+
+def _run_with_progress(cmd: list[str], quiet: bool, keep_fds: tuple[int, ...] = ()) -> int:
     """Run Snakemake; unless verbose, show only the plan, one line per finished chapter (with
-    its time), the step count and errors. On a failure without an ``error:`` line, its tail."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    its time), the step count and errors. On a failure without an ``error:`` line, its tail.
+
+    The workflow runs in a process group of its own, which dies with this process (SIGKILL
+    included: :func:`reanalysis.buildstate.die_with_parent`); an interrupt here stops the group
+    (:func:`_stop`) before it propagates. ``keep_fds`` are inherited (the tree lock)."""
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        start_new_session=True,
+        pass_fds=keep_fds,
+        preexec_fn=buildstate.die_with_parent,  # noqa: PLW1509  (no threads in this process)
+    )
+    try:
+        return _follow(proc, quiet)
+    except BaseException:
+        _stop(proc)
+        raise
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the workflow's process group: SIGTERM (each chapter run cleans up), then SIGKILL
+    after :data:`TEARDOWN_S`. Further interrupts wait until it is done."""
+    with buildstate.deferred_signals():
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.communicate(timeout=TEARDOWN_S)  # read what it still writes, so it never blocks
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def _follow(proc: subprocess.Popen, quiet: bool) -> int:
     assert proc.stdout is not None
     tail: deque[str] = deque(maxlen=40)
     explained = False
@@ -412,22 +494,82 @@ def notebook_hash(notebook: Path) -> str:
     return hashlib.sha256(notebook.read_bytes()).hexdigest() if notebook.is_file() else ""
 
 
-def write_stamp(stamp: Path, notebook: Path) -> None:
-    """Mark a chapter executed by the workflow: the stamp holds the hash of its notebook."""
+@dataclass(frozen=True)
+class Stamp:
+    """A chapter's stamp (``_build/.stamps/<id>.done``): the hash of the notebook the workflow
+    wrote and the parameters it was executed with (None in a stamp from before they were kept)."""
+
+    notebook: str
+    parameters: str | None  # canonical JSON
+
+
+def _canonical(values: dict[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def write_stamp(stamp: Path, notebook: Path, parameters: dict[str, Any] | None = None) -> None:
+    """Mark a chapter executed by the workflow: the hash of its notebook and its parameters."""
     stamp.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(stamp, notebook_hash(notebook) + "\n")
+    record = {"notebook": notebook_hash(notebook), "parameters": parameters}
+    _atomic_write_text(stamp, json.dumps(record, sort_keys=True, default=str) + "\n")
+
+
+def read_stamp(stamp: Path) -> Stamp | None:
+    """A chapter's stamp, or None when there is none."""
+    try:
+        text = stamp.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):  # a stamp of the earlier format: the notebook's hash only
+        return Stamp(text, None)
+    values = record.get("parameters")
+    return Stamp(str(record.get("notebook", "")), None if values is None else _canonical(values))
+
+
+class Stale(Enum):
+    """Why the build re-executes a chapter whose stamp says it is built."""
+
+    EDITED = "its notebook is not the one the last build wrote (an execute into the book, or an edit)"
+    PARAMETERS = "its notebook was executed with other parameters than this build's"
+    UNRECORDED = "its stamp does not record the parameters its notebook was executed with"
+    DOWNLOADS = "files its page links to are missing"
+
+
+def stale_chapters(overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Stale]:
+    """Chapters the build must re-execute although their stamp exists, and why: whatever an
+    interrupted run, an ``execute`` into the book or a ``-p`` build left, the book goes back to
+    this build's parameters and the site to its notebooks. (A chapter without a stamp is run by
+    the workflow anyway.)"""
+    out: dict[str, Stale] = {}
+    for chapter in load_chapters():
+        notebook = EXECUTED / f"{chapter}.ipynb"
+        stamp = read_stamp(BUILD / ".stamps" / f"{chapter}.done")
+        if any(not (EXECUTED / link).is_file() for link in download_links(notebook)):
+            out[chapter] = Stale.DOWNLOADS
+        elif stamp is None:
+            continue
+        elif stamp.notebook != notebook_hash(notebook):
+            out[chapter] = Stale.EDITED
+        elif stamp.parameters is None:
+            out[chapter] = Stale.UNRECORDED
+        elif stamp.parameters != _canonical(resolve_parameters(chapter, (overrides or {}).get(chapter))):
+            out[chapter] = Stale.PARAMETERS
+    return out
 
 
 def edited_chapters() -> list[str]:
     """Chapters whose notebook is not the one the workflow last wrote (e.g. ``execute`` with
-    other parameters and no ``-o``, or a hand edit): the build re-executes them, so the book
-    goes back to its own parameters and the site to its notebooks."""
+    other parameters and no ``-o``, or a hand edit)."""
     stamps = BUILD / ".stamps"
     return [
         chapter
         for chapter in load_chapters()
-        if (stamps / f"{chapter}.done").is_file()
-        and (stamps / f"{chapter}.done").read_text().strip() != notebook_hash(EXECUTED / f"{chapter}.ipynb")
+        if (stamp := read_stamp(stamps / f"{chapter}.done")) is not None
+        and stamp.notebook != notebook_hash(EXECUTED / f"{chapter}.ipynb")
     ]
 
 
@@ -447,49 +589,55 @@ def run_workflow(
     targets: list[str] | None = None,
     quiet: bool = True,
 ) -> None:
-    """Run the Snakemake workflow: re-executes only chapters whose inputs or parameters changed."""
+    """Run the Snakemake workflow: re-executes only chapters whose inputs or parameters changed
+    (or whose notebook is not what this build would write), holding the book's lock."""
     for chapter, values in (overrides or {}).items():
         resolve_parameters(chapter, values)  # fail here, before Snakemake or any kernel starts
-    BUILD.mkdir(parents=True, exist_ok=True)
-    lock = open(BUILD / ".build.lock", "w")  # noqa: SIM115  (held for the whole build)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise ReanalysisError("another build of this book is running; wait for it to finish") from None
-    # We hold the lock, so no build of ours runs: whatever a killed run left is stale.
-    shutil.rmtree(REPO_ROOT / ".snakemake" / "locks", ignore_errors=True)
-    for stale in EXECUTED.glob(".*.tmp.ipynb"):
-        stale.unlink()
-    shelf = EXECUTED / downloads.FOLDER
-    for stale in [*shelf.glob(".*.tmp"), *shelf.glob(".*.old")]:
-        shutil.rmtree(stale, ignore_errors=True)
-    for chapter in {*missing_downloads(), *edited_chapters()}:
-        (BUILD / ".stamps" / f"{chapter}.done").unlink(missing_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO_ROOT / "Snakefile"),
-        "--directory",
-        str(REPO_ROOT),
-        "--cores",
-        str(jobs),
-        "--rerun-incomplete",
-        "--config",
-        f"overrides={json.dumps(overrides or {}, sort_keys=True)}",
-    ]
-    # study chapters (patient-level models, reconstruction replicates) take longest: start them
-    # first, so two cores are not left with one long chapter at the end
-    heavy = [
-        f"_build/.stamps/{c}.done"
-        for c, ch in load_chapters().items()
-        if (ch.get("parameters") or {}).get("study_id")
-    ]
-    if heavy:
-        cmd += ["--prioritize", *heavy]
-    cmd += targets or []
-    if _run_with_progress(cmd, quiet) != 0:
-        raise ReanalysisError(
-            "workflow failed (see the messages above); previous notebooks and site are left in place"
-        )
+    with buildstate.book_lock() as tree:
+        manifest.STAMP.unlink(missing_ok=True)  # until this build succeeds, nothing is "up to date"
+        # We hold the lock and no process of an earlier run is left: whatever one left is stale.
+        shutil.rmtree(REPO_ROOT / ".snakemake" / "locks", ignore_errors=True)
+        for stale in EXECUTED.glob(".*.tmp.ipynb"):
+            stale.unlink()
+        shelf = EXECUTED / downloads.FOLDER
+        for stale in [*shelf.glob(".*.tmp"), *shelf.glob(".*.old")]:
+            shutil.rmtree(stale, ignore_errors=True)
+        for chapter, why in stale_chapters(overrides).items():
+            (BUILD / ".stamps" / f"{chapter}.done").unlink(missing_ok=True)
+            print(f"re-executing {chapter}: {why.value}", flush=True)
+        unstamped = [c for c in load_chapters() if not (BUILD / ".stamps" / f"{c}.done").is_file()]
+        if unstamped or not (SITE / "index.html").is_file():
+            # Snakemake does not re-create a missing input of an output it finds up to date (a
+            # chapter stamp an interrupted run removed, one removed above): without the site's
+            # stamp it must, and the site is rebuilt from the notebooks
+            (BUILD / ".stamps" / "site.done").unlink(missing_ok=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO_ROOT / "Snakefile"),
+            "--directory",
+            str(REPO_ROOT),
+            "--cores",
+            str(jobs),
+            "--rerun-incomplete",
+            "--config",
+            f"overrides={json.dumps(overrides or {}, sort_keys=True)}",
+        ]
+        # study chapters (patient-level models, reconstruction replicates) take longest: start them
+        # first, so two cores are not left with one long chapter at the end
+        heavy = [
+            f"_build/.stamps/{c}.done"
+            for c, ch in load_chapters().items()
+            if (ch.get("parameters") or {}).get("study_id")
+        ]
+        if heavy:
+            cmd += ["--prioritize", *heavy]
+        cmd += targets or []
+        before = buildstate.snapshot()
+        if _run_with_progress(cmd, quiet, keep_fds=() if tree is None else (tree,)) != 0:
+            raise ReanalysisError(
+                "workflow failed (see the messages above); "
+                + buildstate.describe_change(before, buildstate.snapshot())
+            )

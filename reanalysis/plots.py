@@ -8,11 +8,12 @@ The style (:data:`STYLE`) is applied with ``matplotlib.rc_context`` while a figu
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import io
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 import matplotlib
@@ -44,6 +45,11 @@ LOG_TICKS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 100.0)
 # how a printed HR's model reads as a forest row label
 MODEL_LABELS = {"univariable": "univariable", "multivariable": "multivariable", "psm": "propensity-matched"}
 
+# matplotlib's warning when the figure font lacks a character of a label (an emoji in an arm
+# label): the character is drawn as the font's empty box and a note under the figure names it,
+# instead of a warning that would fail the chapter without saying which label
+GLYPH_WARNING = r"Glyph \d+ .*missing from font"
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -54,10 +60,41 @@ def styled(build: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(build)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with plt.rc_context(STYLE):
+        with plt.rc_context(STYLE), glyphs_as_boxes():
             return build(*args, **kwargs)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def glyphs_as_boxes() -> Iterator[None]:
+    """Draw a character the font lacks as its empty box, without matplotlib's warning
+    (:func:`show` names such characters under the figure)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=GLYPH_WARNING, category=UserWarning)
+        yield
+
+
+@functools.cache
+def _charmap(font_path: str) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_path).get_charmap())
+
+
+def missing_glyphs(fig: plt.Figure) -> list[str]:
+    """The characters of a drawn figure's texts that its font cannot draw, in order of first use."""
+    from matplotlib import font_manager
+    from matplotlib.text import Text
+
+    out: dict[str, None] = {}
+    for text in fig.findobj(Text):
+        value = text.get_text()
+        if value.isascii():
+            continue
+        charmap = _charmap(font_manager.findfont(text.get_fontproperties()))
+        out |= {ch: None for ch in value if not ch.isspace() and ord(ch) not in charmap}
+    return list(out)
 
 
 def axes_for(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[plt.Figure, plt.Axes, bool]:
@@ -612,13 +649,25 @@ def show(
         raise ValueError(f"figure '{name}' has no alt text")
     from IPython.display import HTML, display
 
-    with plt.rc_context(STYLE):
+    with plt.rc_context(STYLE), glyphs_as_boxes():
         if synthetic:
             watermark(fig)
         page_html = figure_html(fig, alt, caption)
         links = downloads.figure_files(fig, name, page)
+        if fig.stale:  # tick labels get their text when drawn: draw before reading them
+            fig.canvas.draw()
+    missing = missing_glyphs(fig)
     plt.close(fig)
-    display(HTML(page_html + links))
+    note = f"<p><em>{html(_missing_note(missing))}</em></p>" if missing else ""
+    display(HTML(page_html + links + note))
+
+
+def _missing_note(chars: list[str]) -> str:
+    """What a reader is told when labels hold characters the figure font cannot draw."""
+    return (
+        f"The figure's font cannot draw {' '.join(chars)} (from the labels as extracted): "
+        "each shows as an empty box in the figure; the tables show them as printed."
+    )
 
 
 @styled

@@ -24,8 +24,10 @@ __all__ = [
 ]
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_P_CELL = re.compile(r"^\s*(?:p\s*)?(?P<rel>[=<>])?\s*(?P<num>\d+(?:\.\d+)?|\.\d+)\s*$", re.IGNORECASE)
-_P_TAIL = re.compile(r"([<>])?\s*=?\s*(\d*\.\d+|\d+)\s*$")
+# a printed p: "0.001", APA's ".001" (no leading zero), or scientific "1.2e-3" / "1.2E-03"
+_P_NUMBER = r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?"
+_P_CELL = re.compile(rf"^\s*(?:p\s*)?(?P<rel>[=<>])?\s*(?P<num>{_P_NUMBER})\s*$", re.IGNORECASE)
+_P_TAIL = re.compile(rf"([<>])?\s*=?\s*(?<![\d.])({_P_NUMBER})\s*$")
 _P_IN_TEXT = re.compile(r"([<>=≤≥])?\s*(\d*\.\d+|\d+)")
 _BOUND_SIGNS = {"≤": "<", "≥": ">", None: "="}
 _VALUE_TOL = 1e-9  # a token "is" a value when they agree to this (floats parsed from text)
@@ -103,8 +105,14 @@ def parse_p(text: str) -> PrintedP:
     value = float(num)
     if value > 1:
         raise ValueError(f"printed p-value {text!r} is greater than 1")
-    decimals = len(num.split(".", 1)[1]) if "." in num else 0
-    return PrintedP(relation=m.group("rel") or "=", value=value, decimals=decimals)
+    return PrintedP(relation=m.group("rel") or "=", value=value, decimals=_p_decimals(num))
+
+
+def _p_decimals(num: str) -> int:
+    """Decimal places of the last printed digit: "0.017" → 3, ".001" → 3, "1.2e-3" → 4."""
+    mantissa, _, exponent = num.lower().partition("e")
+    digits = len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
+    return max(digits - int(exponent or 0), 0)
 
 
 def parse_p_text(text: str) -> PrintedP:

@@ -206,11 +206,23 @@ def _parsed_in_printed(df: pd.DataFrame) -> pd.Series:
             v = row[c]
             if pd.isna(v) or (c == "p" and "p_printed" in row.index):
                 continue
-            if not any(abs(float(v) - x) < 1e-9 for x in numbers):
+            candidates = [*numbers, *_printed_p(row["printed"])] if c == "p" else numbers
+            if not any(abs(float(v) - x) < 1e-9 for x in candidates):
                 return False
         return True
 
     return df.apply(row_ok, axis=1) if len(df) else pd.Series(dtype=bool)
+
+
+def _printed_p(text: object) -> list[float]:
+    """The p a printed string ends with, as :func:`reanalysis.printed.parse_p_text` reads it
+    (``<.001`` → 0.001, ``1.2e-3`` → 0.0012), or none: the checks read it the same way."""
+    from .printed import parse_p_text
+
+    try:
+        return [parse_p_text(str(text)).value]
+    except ValueError:
+        return []
 
 
 def _is_printed_p(cell: object) -> bool:

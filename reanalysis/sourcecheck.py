@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from .data import REPO_ROOT, Study, _rel
+from .data import REPO_ROOT, Study, _rel, line_of
 from .errors import DataError
 from .schema import TABLE_ORDER
 
@@ -68,7 +68,7 @@ def missing_printed(
             checked += 1
             for cell in cells(printed):
                 if normalise(cell) not in text:
-                    missing.append((f"{table}.csv", int(idx) + 2, cell))
+                    missing.append((f"{table}.csv", line_of(frame, idx) or 0, cell))
     return missing, checked, sorted(absent)
 
 

@@ -358,7 +358,7 @@ def _fmt_printed(printed: PrintedP) -> str:
 # choosing the test
 
 
-def _paper_test_name(paper_test: str) -> str:
+def paper_test_name(paper_test: str) -> str:
     """Map a paper's free-text test name to one of the TEST_* names."""
     text = paper_test.strip().lower()
     # chi-square tests that are not Pearson's test of independence
@@ -420,7 +420,7 @@ def choose_test(
     if rule == "paper":
         if paper_test is None:
             raise ValueError("rule='paper' needs paper_test, the test the paper names")
-        name = _paper_test_name(paper_test)
+        name = paper_test_name(paper_test)
         if name == TEST_YATES and not _is_2x2(arr):
             reason = (
                 f"The paper names {paper_test!r}; Yates' correction exists only for 2x2 "

@@ -255,6 +255,23 @@ CASES = {
         ["validate", "li2022"],
         ["baseline.csv", "line 4", "column 'n'", "negative"],
     ),
+    "unknown test named, paper rule (execute)": (
+        lambda d: edit(
+            d / "li2022" / "pvalues.csv", "0.678,=,0.678,Pearson chi-square,", "0.678,=,0.678,Kruskal-Wallis,"
+        ),
+        ["execute", "li2022", "-p", "test_rule=paper", "-o", "{tmp}/out.ipynb"],
+        ["pvalues.csv", "line 2", "column 'test_named'", "unknown test name 'Kruskal-Wallis'"],
+    ),
+    "patient-data line numbers after a blank line": (
+        lambda d: bad_cohort(d.parent / "cohort", blank_before=True),
+        ["patient", "{tmp}/cohort"],
+        ["adsl.csv", "line 5", "column 'AGE'"],
+    ),
+    "patient-data line numbers after a multi-line quoted cell": (
+        lambda d: bad_cohort(d.parent / "cohort", multiline_before=True),
+        ["patient", "{tmp}/cohort"],
+        ["adsl.csv", "line 5", "column 'AGE'"],
+    ),
     "-o names a folder": (
         None,
         ["execute", "li2022", "-o", "{tmp}"],
@@ -275,8 +292,9 @@ def symlink_into(folder: Path, name: str) -> None:
     (folder / name).symlink_to(target)
 
 
-def bad_cohort(folder: Path) -> None:
-    """A synthetic cohort in the patient schema with one age that is not a number."""
+def bad_cohort(folder: Path, blank_before: bool = False, multiline_before: bool = False) -> None:
+    """A synthetic cohort in the patient schema with one age that is not a number (file line
+    4; line 5 after a blank line, or after a cell quoted across two lines, above it)."""
     from reanalysis.patient.synthetic import synthetic_cohort, write_patient_data
 
     write_patient_data(synthetic_cohort("li2022", seed=1), folder)
@@ -285,7 +303,27 @@ def bad_cohort(folder: Path) -> None:
     row = lines[3].rstrip("\n").split(",")
     row[cols.index("AGE")] = "sixty"
     lines[3] = ",".join(row) + "\n"
+    if blank_before:
+        lines.insert(2, "\n")
+    if multiline_before:
+        first = lines[1].rstrip("\n").split(",")
+        first[cols.index("SEX")] = f'"{first[cols.index("SEX")]}\n"'
+        lines[1] = ",".join(first) + "\n"
     (folder / "adsl.csv").write_text("".join(lines), encoding="utf-8")
+
+
+def unknown_subject(folder: Path) -> None:
+    """adtte.csv with a subject adsl.csv does not have, on file line 4 after a blank line."""
+    from reanalysis.patient.synthetic import synthetic_cohort, write_patient_data
+
+    write_patient_data(synthetic_cohort("li2022", seed=1), folder)
+    lines = (folder / "adtte.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    cols = lines[0].rstrip("\n").split(",")
+    row = lines[2].rstrip("\n").split(",")
+    row[cols.index("USUBJID")] = "NOBODY"
+    lines[2] = ",".join(row) + "\n"
+    lines.insert(2, "\n")
+    (folder / "adtte.csv").write_text("".join(lines), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -325,3 +363,60 @@ def test_bad_input(name, before, tmp_path):
     assert (tree_hash(DATA_DIR), tree_hash(CHAPTERS), tree_hash(SITE)) == before, (
         "data/, the executed notebooks (with their downloads) or the site changed"
     )
+
+
+@pytest.mark.parametrize(
+    ("printed", "relation", "p", "status"),
+    [
+        (".288", "=", "0.288", "reproduced"),  # as 0.288: Student t from the printed summaries gives 0.289
+        ("2.88e-1", "=", "0.288", "reproduced"),
+        ("<.001", "<", "0.001", "inconsistent"),  # a bound the same t-test (0.289) contradicts
+    ],
+)
+def test_a_printed_p_is_accepted_as_printed(printed, relation, p, status, tmp_path):
+    """APA (no leading zero) and scientific notation are p-values as printed: the study loads
+    (``validate`` used to reject them: "a parsed number does not occur"), and the checks read
+    the p the cell states (the verdict of the same p printed ``0.288``)."""
+    from reanalysis.checks import flat, run_checks
+    from reanalysis.data import load_study
+
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    edit(
+        copy / "li2022" / "pvalues.csv",
+        "baseline.age,baseline,0.288,=,0.288,",
+        f"baseline.age,baseline,{printed},{relation},{p},",
+    )
+    table = flat(run_checks(load_study("li2022", copy)))
+    row = table[(table["check"] == "p-value") & (table["key"] == "baseline.age")]
+    assert row["printed"].tolist() == [printed] and row["status"].tolist() == [status]
+
+
+def test_paper_rule_names_the_line_of_an_unknown_test(tmp_path):
+    """The checks themselves (``checks -p test_rule=paper``, the audit) stop the same way as
+    ``execute`` does before its kernel: file, line and column of the test name."""
+    from reanalysis.checks import run_checks
+    from reanalysis.data import load_study
+    from reanalysis.errors import DataError
+
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    edit(
+        copy / "li2022" / "pvalues.csv",
+        "source\nbaseline.gender_male,baseline,0.678,=,0.678,Pearson chi-square,",
+        "source\n\nbaseline.gender_male,baseline,0.678,=,0.678,Kruskal-Wallis,",
+    )
+    with pytest.raises(
+        DataError, match=r"pvalues.csv, line 3, column 'test_named': unknown test name 'Kruskal"
+    ):
+        run_checks(load_study("li2022", copy), test_rule="paper")
+
+
+def test_patient_link_errors_name_the_file_line(tmp_path):
+    """A subject of adtte.csv missing from adsl.csv, after a blank line: its real line (4)."""
+    from reanalysis.errors import DataError
+    from reanalysis.patient.schema import load_patient_data
+
+    unknown_subject(tmp_path / "cohort")
+    with pytest.raises(DataError, match=r"adtte.csv, line 4, column 'USUBJID': subject 'NOBODY' is not"):
+        load_patient_data(tmp_path / "cohort")

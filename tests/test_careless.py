@@ -122,3 +122,136 @@ def test_an_executed_notebook_does_not_store_the_patient_folder(tmp_path):
     assert _mode(shelf) == 0o755
     files = list(shelf.iterdir())
     assert files and {_mode(p) for p in files} == {0o644}
+
+
+def _stub_chapters(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(pipeline, "EXECUTED", tmp_path / "chapters")
+    monkeypatch.setattr(pipeline, "BUILD", tmp_path / "_build")
+    monkeypatch.setattr(pipeline, "load_chapters", lambda: {"a": {}, "b": {}, "c": {}, "d": {}})
+    monkeypatch.setattr(
+        pipeline, "resolve_parameters", lambda chapter, overrides=None: {"alpha": 0.05, **(overrides or {})}
+    )
+    (tmp_path / "chapters").mkdir()
+
+
+def test_a_chapter_executed_with_other_parameters_is_re_executed(tmp_path, monkeypatch):
+    """What a stamp records decides, not Snakemake's metadata: an interrupted ``-p`` build (or a
+    finished one) leaves a notebook the next plain build re-executes, and says why."""
+    _stub_chapters(tmp_path, monkeypatch)
+    stamps = tmp_path / "_build" / ".stamps"
+    for chapter, alpha in (("a", 0.05), ("b", 0.4), ("c", 0.05)):
+        nb = tmp_path / "chapters" / f"{chapter}.ipynb"
+        nb.write_text(f"{chapter} alpha={alpha}", encoding="utf-8")
+        pipeline.write_stamp(stamps / f"{chapter}.done", nb, {"alpha": alpha})
+    (stamps / "c.done").write_text(
+        pipeline.notebook_hash(tmp_path / "chapters" / "c.ipynb") + "\n"
+    )  # older format
+    assert pipeline.stale_chapters() == {"b": pipeline.Stale.PARAMETERS, "c": pipeline.Stale.UNRECORDED}
+    assert pipeline.stale_chapters({"b": {"alpha": 0.4}}) == {"c": pipeline.Stale.UNRECORDED}
+    assert pipeline.stale_chapters({"a": {"alpha": 0.1}})["a"] is pipeline.Stale.PARAMETERS
+    (tmp_path / "chapters" / "a.ipynb").write_text("a with criterion=RECIST", encoding="utf-8")
+    assert pipeline.stale_chapters()["a"] is pipeline.Stale.EDITED  # d has no stamp: the workflow runs it
+
+
+def test_what_a_stopped_run_changed_is_said():
+    from reanalysis.buildstate import BookState, describe_change
+
+    before = BookState((("a", "1"), ("b", "2")), (10, 1))
+    assert describe_change(before, before) == "no executed notebook was replaced; the site is as it was"
+    after = BookState((("a", "9"), ("b", "2")), (10, 1))
+    said = describe_change(before, after)
+    assert said.startswith(
+        "the notebook of a was replaced by this run; the site is as it was; the next `make book`"
+    )
+    assert "the site was rebuilt" in describe_change(before, BookState(after.notebooks, (11, 2)))
+    assert "the site is missing" in describe_change(before, BookState(before.notebooks, None))
+
+
+def test_a_full_disk_during_the_site_copy_keeps_the_site_and_says_so(tmp_path, monkeypatch, capsys):
+    """Fault injection: the copy of the built site into place fails with ENOSPC half-way. The
+    previous site stays as it was, the partial copy is removed, and the message says exactly
+    that (exit 2, no traceback)."""
+    import errno
+    import shutil
+    import subprocess
+
+    from reanalysis import buildstate, cli
+
+    build = tmp_path / "_build"
+    for module in (pipeline, buildstate):
+        monkeypatch.setattr(module, "BUILD", build)
+        monkeypatch.setattr(module, "SITE", build / "html")
+    monkeypatch.setattr(pipeline, "WORK", build / ".work")
+    monkeypatch.setattr(buildstate, "LOCK", build / ".build.lock")
+    monkeypatch.setattr(buildstate, "TREE", build / ".build.tree")
+    monkeypatch.setattr(buildstate, "EXECUTED", tmp_path / "chapters")
+    (build / "html").mkdir(parents=True)
+    (build / "html" / "index.html").write_text("previous site", encoding="utf-8")
+
+    def jupyter_book(cmd, **kwargs):  # a successful build of the new site into the work folder
+        out = build / ".work" / "_build" / "html"
+        out.mkdir(parents=True)
+        for i in range(3):
+            (out / f"page{i}.html").write_text("new", encoding="utf-8")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    real_copytree = shutil.copytree
+
+    def copy_until_full(src, dst, **kwargs):
+        if Path(src).name == "page2.html":
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return shutil.copy2(src, dst, **kwargs)
+
+    def copytree(src, dst, **kwargs):  # the disk fills up at the third page
+        return real_copytree(src, dst, copy_function=copy_until_full)
+
+    monkeypatch.setattr(pipeline.subprocess, "run", jupyter_book)
+    monkeypatch.setattr(shutil, "copytree", copytree)
+    assert cli.main(["site"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not copy the built site into place: the disk is full ("), err
+    assert "the previous site is left in place, unchanged, and the copy was removed" in err
+    assert "Traceback" not in err
+    assert (build / "html" / "index.html").read_text(encoding="utf-8") == "previous site"
+    assert sorted(p.name for p in (build / "html").iterdir()) == ["index.html"]
+    assert not (build / ".html.new").exists(), "the partial copy is removed (it filled the disk)"
+
+
+@pytest.fixture
+def private_lock(tmp_path, monkeypatch):
+    from reanalysis import buildstate
+
+    monkeypatch.setattr(buildstate, "BUILD", tmp_path / "_build")
+    monkeypatch.setattr(buildstate, "LOCK", tmp_path / "_build" / ".build.lock")
+    monkeypatch.setattr(buildstate, "TREE", tmp_path / "_build" / ".build.tree")
+    monkeypatch.delenv(buildstate.OWNER_ENV, raising=False)
+    return buildstate
+
+
+@pytest.mark.parametrize("argv", [["site"], ["execute", "li2022"], ["build", "--force"]])
+def test_one_writer_of_the_book_at_a_time(private_lock, argv, capsys):
+    """``site`` and an ``execute`` into the book take the build's lock: while one runs, another
+    stops at once (exit 2) instead of racing it or deleting its temporary files."""
+    from reanalysis import cli
+
+    with private_lock.book_lock():
+        assert cli.main(argv) == 2
+    assert capsys.readouterr().err == f"error: {private_lock.BUSY}\n"
+
+
+def test_a_new_run_waits_for_the_processes_of_a_killed_one(private_lock, monkeypatch):
+    """A process of an earlier build's tree still holds the tree lock (it is stopping): a new
+    run waits for it, and past the limit says what to do instead of cleaning up under it."""
+    import fcntl
+
+    from reanalysis.errors import ReanalysisError
+
+    monkeypatch.setattr(private_lock, "STALE_WAIT_S", 0.3)
+    private_lock.BUILD.mkdir(parents=True)
+    with open(private_lock.TREE, "a") as orphan:
+        fcntl.flock(orphan, fcntl.LOCK_SH)
+        with pytest.raises(ReanalysisError, match="processes of an interrupted run still hold"):
+            with private_lock.book_lock():
+                pass
+    with private_lock.book_lock() as tree:  # once it is gone, the run goes ahead
+        assert tree is not None

@@ -136,7 +136,7 @@ def test_warnings_are_not_stored(tmp_path, monkeypatch):
     monkeypatch.setattr(
         pipeline, "prepare_template", template_running("import warnings\nwarnings.warn('careful')")
     )
-    with pytest.raises(ReanalysisError, match="wrote to stderr"):
+    with pytest.raises(ReanalysisError, match="wrote to stderr in cell.*careful"):
         pipeline.execute_chapter("li2022", output=target)
     assert not target.exists()
 

@@ -249,3 +249,34 @@ def test_km_figure_has_effect_risk_table_and_median_lines(li2022):
     alt = plots.km_alt(ipd, li2022, "OS", "HR 0.5")
     assert "RT + anti-PD1 (4 patients, median 2.0 months)" in alt and "median 1.5 months" in alt
     plt.close(fig)
+
+
+def test_a_character_the_font_lacks_is_drawn_as_a_box_and_named(monkeypatch):
+    """An emoji in an arm label: no glyph warning (a chapter stores none, so it used to fail
+    without naming the label); the figure draws the font's empty box and a note under it names
+    the character, escaped as text."""
+    import dataclasses
+    import warnings
+
+    import IPython.display
+
+    study = load_study("li2022")
+    study.arms[0] = dataclasses.replace(study.arms[0], label="RT \U0001f680 + <b>PD-1</b>")
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails, as a chapter's stderr would
+        plots.show(plots.response_bars(study), "response", page=None, alt="Response bars")
+    notes = [x.data for x in shown if isinstance(x, IPython.display.HTML)]
+    assert len(notes) == 1 and "\U0001f680" in notes[0] and "empty box" in notes[0], notes
+    assert "<b>" not in notes[0], "label text is escaped"
+
+
+def test_the_font_lacks_the_emoji_so_the_warning_is_real():
+    """Control for the test above: drawing the same label without the guard warns."""
+    fig, ax = plt.subplots()
+    ax.set_title("RT \U0001f680")
+    with pytest.warns(UserWarning, match=plots.GLYPH_WARNING):
+        fig.canvas.draw()
+    plt.close(fig)
+    assert plots.missing_glyphs(fig) == ["\U0001f680"]

@@ -288,13 +288,22 @@ def test_t_test_rejects_invalid(args: tuple) -> None:
         ("0.010", PrintedP("=", 0.01, 3)),
         ("0.2", PrintedP("=", 0.2, 1)),
         ("1", PrintedP("=", 1.0, 0)),
+        # APA style (no leading zero) and scientific notation, as papers print them; decimals
+        # are those of the last printed digit: 1.2e-3 = 0.0012 (4), 5e-4 = 0.0005 (4)
+        ("<.001", PrintedP("<", 0.001, 3)),
+        ("P < .05", PrintedP("<", 0.05, 2)),
+        ("1.2e-3", PrintedP("=", 0.0012, 4)),
+        ("p = 1.2E-03", PrintedP("=", 0.0012, 4)),
+        ("<5e-4", PrintedP("<", 0.0005, 4)),
     ],
 )
 def test_parse_p_accepts(text: str, want: PrintedP) -> None:
     assert parse_p(text) == want
 
 
-@pytest.mark.parametrize("text", ["", "abc", "NS", "<", "P =", "0.5.5", "1.5", "-0.01", "0,05", "< = 0.05"])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "NS", "<", "P =", "0.5.5", "1.5", "-0.01", "0,05", "< = 0.05", "1.2e3", "e-3"]
+)
 def test_parse_p_rejects_with_text_in_message(text: str) -> None:
     with pytest.raises(ValueError) as err:
         parse_p(text)

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .. import stats as S
-from ..data import Study
+from ..data import Study, line_of, study_file
+from ..errors import DataError
 from ..printed import PrintedNumber, parse_p
 from .lookup import COUNT_TABLES, contingency, continuous_keys, quantity_labels
 from .record import Check, Status, fmt_p
@@ -18,8 +19,32 @@ from .record import Check, Status, fmt_p
 P_FAMILIES = ("p-value", "landmark p", "paired p", "interaction p")
 
 
+def require_paper_tests(study: Study) -> None:
+    """With ``test_rule=paper`` every test a count comparison's p names must be one computed
+    here (Pearson, Yates, Fisher): otherwise stop with the file, line and column of the name,
+    before any kernel starts, instead of failing inside a chapter."""
+    continuous = continuous_keys(study)
+    pv = study["pvalues"]
+    for idx, r in pv.iterrows():
+        if r["key"] in continuous or r["domain"] not in COUNT_TABLES or r["domain"] == "paired":
+            continue
+        if pd.notna(r["test_named"]):
+            try:
+                S.paper_test_name(r["test_named"])
+            except ValueError as exc:
+                raise DataError(
+                    study_file(study, "pvalues.csv"),
+                    f"{exc} (test_rule=paper uses the test each p names; choose another test_rule, "
+                    "or name the test as the paper did)",
+                    row=line_of(pv, idx),
+                    column="test_named",
+                ) from None
+
+
 def categorical_p_checks(study: Study, test_rule: str = "gtsummary") -> list[Check]:
     """Each printed p of a count comparison against Pearson, Yates and Fisher."""
+    if test_rule == "paper":
+        require_paper_tests(study)
     rows, labels = [], quantity_labels(study)
     continuous = continuous_keys(study)
     for _, r in study["pvalues"].iterrows():

@@ -27,7 +27,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from ..data import read_csv_text
+from ..data import line_of, read_csv_text
 from ..errors import DataError
 from ..vocabulary import ENDPOINT_CODES, RESPONSE_CRITERIA
 from .covariates import DERIVED, Role, catalogue, read_analyses
@@ -199,12 +199,13 @@ def _message(table: str, case: pd.Series, spec: dict[str, PCol]) -> tuple[str | 
     return column, f"{check} (value: {value})"
 
 
-def _schema_error(name: str, table: str, exc: pa.errors.SchemaErrors, spec: dict[str, PCol]) -> DataError:
+def _schema_error(
+    name: str, table: str, exc: pa.errors.SchemaErrors, spec: dict[str, PCol], raw: pd.DataFrame
+) -> DataError:
     fc = exc.failure_cases.copy()
     entries = []
     for _, case in fc.iterrows():
-        idx = case.get("index")
-        row = int(idx) + 2 if pd.notna(idx) else None
+        row = line_of(raw, case.get("index"))  # the file's line, blank lines and multi-line cells counted
         column, msg = _message(table, case, spec)
         entries.append((row, column, msg))
     entries = list(dict.fromkeys(entries))
@@ -237,13 +238,15 @@ def validate_frame(
             f"unknown column (known: {', '.join(spec)}; declare other covariates in {META_FILE})",
             column=str(unknown[0]),
         )
+    lines = raw.attrs.get("lines")  # the file line of each row (read_csv_text), for messages
     raw = raw.reset_index(drop=True)
+    raw.attrs["lines"] = lines
     try:
         out = patient_schema(table, {c: spec[c] for c in spec if c not in TABLES[table]}).validate(
             raw, lazy=True
         )
     except pa.errors.SchemaErrors as exc:
-        raise _schema_error(name, table, exc, spec) from None
+        raise _schema_error(name, table, exc, spec, raw) from None
     for c, col in spec.items():
         if c in out.columns and col.kind == "str":
             out[c] = out[c].where(out[c].notna(), np.nan)  # one missing marker (None and NaN alike)
@@ -251,7 +254,9 @@ def validate_frame(
             out[c] = pd.Series(
                 np.nan, index=out.index, dtype=_DTYPES[col.kind] if col.kind != "str" else object
             )
-    return out[list(spec)]
+    out = out[list(spec)]
+    out.attrs["lines"] = lines
+    return out
 
 
 def _required(table: str) -> list[str]:
@@ -283,7 +288,10 @@ def _check_links(data: PatientData, names: dict[str, str]) -> None:
         for idx, sid in frame["USUBJID"].items():
             if sid not in arm_of:
                 raise DataError(
-                    names[table], f"subject '{sid}' is not in adsl.csv", row=int(idx) + 2, column="USUBJID"
+                    names[table],
+                    f"subject '{sid}' is not in adsl.csv",
+                    row=line_of(frame, idx),
+                    column="USUBJID",
                 )
         for idx, (sid, arm) in frame[["USUBJID", "ARM"]].iterrows():
             if pd.isna(arm):
@@ -292,14 +300,14 @@ def _check_links(data: PatientData, names: dict[str, str]) -> None:
                 raise DataError(
                     names[table],
                     f"unknown arm '{arm}' (adsl.csv has {', '.join(arms)})",
-                    row=int(idx) + 2,
+                    row=line_of(frame, idx),
                     column="ARM",
                 )
             if arm != arm_of[sid]:
                 raise DataError(
                     names[table],
                     f"arm '{arm}' of subject '{sid}' differs from adsl.csv ('{arm_of[sid]}')",
-                    row=int(idx) + 2,
+                    row=line_of(frame, idx),
                     column="ARM",
                 )
 
@@ -448,7 +456,7 @@ def load_patient_data(folder: Path | str) -> PatientData:
                 raise DataError(
                     names["adsl"],
                     f"unknown arm '{arm}' ({META_FILE} lists {', '.join(meta['arms'])})",
-                    row=int(idx) + 2,
+                    row=line_of(data.adsl, idx),
                     column="ARM",
                 )
     _check_links(data, names)
