@@ -44,7 +44,8 @@ def cmd_build(args: argparse.Namespace) -> None:
         return
     from .pipeline import run_workflow
 
-    run_workflow(overrides, jobs=args.jobs, quiet=not args.verbose)
+    profile = Path(args.profile) if args.profile else None
+    run_workflow(overrides, jobs=args.jobs, quiet=not args.verbose, profile=profile)
     manifest.record(overrides)  # after the build: executed notebooks are inputs too
     print("built _build/html/index.html")
 
@@ -187,7 +188,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="CHAPTER.NAME=VALUE",
         help="override a chapter parameter for this build, e.g. li2022.criterion=RECIST",
     )
-    b.add_argument("-j", "--jobs", type=int, default=2, help="parallel chapter executions")
+    b.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        help="chapters executed at once (Snakemake's --jobs; default 2, or the profile's)",
+    )
+    b.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="a Snakemake profile folder whose executor runs the chapters, e.g. profiles/slurm",
+    )
     b.add_argument("-v", "--verbose", action="store_true")
     b.add_argument("--force", action="store_true", help="run the workflow even if no input changed")
     b.set_defaults(func=cmd_build)
