@@ -374,7 +374,7 @@ class PatientSection:
         )
         plots.show(plots.styled(M.roc_plot)(res), "patient-models-roc", page=self.page)
         plots.show(plots.styled(M.calibration_plot)(res), "patient-models-calibration", page=self.page)
-        shap = E.shap_summary(res, X, seed=self.seed, max_samples=100)
+        shap = E.shap_summary(res, X, seed=self.seed, max_samples=E.EXPLAIN_ROWS)
         display(
             tables.show(
                 shap.round(4), "patient-shap", f"Mean |SHAP| per feature ({res.best_model})", page=self.page
