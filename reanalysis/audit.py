@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 from scipy import stats as sps
 
-from .checks import SEVERITIES, CheckOptions, Status, check_records, to_frame
-from .data import list_studies, load_study
+from .checks import SEVERITIES, CheckOptions, Status, to_frame
+from .data import list_studies
 from .printed import parse_p_text
 
 # the audit CSV: its original columns, then severity (inconsistent rows only)
@@ -39,10 +39,13 @@ def audit_all(
     """Every check of every study (or of ``studies``) as one table, study by study.
 
     Keeps the chapter columns (check, key, arm, test_named, tests_reproducing) beside the audit
-    columns; :func:`audit_table` gives the audit's own view.
+    columns; :func:`audit_table` gives the audit's own view. Each study's records come from its
+    workflow artefact when current (:func:`reanalysis.results.study_checks`).
     """
+    from .results import study_checks
+
     options = CheckOptions(test_rule, alpha, alpha_beta)
-    return to_frame(c for s in (studies or list_studies()) for c in check_records(load_study(s), options))
+    return to_frame(c for s in (studies or list_studies()) for c in study_checks(s, options))
 
 
 def audit_table(checks: pd.DataFrame) -> pd.DataFrame:

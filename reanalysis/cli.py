@@ -126,6 +126,14 @@ def cmd_audit(args: argparse.Namespace) -> None:
         table.to_csv(sys.stdout, index=False, lineterminator="\n")
 
 
+def cmd_results(args: argparse.Namespace) -> None:
+    from .data import require_study_id
+    from .results import write_results
+
+    require_study_id(args.study, "results: study")
+    print(f"results -> {write_results(args.study)}")
+
+
 def cmd_new_study(args: argparse.Namespace) -> None:
     from .data import DATA_DIR, REPO_ROOT
     from .newstudy import new_study
@@ -241,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     au.add_argument("--study", action="append", default=[], help="limit to a study (repeatable)")
     au.add_argument("--format", choices=("csv", "markdown"), default="csv")
     au.set_defaults(func=cmd_audit)
+
+    r = sub.add_parser("results", help=argparse.SUPPRESS)  # the workflow's per-study artefact
+    r.add_argument("study")
+    r.set_defaults(func=cmd_results)
 
     from .reconstruct_cli import add_cli as add_reconstruct
 

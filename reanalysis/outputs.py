@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import rates as R
 from .audit import by_severity, severity_text
-from .checks import Status, quantity_labels, run_checks, status_counts
+from .checks import Status, quantity_labels, status_counts
 from .data import Study, list_studies, load_study
 from .tables import Footnotes, TableSpec, checks_table, comparison_table
 
@@ -238,13 +238,21 @@ def feasibility(scenarios: dict[str, pd.DataFrame]) -> TableSpec:
     return TableSpec(pd.DataFrame(rows), "feasibility", "Which designs could have printed these numbers?")
 
 
+def _study_checks(sid: str, test_rule: str, alpha: float, alpha_beta: float) -> pd.DataFrame:
+    """A study's checks table, from its workflow artefact when current (computed once per build)."""
+    from .checks import CheckOptions, to_frame
+    from .results import study_checks
+
+    return to_frame(study_checks(sid, CheckOptions(test_rule, alpha, alpha_beta)))
+
+
 def overview(test_rule: str = "gtsummary", alpha: float = 0.05, alpha_beta: float = 10.0) -> pd.DataFrame:
     """One row per study in data/: design, arms, criteria, headline ORR as printed, check counts
     (the checks run with the given parameters, as in the audit chapter)."""
     rows = []
     for sid in list_studies():
         st = load_study(sid)
-        checks = run_checks(st, test_rule=test_rule, alpha=alpha, alpha_beta=alpha_beta)
+        checks = _study_checks(sid, test_rule, alpha, alpha_beta)
         counts = checks["status"].value_counts()
         resp = st["response"]
         orr = resp[(resp["category"] == "ORR") & resp["scope"].isna()]
@@ -289,7 +297,7 @@ def overview_findings(
             crit = st.resolve_criterion(DEFAULT_CRITERION)
         except ParameterError:
             crit = st.criteria[0]
-        checks = run_checks(st, test_rule=test_rule, alpha=alpha, alpha_beta=alpha_beta)
+        checks = _study_checks(sid, test_rule, alpha, alpha_beta)
         for f in findings.findings(st, checks, crit, [], alpha=alpha):
             rows.append(
                 {
