@@ -144,7 +144,7 @@ def report(rows: list[dict[str, object]], jobs: int) -> None:
         shown = [c if c != r["edited"] else "the edited study" for c in rerun]
         print(
             f"| {r['n']} | {fmt(r['cold'])} | {per} | {fmt(r['no-change'])} | {fmt(r['edit'])} "
-            f"| {fmt(r['edit chapter'])} | {', '.join(shown)} | {fmt(r['study mean'])} "
+            f"| {fmt(r['edit chapter'])} | {', '.join(shown)} | {fmt(r['study mean'])} | "
             + " | ".join(fmt(r[c]) for c in CROSS_STUDY)
             + " |"
         )
