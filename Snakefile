@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from reanalysis.data import list_studies
 from reanalysis.pipeline import load_chapters, resolve_parameters, write_entry
 
 PY = sys.executable
@@ -20,8 +21,16 @@ STAMPS = "_build/.stamps"
 # chapter does not re-run the others
 ENTRY = {chapter: os.path.relpath(write_entry(chapter, CHAPTERS)) for chapter in CHAPTERS}
 
+STUDIES = list_studies()
+RESULTS = "_build/results/{study}/checks.json"  # reanalysis.results.artefact_path
+
 wildcard_constraints:
     chapter="|".join(sorted(CHAPTERS)),
+    study="|".join(STUDIES) or "(?!)",
+
+
+def study_data(study):
+    return sorted(str(p) for p in Path("data", study).glob("**/*") if p.is_file())
 
 
 def parameters(chapter):
@@ -34,12 +43,30 @@ def chapter_inputs(wildcards):
     data = sorted(str(p) for p in Path("data", values.get("study_id") or ".").glob("**/*") if p.is_file())
     if CHAPTERS[wildcards.chapter].get("reads_data", True) is False:
         data = []
-    return [ENTRY[wildcards.chapter], "book/templates/" + CHAPTERS[wildcards.chapter]["template"], *PACKAGE, *data]
+    # a chapter across studies renders each study's checks from its results artefact
+    results = [] if values.get("study_id") or not data else expand(RESULTS, study=STUDIES)
+    return [
+        ENTRY[wildcards.chapter],
+        "book/templates/" + CHAPTERS[wildcards.chapter]["template"],
+        *PACKAGE,
+        *data,
+        *results,
+    ]
 
 
 rule all:
     input:
         f"{STAMPS}/site.done",
+
+
+rule results:
+    input:
+        PACKAGE,
+        lambda wildcards: study_data(wildcards.study),
+    output:
+        RESULTS,
+    shell:
+        '"{PY}" -m reanalysis results {wildcards.study}'
 
 
 rule chapter:

@@ -10,7 +10,7 @@ from scipy import stats as sps
 from .checks import SEVERITIES, CheckOptions, Status, to_frame
 from .data import list_studies, load_study
 from .printed import parse_p_text
-from .recon_checks import StudyOptions, study_records
+from .recon_checks import StudyOptions
 
 # the audit CSV: its original columns, then severity (inconsistent rows only)
 AUDIT_COLUMNS = [
@@ -43,10 +43,13 @@ def audit_all(
     chapters' replicates and seed, so the numbers agree with each chapter's summary of findings).
 
     Keeps the chapter columns (check, key, arm, test_named, tests_reproducing) beside the audit
-    columns; :func:`audit_table` gives the audit's own view.
+    columns; :func:`audit_table` gives the audit's own view. Each study's records come from its
+    workflow artefact when current (:func:`reanalysis.results.study_checks`).
     """
+    from .results import study_checks
+
     options = StudyOptions(CheckOptions(test_rule, alpha, alpha_beta))
-    return to_frame(c for s in (studies or list_studies()) for c in study_records(load_study(s), options))
+    return to_frame(c for s in (studies or list_studies()) for c in study_checks(s, options))
 
 
 def study_names(frame: pd.DataFrame) -> pd.DataFrame:

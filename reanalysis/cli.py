@@ -50,8 +50,9 @@ def cmd_build(args: argparse.Namespace) -> None:
     from .pipeline import run_workflow
 
     before = buildstate.snapshot()
+    profile = Path(args.profile) if args.profile else None
     try:
-        run_workflow(overrides, jobs=args.jobs, quiet=not args.verbose)
+        run_workflow(overrides, jobs=args.jobs, quiet=not args.verbose, profile=profile)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what the run changed before it stopped
         raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
     manifest.record(overrides)  # after the build: executed notebooks are inputs too
@@ -156,6 +157,14 @@ def cmd_audit(args: argparse.Namespace) -> None:
         table.to_csv(sys.stdout, index=False, lineterminator="\n")
 
 
+def cmd_results(args: argparse.Namespace) -> None:
+    from .data import require_study_id
+    from .results import write_results
+
+    require_study_id(args.study, "results: study")
+    print(f"results -> {write_results(args.study)}")
+
+
 def cmd_new_study(args: argparse.Namespace) -> None:
     from .data import DATA_DIR, REPO_ROOT
     from .newstudy import new_study
@@ -225,7 +234,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="CHAPTER.NAME=VALUE",
         help="override a chapter parameter for this build, e.g. li2022.criterion=RECIST",
     )
-    b.add_argument("-j", "--jobs", type=int, default=2, help="parallel chapter executions")
+    b.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        help="chapters executed at once (Snakemake's --jobs; default 2, or the profile's)",
+    )
+    b.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="a Snakemake profile folder whose executor runs the chapters, e.g. profiles/slurm",
+    )
     b.add_argument("-v", "--verbose", action="store_true")
     b.add_argument("--force", action="store_true", help="run the workflow even if no input changed")
     b.set_defaults(func=cmd_build)
@@ -268,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     au.add_argument("--study", action="append", default=[], help="limit to a study (repeatable)")
     au.add_argument("--format", choices=("csv", "markdown"), default="csv")
     au.set_defaults(func=cmd_audit)
+
+    r = sub.add_parser("results", help=argparse.SUPPRESS)  # the workflow's per-study artefact
+    r.add_argument("study")
+    r.set_defaults(func=cmd_results)
 
     from .reconstruct_cli import add_cli as add_reconstruct
 

@@ -15,7 +15,7 @@ from . import rates as R
 from .audit import by_severity, severity_text
 from .checks import CheckOptions, Status, quantity_labels, status_counts, to_frame
 from .data import Study, list_studies, load_study
-from .recon_checks import StudyOptions, criterion_of, study_records
+from .recon_checks import StudyOptions, criterion_of
 from .tables import Footnotes, TableSpec, checks_table, comparison_table, tidy_checks, tidy_comparison
 
 # Columns of the check listings, by purpose.
@@ -284,8 +284,10 @@ def study_checks(
 ) -> dict[str, pd.DataFrame]:
     """Study id → its records as a table (every check and the survival reconstruction's, as in
     the audit chapter and each study's chapter), for every study in data/."""
+    from .results import study_checks  # each study's workflow artefact when current
+
     options = StudyOptions(CheckOptions(test_rule, alpha, alpha_beta))
-    return {sid: to_frame(study_records(load_study(sid), options)) for sid in list_studies()}
+    return {sid: to_frame(study_checks(sid, options)) for sid in list_studies()}
 
 
 def overview(

@@ -583,14 +583,27 @@ def missing_downloads() -> list[str]:
     ]
 
 
+DEFAULT_JOBS = 2  # chapters at once on this machine without a profile: one per core of 2
+
+
 def run_workflow(
     overrides: dict[str, dict[str, Any]] | None = None,
-    jobs: int = 2,
+    jobs: int | None = None,
     targets: list[str] | None = None,
     quiet: bool = True,
+    profile: Path | None = None,
 ) -> None:
     """Run the Snakemake workflow: re-executes only chapters whose inputs or parameters changed
-    (or whose notebook is not what this build would write), holding the book's lock."""
+    (or whose notebook is not what this build would write), holding the book's lock.
+
+    ``jobs`` is Snakemake's ``--jobs`` (chapters at once: local cores, or cluster jobs in flight);
+    ``profile`` a Snakemake profile folder (e.g. ``profiles/slurm``) whose executor runs the
+    chapters; without ``jobs`` the profile's own ``jobs`` holds, or :data:`DEFAULT_JOBS` locally.
+    """
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"--jobs {jobs}: must be at least 1")
+    if profile is not None and not (Path(profile) / "config.yaml").is_file():
+        raise ParameterError(f"--profile {profile}: no config.yaml in that folder (a Snakemake profile)")
     for chapter, values in (overrides or {}).items():
         resolve_parameters(chapter, values)  # fail here, before Snakemake or any kernel starts
     with buildstate.book_lock() as tree:
@@ -619,12 +632,14 @@ def run_workflow(
             str(REPO_ROOT / "Snakefile"),
             "--directory",
             str(REPO_ROOT),
-            "--cores",
-            str(jobs),
             "--rerun-incomplete",
             "--config",
             f"overrides={json.dumps(overrides or {}, sort_keys=True)}",
         ]
+        if profile is not None:
+            cmd += ["--profile", str(Path(profile).resolve())]
+        if jobs is not None or profile is None:
+            cmd += ["--jobs", str(jobs or DEFAULT_JOBS)]  # locally an alias of --cores
         # study chapters (patient-level models, reconstruction replicates) take longest: start them
         # first, so two cores are not left with one long chapter at the end
         heavy = [
@@ -632,9 +647,11 @@ def run_workflow(
             for c, ch in load_chapters().items()
             if (ch.get("parameters") or {}).get("study_id")
         ]
+        if targets:  # a prioritised file is built too: prioritise only what was asked for
+            heavy = [h for h in heavy if h in targets]
+        cmd += targets or []  # before --prioritize, which would take them as more of its own
         if heavy:
             cmd += ["--prioritize", *heavy]
-        cmd += targets or []
         before = buildstate.snapshot()
         if _run_with_progress(cmd, quiet, keep_fds=() if tree is None else (tree,)) != 0:
             raise ReanalysisError(

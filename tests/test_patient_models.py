@@ -487,3 +487,80 @@ def test_figures(strong):
     for f in (fig, fig2, fig3):
         plt.close(f)
     assert isinstance(res, ModelResults)
+
+
+def _exact_interventional_shapley(predict, x: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Shapley values of one row by brute force over every coalition (Shapley 1953:
+    phi_i = sum over S without i of |S|!(d-|S|-1)!/d! [v(S+i) - v(S)]), with the interventional
+    value v(S) = mean over the background of f(x on S, background elsewhere). Independent of shap."""
+    from itertools import combinations
+    from math import factorial
+
+    d = len(x)
+
+    def v(subset: tuple[int, ...]) -> float:
+        rows = background.copy()
+        rows[:, list(subset)] = x[list(subset)]
+        return float(predict(rows).mean())
+
+    phi = np.zeros(d)
+    for i in range(d):
+        others = [j for j in range(d) if j != i]
+        for k in range(d):
+            for s in combinations(others, k):
+                w = factorial(k) * factorial(d - k - 1) / factorial(d)
+                phi[i] += w * (v(tuple(sorted((*s, i)))) - v(s))
+    return phi
+
+
+@pytest.fixture(scope="module")
+def small_fits():
+    """Three features, 40 rows (all of them the background): small enough for brute force."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    from reanalysis.patient.models import ModelResults
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=["A", "B", "C"])
+    y = (X["A"] + 0.5 * X["B"] * X["C"] + rng.normal(scale=0.5, size=40) > 0).astype(int)
+    fitted = {
+        "random forest": RandomForestClassifier(n_estimators=25, max_depth=3, random_state=0).fit(X, y),
+        "logistic regression": LogisticRegression().fit(X, y),
+    }
+    res = ModelResults(
+        table=pd.DataFrame(),
+        calibration=pd.DataFrame(),
+        fitted=fitted,
+        best_model="random forest",
+        seed=0,
+        split={},
+        feature_names=("A", "B", "C"),
+    )
+    return X, res
+
+
+@pytest.mark.parametrize(("model", "tolerance"), [("random forest", 1e-6), ("logistic regression", 0.1)])
+def test_shap_values_are_interventional_shapley_values(small_fits, model, tolerance):
+    """Tree models: shap's tree explainer gives the exact values (to its float32 thresholds); other
+    models: the permutation explainer's sampled ones, within 10 % of the exact mean |SHAP|."""
+    X, res = small_fits
+    est = res.fitted[model]
+    out = shap_summary(res, X, model=model, seed=0, max_samples=len(X))
+    assert out.attrs["method"].endswith(
+        "tree explainer" if model == "random forest" else "permutation explainer"
+    )
+    predict = lambda a: est.predict_proba(pd.DataFrame(a, columns=X.columns))[:, 1]  # noqa: E731
+    exact = np.abs(
+        np.array([_exact_interventional_shapley(predict, x, X.to_numpy()) for x in X.to_numpy()])
+    ).mean(axis=0)
+    got = out.set_index("feature").loc[["A", "B", "C"], "mean |SHAP|"].to_numpy()
+    np.testing.assert_allclose(got, exact, rtol=tolerance)
+
+
+def test_shap_explains_a_bounded_number_of_rows(strong):
+    from reanalysis.patient.explain import EXPLAIN_ROWS
+
+    X, _, res = strong
+    assert len(X) > EXPLAIN_ROWS
+    assert shap_summary(res, X, model="random forest").attrs["n explained"] == EXPLAIN_ROWS

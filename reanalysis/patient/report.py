@@ -434,7 +434,7 @@ class PatientSection:
             "Calibration plot: predicted against observed response probability per model.",
             "Calibration, validation split.",
         )
-        shap = E.shap_summary(res, X, seed=self.seed, max_samples=100)
+        shap = E.shap_summary(res, X, seed=self.seed, max_samples=E.EXPLAIN_ROWS)
         display(self._table(shap, "patient-shap", f"Mean |SHAP| per feature ({res.best_model})"))
         self._show(
             plots.styled(E.shap_plot)(self.labels.values(shap)),

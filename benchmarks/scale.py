@@ -1,0 +1,173 @@
+"""How the book's build grows with the number of studies (a script, not a test).
+
+For each N of ``--studies`` (default 4 16 64) it makes a private copy of the repository (as
+``bench.py`` does; this checkout is never touched) and gives it N studies: the existing ones,
+then copies of them under new ids (``<study>_s<k>``) with a new short title and each printed
+arm size raised by 0–3 patients (every count stays at most its arm's size, so the data stay
+valid; the checks then find the printed percentages inconsistent, which costs the same work).
+The copies are registered as chapters (``new-study``) and ``validate`` must pass. It then times:
+
+1. cold build: ``python -m reanalysis build`` with no ``_build/`` and no ``.snakemake/``;
+2. no-change rebuild: the same command again;
+3. one-study edit: a comment line added to one generated study's ``study.yml``, then a build.
+
+and reads each executed chapter's own time from the build's output. It prints a Markdown table:
+per N the three wall times, what the edit re-ran, the mean study chapter, each cross-study
+chapter (overview, audit, synthesis), and the cost per added study (difference of cold builds
+over the difference of N). Run: ``.venv/bin/python benchmarks/scale.py --studies 4 16``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import ROOT, StepFailed, copy_repository, fmt, run, stamps  # noqa: E402
+
+PY = sys.executable
+CROSS_STUDY = ("overview", "audit", "synthesis")  # the chapters that read every study
+OTHER_CHAPTERS = ("patient_demo", "validation")  # neither a study's chapter nor cross-study
+MAX_EXTRA_PATIENTS = 3  # an arm's printed size is raised by 0..3: counts stay within it
+EXECUTED_RE = re.compile(r"^executed (\S+) in ([\d.]+) s")
+ARM_N_RE = re.compile(r"(\{[^}]*\bn:\s*)(\d+)")
+
+
+def perturbed(study_yml: str, new_id: str, k: int, rng: random.Random) -> str:
+    """A copy's ``study.yml``: its new id, a title saying it is a copy, larger arm sizes."""
+    text = re.sub(r"^id:.*$", f"id: {new_id}", study_yml, count=1, flags=re.MULTILINE)
+    text = re.sub(
+        r"^(short_title:\s*)(.*)$",
+        lambda m: f"{m.group(1)}{m.group(2).strip().strip(chr(34))} (synthetic copy {k})",
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith("- {id:"):
+            extra = rng.randint(0, MAX_EXTRA_PATIENTS)
+            line = ARM_N_RE.sub(lambda m, e=extra: f"{m.group(1)}{int(m.group(2)) + e}", line)
+        lines.append(line)
+    return "".join(lines)
+
+
+def make_studies(book: Path, n: int, env: dict[str, str]) -> list[str]:
+    """Give the copy ``n`` studies (the existing ones first); returns the generated ids."""
+    data = book / "data"
+    originals = sorted(p.name for p in data.iterdir() if (p / "study.yml").is_file())
+    if n < len(originals):
+        raise StepFailed(f"--studies {n}: the book already has {len(originals)} studies")
+    rng = random.Random(n)  # the same copies for the same N
+    made = []
+    for k in range(n - len(originals)):
+        base = originals[k % len(originals)]
+        new_id = f"{base}_s{k:03d}"
+        shutil.copytree(data / base, data / new_id)
+        yml = data / new_id / "study.yml"
+        yml.write_text(perturbed(yml.read_text(encoding="utf-8"), new_id, k, rng), encoding="utf-8")
+        made.append(new_id)
+    if made:  # register them all in one process (chapters.yml, _toc.yml)
+        code = (
+            "from reanalysis.data import DATA_DIR, REPO_ROOT\n"
+            "from reanalysis.newstudy import register\n"
+            f"for s in {made!r}:\n    register(s, DATA_DIR, REPO_ROOT)\n"
+        )
+        run([PY, "-c", code], book, env)
+    run([PY, "-m", "reanalysis", "validate"], book, env)  # the copies must be valid data
+    return made
+
+
+def chapter_times(output: str) -> dict[str, float]:
+    """Chapter → its own execution time, from the build's ``executed X in Y s`` lines."""
+    return {m.group(1): float(m.group(2)) for line in output.splitlines() if (m := EXECUTED_RE.match(line))}
+
+
+def bench_n(n: int, jobs: int) -> dict[str, object]:
+    tmp = Path(tempfile.mkdtemp(prefix=f"scale-{n}-"))
+    try:
+        book = tmp / "book"
+        copy_repository(ROOT, book)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REANALYSIS_")}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(book), env.get("PYTHONPATH")]))
+        made = make_studies(book, n, env)
+        build = [PY, "-m", "reanalysis", "build", "--jobs", str(jobs)]
+        shutil.rmtree(book / "_build", ignore_errors=True)
+        shutil.rmtree(book / ".snakemake", ignore_errors=True)
+        cold, out = run(build, book, env)
+        times = chapter_times(out)
+        print(f"  N={n} cold: {fmt(cold)} s ({len(times)} chapters)", file=sys.stderr)
+        nochange, _ = run(build, book, env)
+        print(f"  N={n} no-change: {fmt(nochange)} s", file=sys.stderr)
+        edited = made[0] if made else "li2022"
+        yml = book / "data" / edited / "study.yml"
+        yml.write_text(yml.read_text(encoding="utf-8") + "# scale benchmark edit\n", encoding="utf-8")
+        before = stamps(book)
+        edit, edit_out = run(build, book, env)
+        after = stamps(book)
+        rerun = sorted(c for c in after if before.get(c) != after[c])
+        print(f"  N={n} one-study edit: {fmt(edit)} s ({', '.join(rerun)})", file=sys.stderr)
+        studies = [t for c, t in times.items() if c not in (*CROSS_STUDY, *OTHER_CHAPTERS)]
+        return {
+            "n": n,
+            "cold": cold,
+            "no-change": nochange,
+            "edit": edit,
+            "edit chapter": chapter_times(edit_out).get(edited, float("nan")),
+            "rerun": rerun,
+            "edited": edited,
+            "study mean": statistics.mean(studies) if studies else float("nan"),
+            **{c: times.get(c, float("nan")) for c in CROSS_STUDY},
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(rows: list[dict[str, object]], jobs: int) -> None:
+    print(f"nproc: {len(os.sched_getaffinity(0))}; --jobs {jobs}\n")
+    print(
+        "| studies | cold build (s) | cost per added study (s) | no-change (s) | one-study edit (s) "
+        "| its chapter (s) | re-ran | study chapter, mean (s) | overview (s) | audit (s) | synthesis (s) |"
+    )
+    print("|---" * 11 + "|")
+    prev = None
+    for r in rows:
+        per = "" if prev is None else fmt((r["cold"] - prev["cold"]) / (r["n"] - prev["n"]))
+        rerun = r["rerun"]
+        shown = [c if c != r["edited"] else "the edited study" for c in rerun]
+        print(
+            f"| {r['n']} | {fmt(r['cold'])} | {per} | {fmt(r['no-change'])} | {fmt(r['edit'])} "
+            f"| {fmt(r['edit chapter'])} | {', '.join(shown)} | {fmt(r['study mean'])} | "
+            + " | ".join(fmt(r[c]) for c in CROSS_STUDY)
+            + " |"
+        )
+        prev = r
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--studies", type=int, nargs="+", default=[4, 16, 64], metavar="N")
+    parser.add_argument("--jobs", type=int, default=2, help="chapters at once (build --jobs)")
+    args = parser.parse_args()
+    if any(n < 1 for n in args.studies) or args.jobs < 1:
+        parser.error("--studies and --jobs must be at least 1")
+    try:
+        rows = [bench_n(n, args.jobs) for n in sorted(set(args.studies))]
+    except StepFailed as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    report(rows, args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The book's workflow on a (stand-in) cluster: the same Snakefile through Snakemake's
+cluster-generic executor plugin, with ``profiles/local-cluster`` submitting each job as a
+background process and reporting its status; and ``build --jobs/--profile`` passed through.
+
+The end-to-end test runs in a private copy of the repository (the files git would commit) and
+executes one chapter (the shortest: an abstract), so it stays well under a minute."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reanalysis import pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = "multicentre2026"  # an abstract: the shortest study chapter
+PROFILE = "profiles/local-cluster"
+
+
+def _copy_repository(dst: Path) -> None:
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.copy_repository(ROOT, dst)
+
+
+def test_a_chapter_runs_through_the_cluster_generic_executor(tmp_path):
+    book = tmp_path / "book"
+    _copy_repository(book)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REANALYSIS_")}
+    env["PYTHONPATH"] = str(book)  # the copy's package, in the workflow and in every job
+    target = f"_build/.stamps/{CHAPTER}.done"
+    code = (
+        "from pathlib import Path; from reanalysis.pipeline import run_workflow; "
+        f"run_workflow(profile=Path({PROFILE!r}), targets=[{target!r}])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=book, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # the job went through the stand-in queue (submit.sh), and status.sh saw it succeed
+    queue = book / ".snakemake" / "local-cluster"
+    exits = sorted(queue.glob("job-*.exit"))
+    assert len(exits) == 1 and exits[0].read_text().strip() == "0"
+    log = exits[0].with_suffix(".log").read_text()
+    assert f"executed {CHAPTER}" in log
+    notebook = book / "book" / "chapters" / f"{CHAPTER}.ipynb"
+    assert (book / target).read_text().strip() == pipeline.notebook_hash(notebook)
+    # the executed chapter is the one the book stores: nothing of the job's node leaks into it
+    assert notebook.read_text() == (ROOT / "book" / "chapters" / f"{CHAPTER}.ipynb").read_text()
+
+
+def test_status_script_reports_running_success_failed(tmp_path):
+    status = ROOT / PROFILE / "status.sh"
+    queue = tmp_path / ".snakemake" / "local-cluster"
+    queue.mkdir(parents=True)
+
+    def ask(job: str) -> str:
+        return subprocess.run(
+            ["bash", str(status), job], cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    (queue / "job-a").write_text("script\n")
+    assert ask("job-a") == "running"
+    (queue / "job-a.exit").write_text("0\n")
+    assert ask("job-a") == "success"
+    (queue / "job-a.exit").write_text("1\n")
+    assert ask("job-a") == "failed"
+    assert ask("job-never-submitted") == "failed"
+
+
+def _snakemake_command(monkeypatch, build: Path, **kwargs) -> list[str]:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(pipeline, "_run_with_progress", lambda cmd, quiet: seen.append(cmd) or 0)
+    monkeypatch.setattr(pipeline, "BUILD", build)  # the lock and stamps of a throwaway build folder
+    pipeline.run_workflow(**kwargs)
+    return seen[0]
+
+
+def test_jobs_and_profile_pass_through_to_snakemake(monkeypatch, tmp_path):
+    cmd = _snakemake_command(monkeypatch, tmp_path, jobs=8, profile=ROOT / PROFILE)
+    assert cmd[cmd.index("--jobs") + 1] == "8"
+    assert Path(cmd[cmd.index("--profile") + 1]) == (ROOT / PROFILE).resolve()
+    # without --jobs the profile's own `jobs` holds; locally the default is one chapter per core
+    assert "--jobs" not in _snakemake_command(monkeypatch, tmp_path, profile=ROOT / PROFILE)
+    local = _snakemake_command(monkeypatch, tmp_path)
+    assert local[local.index("--jobs") + 1] == str(pipeline.DEFAULT_JOBS) and "--profile" not in local
+    # targets are not swallowed by --prioritize (which takes one or more values)
+    # targets are not swallowed by --prioritize (which takes one or more values), and a
+    # prioritised file is built too: only targets are prioritised then
+    target = "_build/.stamps/li2022.done"
+    targeted = _snakemake_command(monkeypatch, tmp_path, targets=[target])
+    assert targeted[targeted.index("--prioritize") :] == ["--prioritize", target]
+    assert targeted.index(target) < targeted.index("--prioritize")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["build", "--profile", "no/such/profile"], "--profile no/such/profile: no config.yaml"),
+        (["build", "--jobs", "0"], "--jobs 0: must be at least 1"),
+    ],
+)
+def test_bad_build_options_stop_with_a_message(argv, message, capsys, monkeypatch):
+    from reanalysis import cli, manifest
+
+    monkeypatch.setattr(manifest, "unchanged", lambda overrides: False)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_slurm_profile_is_documented():
+    config = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
+    assert "executor: slurm" in config
+    assert "profiles/slurm" in (ROOT / "README.md").read_text()
