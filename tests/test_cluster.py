@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reanalysis import pipeline
+from reanalysis import buildstate, manifest, pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "multicentre2026"  # an abstract: the shortest study chapter
@@ -51,7 +51,7 @@ def test_a_chapter_runs_through_the_cluster_generic_executor(tmp_path):
     log = exits[0].with_suffix(".log").read_text()
     assert f"executed {CHAPTER}" in log
     notebook = book / "book" / "chapters" / f"{CHAPTER}.ipynb"
-    assert (book / target).read_text().strip() == pipeline.notebook_hash(notebook)
+    assert pipeline.read_stamp(book / target).notebook == pipeline.notebook_hash(notebook)
     # the executed chapter is the one the book stores: nothing of the job's node leaks into it
     assert notebook.read_text() == (ROOT / "book" / "chapters" / f"{CHAPTER}.ipynb").read_text()
 
@@ -77,8 +77,12 @@ def test_status_script_reports_running_success_failed(tmp_path):
 
 def _snakemake_command(monkeypatch, build: Path, **kwargs) -> list[str]:
     seen: list[list[str]] = []
-    monkeypatch.setattr(pipeline, "_run_with_progress", lambda cmd, quiet: seen.append(cmd) or 0)
-    monkeypatch.setattr(pipeline, "BUILD", build)  # the lock and stamps of a throwaway build folder
+    monkeypatch.setattr(pipeline, "_run_with_progress", lambda cmd, quiet, **kw: seen.append(cmd) or 0)
+    # the lock, stamps and manifest of a throwaway build folder, not the book's
+    monkeypatch.setattr(pipeline, "BUILD", build)
+    monkeypatch.setattr(buildstate, "BUILD", build)
+    monkeypatch.setattr(buildstate, "LOCK", build / ".build.lock")
+    monkeypatch.setattr(manifest, "STAMP", build / ".stamps" / "manifest")
     pipeline.run_workflow(**kwargs)
     return seen[0]
 
