@@ -42,6 +42,10 @@ STYLE = {"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 300}
 WATERMARK = "SYNTHETIC DATA"
 # readable ticks of a log-scale ratio axis (metafor's forest plots use the same doublings)
 LOG_TICKS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 100.0)
+# a forest plot's interval region is at least this wide (inches), however long the row labels
+FOREST_PLOT_INCHES = 3.0
+# the width of an average character of a 10-pt tick label (inches), to size the label margin
+FOREST_CHAR_INCHES = 0.075
 # how a printed HR's model reads as a forest row label
 MODEL_LABELS = {"univariable": "univariable", "multivariable": "multivariable", "psm": "propensity-matched"}
 
@@ -394,10 +398,15 @@ def forest_plot(
     each side favours. ``heterogeneity`` is printed under the plot (τ², I², Q p).
     """
     kind = rows["kind"] if "kind" in rows else pd.Series("row", index=rows.index)
-    fig, ax, own = axes_for(ax, figsize or (7, 0.4 * len(rows) + 1.6))
-    y = list(range(len(rows)))[::-1]
     has_n = int("n" in rows and rows["n"].notna().any())
     has_w = int("weight" in rows and (kind == "study").any())
+    width, height = figsize or (7, 0.4 * len(rows) + 1.6)
+    # wide enough for the row labels, a plot region of FOREST_PLOT_INCHES and the text columns:
+    # long study labels must not squeeze the intervals into a sliver
+    labels_in = FOREST_CHAR_INCHES * max((len(str(x)) for x in rows["label"]), default=0)
+    columns_in = (110 + 50 * (has_n + has_w) + 40) / 72  # the columns' offsets below, in inches
+    fig, ax, own = axes_for(ax, (max(width, labels_in + FOREST_PLOT_INCHES + columns_in), height))
+    y = list(range(len(rows)))[::-1]
     # text columns right of the plot, at fixed offsets in points (whatever the axes' width)
     columns = [(8, estimate_header)] + [(110, "n")] * has_n + [(110 + 50 * has_n, "weight")] * has_w
     digits = 1 if scale == 100 else 2  # percentages to one decimal, ratios to two
