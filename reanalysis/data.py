@@ -29,7 +29,7 @@ import yaml
 from .errors import DataError, ParameterError
 from .schema import TABLE_ORDER, TABLES, UNIQUE, table_schema
 from .textnumbers import ARM_N, number_term, split_terms
-from .vocabulary import AE_ATTRIBUTIONS
+from .vocabulary import AE_ATTRIBUTIONS, DOI_PATTERN, SOURCE_KINDS
 
 NOT_STATED = "not stated"  # the response criterion of a study that does not name one
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +87,19 @@ class Study:
     def arm_sizes(self) -> dict[str, int]:
         """Arm id → N, for the arms whose size is printed."""
         return {a.id: a.n for a in self.arms if a.n is not None}
+
+    @property
+    def source_kind(self) -> str:
+        """What the source is (``study.yml`` ``source_kind``; a full text unless it says so)."""
+        return str(self.meta.get("source_kind") or SOURCE_KINDS[0])
+
+    @property
+    def doi_url(self) -> str | None:
+        """The DOI as a link target (validated at load), or None when the source gives none."""
+        from urllib.parse import quote
+
+        doi = self.meta.get("doi")
+        return f"https://doi.org/{quote(str(doi), safe='/:;()._-')}" if doi else None
 
     @property
     def is_two_arm(self) -> bool:
@@ -235,6 +248,13 @@ def load_meta(folder: Path) -> tuple[dict, list[Arm]]:
         )
     if meta["id"] != folder.name:
         raise DataError(name, f"id '{meta['id']}' does not match its folder '{folder.name}'", column="id")
+    doi = meta.get("doi")
+    if doi is not None and not re.fullmatch(DOI_PATTERN, str(doi)):
+        raise DataError(name, f"doi '{doi}' is not a DOI (10.<registrant>/<suffix>) or null", column="doi")
+    kind = meta.get("source_kind")
+    if kind is not None and kind not in SOURCE_KINDS:
+        known = ", ".join(SOURCE_KINDS)
+        raise DataError(name, f"source_kind '{kind}' is not one of {known}", column="source_kind")
     if meta.get("patient_analyses") is not None:  # the covariates of its patient-level analyses
         from .patient.covariates import read_analyses
 

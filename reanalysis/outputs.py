@@ -309,6 +309,7 @@ def overview(
         rows.append(
             {
                 "Study": st.meta["short_title"],
+                "Source": st.source_kind,
                 "Design": st.meta["design"],
                 "Arms (N)": "; ".join(
                     f"{a.label} ({a.n if a.n is not None else 'not printed'})" for a in st.arms

@@ -301,6 +301,7 @@ class Chapter:
         )
         rows = [
             ("Citation", m["citation"]),
+            ("Source", self.study.source_kind),
             ("DOI", m.get("doi") or "not given in the source"),
             ("Design", m["design"]),
             ("Period", m.get("period", "")),
@@ -312,7 +313,8 @@ class Chapter:
                 "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in (m.get("tests_named") or {}).items()),
             ),
         ]
-        return tables.key_values([(k, str(v)) for k, v in rows])
+        doi = self.study.doi_url
+        return tables.key_values([(k, str(v)) for k, v in rows], links={"DOI": doi} if doi else None)
 
     def _render(self, spec: tables.TableSpec | None, none: str = "") -> HTML | Markdown:
         """A built table on this chapter's page, or one line saying the paper prints none."""

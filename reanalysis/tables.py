@@ -436,10 +436,20 @@ def glance(rows: list[tuple[str, str]], extra_html: str = "", title: str = "At a
     )
 
 
-def key_values(rows: list[tuple[str, str]], header: tuple[str, str] = ("Item", "Value")) -> HTML:
-    """A two-column table of label → text (escaped), styled as the theme styles a Markdown table."""
+def key_values(
+    rows: list[tuple[str, str]],
+    header: tuple[str, str] = ("Item", "Value"),
+    links: dict[str, str] | None = None,
+) -> HTML:
+    """A two-column table of label → text (escaped), styled as the theme styles a Markdown table;
+    ``links``: label → URL for values shown as links (the URL escaped too)."""
     head = "".join(f'<th class="head">{escape(h)}</th>' for h in header)
-    body = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in rows if v)
+
+    def cell(k: str, v: str) -> str:
+        url = (links or {}).get(k)
+        return f'<a href="{escape(url)}">{escape(v)}</a>' if url else escape(v)
+
+    body = "".join(f"<tr><td>{escape(k)}</td><td>{cell(k, v)}</td></tr>" for k, v in rows if v)
     return HTML(
         f'<table class="table reanalysis-key-values"><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table>"

@@ -14,6 +14,12 @@ CI_METHODS = ("wilson", "clopper-pearson")
 WEIGHTINGS = ("logrank", "wilcoxon", "tarone-ware")
 # What an overall adverse-event count counts (study.yml `ae_overall`); never pooled together.
 AE_ATTRIBUTIONS = ("all-cause", "treatment-related")
+# What a study's source is (study.yml `source_kind`): readers weigh a full text and a summary of
+# an abstract differently, so the overview and the chapter say which it is.
+SOURCE_KINDS = ("full text", "abstract", "summary of an abstract")
+# A DOI as a study.yml may give it: prefix 10.<registrant>/<suffix> (the DOI Handbook, 2.2);
+# only such a value becomes a link to https://doi.org/
+DOI_PATTERN = r"10\.\d{4,9}/[^\s\"<>]+"
 # Response criteria a patient-level ADRS file may name.
 RESPONSE_CRITERIA = ("RECIST 1.1", "mRECIST")
 # Time-to-event endpoints, in display order, with what each counts as an event. One list for

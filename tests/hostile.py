@@ -44,8 +44,10 @@ def plant(folder: Path, secret: Path) -> None:
     meta = yaml.safe_load(path.read_text(encoding="utf-8"))
     for key in ("short_title", "design", "period", "source", "journal", "ae_grading"):
         meta[key] = f"{meta.get(key) or key} " + payload(secret, multiline=False)
-    for key in ("citation", "doi"):
-        meta[key] = f"{meta.get(key) or key} " + payload(secret)
+    meta["citation"] = f"{meta.get('citation') or 'citation'} " + payload(secret)
+    # a DOI is checked at load (10.<registrant>/<suffix>, no space, quote or angle bracket) and
+    # becomes a link: plant what still passes, an attribute break-out and a MyST role
+    meta["doi"] = "10.1234/x'onmouseover=alert(7)//{download}`../../../../" + secret.name + "`"
     for arm in meta["arms"]:
         arm["label"] = f"{arm['label']} " + payload(secret, short=True)
     meta["tests_named"] = {k: f"{v} " + payload(secret) for k, v in (meta.get("tests_named") or {}).items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -420,3 +421,42 @@ def test_patient_link_errors_name_the_file_line(tmp_path):
     unknown_subject(tmp_path / "cohort")
     with pytest.raises(DataError, match=r"adtte.csv, line 4, column 'USUBJID': subject 'NOBODY' is not"):
         load_patient_data(tmp_path / "cohort")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("doi", "see the journal <b>site</b>", "doi 'see the journal <b>site</b>' is not a DOI"),
+        ("doi", "https://doi.org/10.1/x", "is not a DOI (10.<registrant>/<suffix>) or null"),
+        ("source_kind", "preprint", "source_kind 'preprint' is not one of full text, abstract"),
+    ],
+)
+def test_doi_and_source_kind_are_checked_at_load(field, value, message, tmp_path):
+    """A DOI becomes a link and the source kind a badge: only values of their form are taken
+    (DOI Handbook 2.2: 10.<registrant>/<suffix>), named by file and field otherwise."""
+    import yaml
+
+    from reanalysis.data import load_study
+    from reanalysis.errors import DataError
+
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    path = copy / "li2022" / "study.yml"
+    meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    meta[field] = value
+    path.write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape(message)) as err:
+        load_study("li2022", copy)
+    assert "study.yml" in str(err.value) and field in str(err.value)
+
+
+def test_a_doi_is_a_link_and_the_source_kind_is_shown(tmp_path):
+    """singlecentre2025 prints its DOI (10.3389/fimmu.2025.1594577): the design table links it;
+    the multicentre study is a summary of an abstract, and its design table and the overview say so."""
+    from reanalysis.data import load_study
+    from reanalysis.report import Chapter
+
+    design = Chapter(study_id="singlecentre2025").design().data
+    assert '<a href="https://doi.org/10.3389/fimmu.2025.1594577">10.3389/fimmu.2025.1594577</a>' in design
+    assert "<td>Source</td><td>full text</td>" in design
+    assert load_study("multicentre2026").source_kind == "summary of an abstract"
