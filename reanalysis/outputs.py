@@ -17,6 +17,7 @@ from .checks import CheckOptions, Status, quantity_labels, status_counts, to_fra
 from .data import Study, list_studies, load_study
 from .recon_checks import StudyOptions, criterion_of
 from .tables import Footnotes, TableSpec, checks_table, comparison_table, tidy_checks, tidy_comparison
+from .vocabulary import SOURCE_KINDS
 
 # Columns of the check listings, by purpose.
 _CHECK_COLUMNS = ["check", "location", "quantity", "arm", "printed", "recomputed", "status", "reason"]
@@ -308,8 +309,9 @@ def overview(
         counts = checks["status"].value_counts()
         rows.append(
             {
-                "Study": st.meta["short_title"],
-                "Source": st.source_kind,
+                # a source that is not a full text is badged beside the study's name
+                "Study": st.meta["short_title"]
+                + ("" if st.source_kind == SOURCE_KINDS[0] else f" ({st.source_kind})"),
                 "Design": st.meta["design"],
                 "Arms (N)": "; ".join(
                     f"{a.label} ({a.n if a.n is not None else 'not printed'})" for a in st.arms

@@ -460,3 +460,11 @@ def test_a_doi_is_a_link_and_the_source_kind_is_shown(tmp_path):
     assert '<a href="https://doi.org/10.3389/fimmu.2025.1594577">10.3389/fimmu.2025.1594577</a>' in design
     assert "<td>Source</td><td>full text</td>" in design
     assert load_study("multicentre2026").source_kind == "summary of an abstract"
+
+
+def test_the_overview_badges_a_source_that_is_not_a_full_text():
+    from reanalysis.outputs import overview
+
+    studies = list(overview()["Study"])
+    assert "Multicentre 2026 (summary of an abstract)" in studies
+    assert "Li 2022" in studies  # a full text carries no badge
