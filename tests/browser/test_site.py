@@ -63,7 +63,8 @@ def internal_names() -> set[str]:
         names |= {path.parent.name} | {
             str(a["id"]) for a in meta.get("arms", []) if isinstance(a, dict) and "id" in a
         }
-        names |= {str(meta["source"])} if meta.get("source") else set()  # the source text's file name
+        # the file names of the source texts (the study's, and the one its citation comes from)
+        names |= {str(meta[k]) for k in ("source", "citation_source") if meta.get(k)}
     columns = {*L.COLUMNS, *tables.TIDY_CHECK_COLUMNS, *tables.COLUMN_NAMES, *Check.__dataclass_fields__}
     names |= {c for c in columns if "_" in c} | ({"hr", "coef", "se"} & columns)
     glossary = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
