@@ -321,16 +321,7 @@ def rows_frame(rows: list[ReconRow]) -> pd.DataFrame:
             }
             for r in rows
         ],
-        columns=[
-            "endpoint",
-            "arm",
-            "quantity",
-            "printed",
-            "reconstructed",
-            "replicate spread",
-            "status",
-            "reason",
-        ],
+        columns=RECON_COLUMNS,
     )
 
 
