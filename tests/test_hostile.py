@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import hostile
 import pandas as pd
@@ -173,16 +174,21 @@ def test_a_symlinked_study_file_is_refused(data_copy, tmp_path):
         D.load_study("li2022", data_copy)
 
 
-def test_validate_warns_about_unknown_files(data_copy):
-    (data_copy / "li2022" / "pvaluess.csv").write_text("key\n", encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, "-m", "reanalysis", "validate", "li2022"],
+def _cli(data: Path, *args: str) -> subprocess.CompletedProcess:
+    """The real CLI on a data copy."""
+    return subprocess.run(
+        [sys.executable, "-m", "reanalysis", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "REANALYSIS_DATA": str(data_copy)},
+        env={**os.environ, "REANALYSIS_DATA": str(data)},
         cwd=D.REPO_ROOT,
         timeout=120,
     )
+
+
+def test_validate_warns_about_unknown_files(data_copy):
+    (data_copy / "li2022" / "pvaluess.csv").write_text("key\n", encoding="utf-8")
+    proc = _cli(data_copy, "validate", "li2022")
     assert proc.returncode == 0, proc.stderr
     assert "warning: li2022/pvaluess.csv: not a file of the data format" in proc.stderr
     assert "neither read nor published" in proc.stderr
@@ -239,13 +245,6 @@ def test_table_csv_download_is_spreadsheet_safe_and_the_machine_csv_is_faithful(
     frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
     frame.loc[frame["test_named"] != "", "test_named"] = hostile_name
     frame.to_csv(csv, index=False, lineterminator="\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "reanalysis", "checks", "li2022"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "REANALYSIS_DATA": str(data_copy)},
-        cwd=D.REPO_ROOT,
-        timeout=120,
-    )
+    proc = _cli(data_copy, "checks", "li2022")
     assert proc.returncode == 0, proc.stderr
     assert hostile_name in proc.stdout and "'" + hostile_name not in proc.stdout
