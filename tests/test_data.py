@@ -260,3 +260,29 @@ def test_a_caller_cannot_change_another_caller_s_study(li2022_copy):
     assert _orr_n(again) == 20 and len(again["baseline"]) > 0
     assert again.meta["short_title"] != "changed" and len(again.meta["arms"]) == 2
     assert again.arm_sizes == {"rt_pd1": 37, "tace_sor": 41}
+
+
+def test_bytes_that_passed_validation_are_only_typed_next_time(li2022_copy, tmp_path, monkeypatch):
+    """Another process (memory cleared) reading the same bytes under the same code skips the
+    checks (the validated mark) and gets the same typed tables; one changed byte of the study
+    means full validation again, with its message."""
+    monkeypatch.setattr(data, "VALIDATED", tmp_path / "validated")
+    first = load_study("li2022", data_dir=li2022_copy)
+    assert len(list((tmp_path / "validated").iterdir())) == 1
+    data._LOADED.clear()  # as a new process would start
+
+    def no_checks(*args, **kwargs):
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(data.pa.DataFrameSchema, "validate", no_checks)
+    again = load_study("li2022", data_dir=li2022_copy)
+    for table in first.tables:
+        pd.testing.assert_frame_equal(first[table], again[table])
+        assert first[table].attrs == again[table].attrs  # file lines, for messages
+    monkeypatch.undo()
+    monkeypatch.setattr(data, "VALIDATED", tmp_path / "validated")
+    path = li2022_copy / "li2022" / "response.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",20,54.05", ",99,54.05", 1), encoding="utf-8")
+    data._LOADED.clear()
+    with pytest.raises(DataError, match="response.csv"):
+        load_study("li2022", data_dir=li2022_copy)
