@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from reanalysis.data import list_studies
-from reanalysis.pipeline import load_chapters, resolve_parameters, write_entry
+from reanalysis.pipeline import load_chapters, resolve_parameters, results_read, write_entry
 
 PY = sys.executable
 CHAPTERS = load_chapters()
@@ -29,12 +29,16 @@ wildcard_constraints:
     study="|".join(STUDIES) or "(?!)",
 
 
-def study_data(study):
-    return sorted(str(p) for p in Path("data", study).glob("**/*") if p.is_file())
-
-
 def parameters(chapter):
     return resolve_parameters(chapter, OVERRIDES.get(chapter))
+
+
+# the chapters that render no study's results: nothing to wait for
+FREE = sorted(c for c in CHAPTERS if not results_read(c, parameters(c), STUDIES))
+
+
+def study_data(study):
+    return sorted(str(p) for p in Path("data", study).glob("**/*") if p.is_file())
 
 
 def chapter_inputs(wildcards):
@@ -43,8 +47,8 @@ def chapter_inputs(wildcards):
     data = sorted(str(p) for p in Path("data", values.get("study_id") or ".").glob("**/*") if p.is_file())
     if CHAPTERS[wildcards.chapter].get("reads_data", True) is False:
         data = []
-    # a chapter across studies renders each study's checks from its results artefact
-    results = [] if values.get("study_id") or not data else expand(RESULTS, study=STUDIES)
+    # the results artefacts the chapter renders (reanalysis.pipeline.results_read)
+    results = expand(RESULTS, study=results_read(wildcards.chapter, values, STUDIES))
     return [
         ENTRY[wildcards.chapter],
         "book/templates/" + CHAPTERS[wildcards.chapter]["template"],
@@ -59,14 +63,35 @@ rule all:
         f"{STAMPS}/site.done",
 
 
+# Every page waits for the studies' results: they run first. Then the chapters that wait for
+# nothing (the reconstruction validation, the worked example: long), so that two cores are not
+# left with one long chapter at the end; then the rest.
 rule results:
     input:
         PACKAGE,
         lambda wildcards: study_data(wildcards.study),
     output:
         RESULTS,
+    priority: 2
     shell:
         '"{PY}" -m reanalysis results {wildcards.study}'
+
+
+CHAPTER_SHELL = '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} --stamp {output}'
+
+
+rule chapter_free:
+    input:
+        chapter_inputs,
+    output:
+        f"{STAMPS}/{{chapter}}.done",
+    wildcard_constraints:
+        chapter="|".join(FREE) or "(?!)",
+    params:
+        values=lambda wildcards: json.dumps(parameters(wildcards.chapter), sort_keys=True),
+    priority: 1
+    shell:
+        CHAPTER_SHELL
 
 
 rule chapter:
@@ -74,10 +99,12 @@ rule chapter:
         chapter_inputs,
     output:
         f"{STAMPS}/{{chapter}}.done",
+    wildcard_constraints:
+        chapter="|".join(c for c in sorted(CHAPTERS) if c not in FREE) or "(?!)",
     params:
         values=lambda wildcards: json.dumps(parameters(wildcards.chapter), sort_keys=True),
     shell:
-        '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} --stamp {output}'
+        CHAPTER_SHELL
 
 
 rule site:

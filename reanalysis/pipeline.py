@@ -143,6 +143,22 @@ def resolve_parameters(chapter: str, overrides: dict[str, Any] | None = None) ->
     return values
 
 
+def results_read(chapter: str, values: dict[str, Any], studies: list[str] | None = None) -> list[str]:
+    """The studies whose results artefact (``reanalysis.results``) the chapter renders: a study
+    chapter its study's, a chapter across studies every study's, none for a chapter whose
+    ``chapters.yml`` entry says ``reads_results: false`` (the worked example) or ``reads_data:
+    false``. The workflow runs those ``results`` jobs first; a chapter whose parameters change a
+    verdict computes its own result (the artefact's key differs)."""
+    entry = load_chapters()[chapter]
+    if entry.get("reads_data", True) is False or entry.get("reads_results", True) is False:
+        return []
+    studies = list_studies() if studies is None else studies
+    study = values.get("study_id")
+    if study:
+        return [study] if study in studies else []
+    return list(studies)
+
+
 def prepare_template(chapter: str, values: dict[str, Any]) -> nbformat.NotebookNode:
     """The chapter's template with ``{{title}}``-style placeholders in Markdown filled from
     the study's metadata (text only: numbers in prose are glued, never substituted). Text from
@@ -251,6 +267,10 @@ def execute_chapter(
             template,
             tmp,
             parameters=injected,
+            # papermill otherwise rewrites (and re-validates) the whole notebook after every cell:
+            # with inline figures that is ~2.5 s of a study chapter; the output is a temporary
+            # file replaced only on success, so nothing reads the partial saves
+            request_save_on_cell_execute=False,
             cwd=str(EXECUTED),
             kernel_name="python3",
             progress_bar=progress,
@@ -640,18 +660,7 @@ def run_workflow(
             cmd += ["--profile", str(Path(profile).resolve())]
         if jobs is not None or profile is None:
             cmd += ["--jobs", str(jobs or DEFAULT_JOBS)]  # locally an alias of --cores
-        # study chapters (patient-level models, reconstruction replicates) take longest: start them
-        # first, so two cores are not left with one long chapter at the end
-        heavy = [
-            f"_build/.stamps/{c}.done"
-            for c, ch in load_chapters().items()
-            if (ch.get("parameters") or {}).get("study_id")
-        ]
-        if targets:  # a prioritised file is built too: prioritise only what was asked for
-            heavy = [h for h in heavy if h in targets]
-        cmd += targets or []  # before --prioritize, which would take them as more of its own
-        if heavy:
-            cmd += ["--prioritize", *heavy]
+        cmd += targets or []  # the order of jobs: rule priorities in the Snakefile
         before = buildstate.snapshot()
         if _run_with_progress(cmd, quiet, keep_fds=() if tree is None else (tree,)) != 0:
             raise ReanalysisError(

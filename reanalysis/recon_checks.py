@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -56,6 +56,11 @@ class StudyOptions:
     n_replicates: int = STUDY_PARAMS["n_replicates"].default
     seed: int = STUDY_PARAMS["seed"].default
     weighting: str = STUDY_PARAMS["weighting"].default
+
+    def for_study(self, study: Study) -> StudyOptions:
+        """These options with the criterion named as ``study`` names it (:func:`criterion_of`):
+        the same records under one key, whether a chapter or the audit asks."""
+        return replace(self, criterion=criterion_of(study, self.criterion) or self.criterion)
 
     @classmethod
     def from_params(cls, values: Mapping[str, Any]) -> StudyOptions:

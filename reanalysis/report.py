@@ -118,7 +118,9 @@ class Chapter:
     def result(self) -> recon_checks.StudyResult:
         """Every check and the survival reconstruction's verdicts, computed once (on first use:
         the worked example needs neither): the same records the audit and the overview count."""
-        return recon_checks.study_result(self.study, self.options)
+        from .results import study_result  # the workflow's artefact of the study when current
+
+        return study_result(self.study.id, self.options)
 
     @functools.cached_property
     def checks(self) -> pd.DataFrame:

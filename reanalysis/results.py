@@ -1,15 +1,17 @@
-"""Each study's results computed once: a workflow artefact the cross-study pages read.
+"""Each study's results computed once: a workflow artefact every page reads.
 
 The workflow's ``results`` rule runs :func:`write_results` for every study, writing
 ``_build/results/<study>/checks.json``: the study's records (its checks and the survival
-reconstruction's verdicts: printed vs recomputed aggregates, no patient rows) under a key made
-of the study's data files, the package's files and the options that change a verdict. Readers
-(:func:`study_checks`: the overview, the audit chapter and ``python -m reanalysis audit``) use
-the artefact only when its key is the one they would compute now, and otherwise compute the
-records themselves: a stale or foreign file is never read as current. Any job on any node reads
-the same file: no in-process state is shared.
+reconstruction's verdicts) and the reconstructions behind them (each endpoint's printed inputs,
+its central pseudo patient-level data: reconstructed from printed aggregates, never a patient's
+row, and its printed-vs-reconstructed rows), under a key made of the study's data files, the
+package's files and the options that change a verdict. Readers (:func:`study_result`: the study's
+chapter; :func:`study_checks`: the overview, the audit chapter and ``python -m reanalysis
+audit``) use the artefact only when its key is the one they would compute now, and otherwise
+compute the result themselves: a stale or foreign file is never read as current. Any job on any
+node reads the same file: no in-process state is shared.
 
-The per-study computation sits behind one function, :func:`study_records`.
+The per-study computation sits behind one function, :func:`reanalysis.recon_checks.study_result`.
 """
 
 from __future__ import annotations
@@ -20,24 +22,34 @@ import json
 import math
 import os
 import tempfile
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
-from .checks import Check, Severity
+import pandas as pd
+
+from .checks import Check, Severity, Status
 from .data import DATA_DIR, REPO_ROOT, load_study
-from .recon_checks import StudyOptions
-from .recon_checks import study_records as _study_records
+from .pseudo import Endpoint, ReconKind, ReconRow
+from .recon_checks import Reconstruction, StudyOptions, StudyResult
+from .recon_checks import study_result as _study_result
 
 RESULTS = REPO_ROOT / "_build" / "results"
 PACKAGE = REPO_ROOT / "reanalysis"
-FORMAT = 1  # the artefact's layout; a reader ignores any other
+FORMAT = 2  # the artefact's layout; a reader ignores any other (1: records only)
 NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}  # JSON has no such numbers
 
 
+def compute(study_id: str, options: StudyOptions) -> StudyResult:
+    """A study's result computed here and now (:func:`reanalysis.recon_checks.study_result`)."""
+    study = load_study(study_id)
+    return _study_result(study, options.for_study(study))
+
+
 def study_records(study_id: str, options: StudyOptions) -> list[Check]:
-    """Every record of one study (its checks and the survival reconstruction's verdicts,
-    :func:`reanalysis.recon_checks.study_records`): the one per-study computation the artefact
-    caches."""
-    return _study_records(load_study(study_id), options)
+    """Every record of one study (its checks and the survival reconstruction's verdicts),
+    computed here and now."""
+    return list(compute(study_id, options).records)
 
 
 def artefact_path(study_id: str) -> Path:
@@ -48,6 +60,7 @@ def artefact_path(study_id: str) -> Path:
 def content_key(study_id: str, options: StudyOptions) -> str:
     """SHA-256 of what the records depend on: the study's data files (names and bytes), the
     package's files (source and rules) and the options."""
+    options = options.for_study(load_study(study_id))  # "mRECIST" or the study's own name: one key
     h = hashlib.sha256(json.dumps(dataclasses.asdict(options), sort_keys=True).encode())
     folder = Path(DATA_DIR) / study_id
     for root, label in ((folder, "data"), (PACKAGE, "package")):
@@ -60,11 +73,23 @@ def content_key(study_id: str, options: StudyOptions) -> str:
 
 
 def _plain(value: object) -> object:
+    """A value as JSON holds it: tuples as lists, non-finite floats as 'inf'/'-inf'/'nan',
+    numpy scalars as Python numbers, enums as their value."""
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)):
+        value = value.item()  # a numpy scalar
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)  # 'inf', '-inf', 'nan'
-    if isinstance(value, tuple):
-        return list(value)
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
     return value
+
+
+def _number(value: object) -> object:
+    return NON_FINITE[value] if isinstance(value, str) and value in NON_FINITE else value
 
 
 def _to_json(check: Check) -> dict[str, object]:
@@ -84,17 +109,87 @@ def _from_json(row: dict[str, object]) -> Check:
     return Check(**values)  # type: ignore[arg-type]
 
 
-def write_results(study_id: str, options: StudyOptions | None = None) -> Path:
-    """Compute a study's records and write them, keyed, atomically; the same inputs give the
-    same bytes (no time, path or machine in the file)."""
-    options = options or StudyOptions()
-    payload = {
+def _tagged(value: object) -> object:
+    """Any nested value of an endpoint's inputs as JSON, exactly: dict keys keep their type and
+    order (``{"d": [[k, v], ...]}``), tuples stay tuples (``{"t": [...]}``)."""
+    value = _plain(value) if not isinstance(value, (dict, list, tuple)) else value
+    if isinstance(value, dict):
+        return {"d": [[_tagged(k), _tagged(v)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"t": [_tagged(v) for v in value]}
+    if isinstance(value, list):
+        return [_tagged(v) for v in value]
+    return value
+
+
+def _untagged(value: object) -> object:
+    if isinstance(value, dict) and "d" in value:
+        return {_untagged(k): _untagged(v) for k, v in value["d"]}  # type: ignore[misc]
+    if isinstance(value, dict) and "t" in value:
+        return tuple(_untagged(v) for v in value["t"])
+    if isinstance(value, list):
+        return [_untagged(v) for v in value]
+    return _number(value)
+
+
+def _endpoint_json(ep: Endpoint) -> dict[str, object]:
+    return {f.name: _tagged(getattr(ep, f.name)) for f in dataclasses.fields(Endpoint)}
+
+
+def _endpoint(row: dict[str, Any]) -> Endpoint:
+    return Endpoint(**{k: _untagged(v) for k, v in row.items()})  # type: ignore[arg-type]
+
+
+def _frame_json(frame: pd.DataFrame) -> dict[str, object]:
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "dtypes": [str(t) for t in frame.dtypes],
+        "data": [_plain(frame[c].tolist()) for c in frame.columns],
+    }
+
+
+def _frame(row: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            c: pd.Series([_number(x) for x in values], dtype=dtype)
+            for c, dtype, values in zip(row["columns"], row["dtypes"], row["data"], strict=True)
+        }
+    )
+
+
+def _row_json(row: ReconRow) -> dict[str, object]:
+    return {f.name: _plain(getattr(row, f.name)) for f in dataclasses.fields(ReconRow)}
+
+
+def _row(values: dict[str, Any]) -> ReconRow:
+    out = {k: _number(v) for k, v in values.items()}
+    return ReconRow(**{**out, "kind": ReconKind(out["kind"]), "status": Status(out["status"])})
+
+
+def _payload(study_id: str, options: StudyOptions, result: StudyResult) -> dict[str, object]:
+    return {
         "format": FORMAT,
         "study": study_id,
         "key": content_key(study_id, options),
-        "options": dataclasses.asdict(options),
-        "records": [_to_json(c) for c in study_records(study_id, options)],
+        "options": dataclasses.asdict(options.for_study(load_study(study_id))),
+        "records": [_to_json(c) for c in result.records],
+        "reconstructions": [
+            {
+                "endpoint": _endpoint_json(r.endpoint),
+                "ipd": _frame_json(r.ipd),
+                "rows": [_row_json(x) for x in r.rows],
+            }
+            for r in result.reconstructions
+        ],
+        "skipped": list(result.skipped),
     }
+
+
+def write_results(study_id: str, options: StudyOptions | None = None) -> Path:
+    """Compute a study's result and write it, keyed, atomically; the same inputs give the
+    same bytes (no time, path or machine in the file)."""
+    options = options or StudyOptions()
+    payload = _payload(study_id, options, compute(study_id, options))
     path = artefact_path(study_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".checks.", suffix=".tmp")
@@ -110,8 +205,8 @@ def write_results(study_id: str, options: StudyOptions | None = None) -> Path:
     return path
 
 
-def cached_records(study_id: str, options: StudyOptions) -> list[Check] | None:
-    """The records of the study's artefact when it is current (same key), else None."""
+def _current(study_id: str, options: StudyOptions) -> dict[str, Any] | None:
+    """The study's artefact when it is current (this layout, same key), else None."""
     path = artefact_path(study_id)
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -121,7 +216,28 @@ def cached_records(study_id: str, options: StudyOptions) -> list[Check] | None:
         return None
     if payload.get("key") != content_key(study_id, options):
         return None
-    return [_from_json(row) for row in payload["records"]]
+    return payload
+
+
+def cached_records(study_id: str, options: StudyOptions) -> list[Check] | None:
+    """The records of the study's artefact when it is current (same key), else None."""
+    payload = _current(study_id, options)
+    return None if payload is None else [_from_json(row) for row in payload["records"]]
+
+
+def cached_result(study_id: str, options: StudyOptions) -> StudyResult | None:
+    """The study's whole result (records and reconstructions) from its artefact when current."""
+    payload = _current(study_id, options)
+    if payload is None:
+        return None
+    return StudyResult(
+        tuple(_from_json(row) for row in payload["records"]),
+        tuple(
+            Reconstruction(_endpoint(r["endpoint"]), _frame(r["ipd"]), tuple(_row(x) for x in r["rows"]))
+            for r in payload["reconstructions"]
+        ),
+        tuple(payload["skipped"]),
+    )
 
 
 def study_checks(study_id: str, options: StudyOptions | None = None) -> list[Check]:
@@ -129,3 +245,11 @@ def study_checks(study_id: str, options: StudyOptions | None = None) -> list[Che
     options = options or StudyOptions()
     cached = cached_records(study_id, options)
     return cached if cached is not None else study_records(study_id, options)
+
+
+def study_result(study_id: str, options: StudyOptions | None = None) -> StudyResult:
+    """A study's result (what its chapter shows): from its artefact when current, else computed
+    here and now."""
+    options = options or StudyOptions()
+    cached = cached_result(study_id, options)
+    return cached if cached is not None else compute(study_id, options)

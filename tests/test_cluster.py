@@ -3,7 +3,8 @@ cluster-generic executor plugin, with ``profiles/local-cluster`` submitting each
 background process and reporting its status; and ``build --jobs/--profile`` passed through.
 
 The end-to-end test runs in a private copy of the repository (the files git would commit) and
-executes one chapter (the shortest: an abstract), so it stays well under a minute."""
+executes one chapter (the shortest: an abstract) and its study's results artefact, so it stays
+well under a minute."""
 
 from __future__ import annotations
 
@@ -44,12 +45,14 @@ def test_a_chapter_runs_through_the_cluster_generic_executor(tmp_path):
         [sys.executable, "-c", code], cwd=book, env=env, capture_output=True, text=True, timeout=240
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    # the job went through the stand-in queue (submit.sh), and status.sh saw it succeed
+    # both jobs (the study's results artefact, then its chapter, which renders it) went through
+    # the stand-in queue (submit.sh), and status.sh saw them succeed
     queue = book / ".snakemake" / "local-cluster"
     exits = sorted(queue.glob("job-*.exit"))
-    assert len(exits) == 1 and exits[0].read_text().strip() == "0"
-    log = exits[0].with_suffix(".log").read_text()
-    assert f"executed {CHAPTER}" in log
+    assert len(exits) == 2 and all(e.read_text().strip() == "0" for e in exits)
+    logs = "".join(e.with_suffix(".log").read_text() for e in exits)
+    assert f"executed {CHAPTER}" in logs and "results -> " in logs
+    assert (book / "_build" / "results" / CHAPTER / "checks.json").is_file()
     notebook = book / "book" / "chapters" / f"{CHAPTER}.ipynb"
     assert pipeline.read_stamp(book / target).notebook == pipeline.notebook_hash(notebook)
     # the executed chapter is the one the book stores: nothing of the job's node leaks into it
@@ -95,13 +98,12 @@ def test_jobs_and_profile_pass_through_to_snakemake(monkeypatch, tmp_path):
     assert "--jobs" not in _snakemake_command(monkeypatch, tmp_path, profile=ROOT / PROFILE)
     local = _snakemake_command(monkeypatch, tmp_path)
     assert local[local.index("--jobs") + 1] == str(pipeline.DEFAULT_JOBS) and "--profile" not in local
-    # targets are not swallowed by --prioritize (which takes one or more values)
-    # targets are not swallowed by --prioritize (which takes one or more values), and a
-    # prioritised file is built too: only targets are prioritised then
+    # targets end the command, and nothing else is asked for: no --prioritize (which would take
+    # them as its own values, and builds what it names): the order of jobs is the Snakefile's
+    # rule priorities (the studies' results, then the chapters that wait for nothing)
     target = "_build/.stamps/li2022.done"
     targeted = _snakemake_command(monkeypatch, tmp_path, targets=[target])
-    assert targeted[targeted.index("--prioritize") :] == ["--prioritize", target]
-    assert targeted.index(target) < targeted.index("--prioritize")
+    assert targeted[-1] == target and "--prioritize" not in targeted
 
 
 @pytest.mark.parametrize(

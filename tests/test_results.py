@@ -73,3 +73,60 @@ def test_cross_study_readers_use_the_current_artefact(shelf):
     assert (audit["status"] == "inconsistent").sum() == n
     row = overview().set_index("Study").filter(like="Single", axis=0)
     assert row["✗ inconsistent"].iat[0] == n
+
+
+def test_the_artefact_holds_the_whole_result_exactly(shelf):
+    """Records, reconstructions (printed inputs with their tuples and numeric keys, the central
+    pseudo patient-level data with its dtypes, the printed-vs-reconstructed rows) and skipped
+    notes come back equal and of the same types as computed."""
+
+    def same(a, b, where):
+        assert type(a) is type(b), where
+        if isinstance(a, dict):
+            assert list(a) == list(b), where
+            for k in a:
+                same(a[k], b[k], f"{where}/{k}")
+        elif isinstance(a, (list, tuple)):
+            assert len(a) == len(b), where
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                same(x, y, f"{where}[{i}]")
+        elif isinstance(a, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b)
+        elif isinstance(a, float) and a != a:
+            assert b != b, where
+        else:
+            assert a == b, where
+
+    for study in ("li2022", "rtiot2025"):  # a printed "alive" count, landmarks, subgroups
+        computed = results.compute(study, StudyOptions())
+        results.write_results(study)
+        cached = results.cached_result(study, StudyOptions())
+        assert cached is not None
+        same(computed.records, cached.records, "records")
+        same(computed.skipped, cached.skipped, "skipped")
+        assert len(computed.reconstructions) == len(cached.reconstructions) > 0
+        for r, c in zip(computed.reconstructions, cached.reconstructions, strict=True):
+            for field in ("name", "criterion", "subgroup", "inputs", "notes", "landmarks"):
+                same(getattr(r.endpoint, field), getattr(c.endpoint, field), field)
+            same(r.ipd, c.ipd, "ipd")
+            same(r.rows, c.rows, "rows")
+            for x, y in zip(r.rows, c.rows, strict=True):
+                for field in x.__dataclass_fields__:
+                    same(getattr(x, field), getattr(y, field), field)
+
+
+def test_a_study_chapter_renders_its_current_artefact(shelf):
+    """A doctored artefact under the current key shows through the study's chapter (its glance
+    counts), and a chapter whose parameters change a verdict computes its own."""
+    from reanalysis.report import Chapter
+
+    path = results.write_results(STUDY)
+    payload = json.loads(path.read_text())
+    for row in payload["records"]:
+        row["status"] = "inconsistent"
+        row["severity"] = "minor"
+    path.write_text(json.dumps(payload))
+    n = len(payload["records"])
+    assert Chapter(study_id=STUDY).values()["n_inconsistent"] == n
+    own = Chapter(study_id=STUDY, test_rule="paper").values()
+    assert own["n_inconsistent"] < n
