@@ -111,8 +111,12 @@ def _from_json(row: dict[str, object]) -> Check:
 
 def _tagged(value: object) -> object:
     """Any nested value of an endpoint's inputs as JSON, exactly: dict keys keep their type and
-    order (``{"d": [[k, v], ...]}``), tuples stay tuples (``{"t": [...]}``)."""
-    value = _plain(value) if not isinstance(value, (dict, list, tuple)) else value
+    order (``{"d": [[k, v], ...]}``), tuples stay tuples (``{"t": [...]}``), a non-finite number
+    is ``{"f": "nan"}`` (never confused with a text such as an arm id "nan")."""
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)):
+        value = value.item()  # a numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"f": repr(value)}
     if isinstance(value, dict):
         return {"d": [[_tagged(k), _tagged(v)] for k, v in value.items()]}
     if isinstance(value, tuple):
@@ -127,9 +131,11 @@ def _untagged(value: object) -> object:
         return {_untagged(k): _untagged(v) for k, v in value["d"]}  # type: ignore[misc]
     if isinstance(value, dict) and "t" in value:
         return tuple(_untagged(v) for v in value["t"])
+    if isinstance(value, dict) and "f" in value:
+        return NON_FINITE[value["f"]]
     if isinstance(value, list):
         return [_untagged(v) for v in value]
-    return _number(value)
+    return value
 
 
 def _endpoint_json(ep: Endpoint) -> dict[str, object]:
@@ -151,7 +157,7 @@ def _frame_json(frame: pd.DataFrame) -> dict[str, object]:
 def _frame(row: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            c: pd.Series([_number(x) for x in values], dtype=dtype)
+            c: pd.Series(values if dtype == "object" else [_number(x) for x in values], dtype=dtype)
             for c, dtype, values in zip(row["columns"], row["dtypes"], row["data"], strict=True)
         }
     )
@@ -161,8 +167,11 @@ def _row_json(row: ReconRow) -> dict[str, object]:
     return {f.name: _plain(getattr(row, f.name)) for f in dataclasses.fields(ReconRow)}
 
 
+_ROW_NUMBERS = {f.name for f in dataclasses.fields(ReconRow) if "float" in str(f.type)}
+
+
 def _row(values: dict[str, Any]) -> ReconRow:
-    out = {k: _number(v) for k, v in values.items()}
+    out = {k: _number(v) if k in _ROW_NUMBERS else v for k, v in values.items()}
     return ReconRow(**{**out, "kind": ReconKind(out["kind"]), "status": Status(out["status"])})
 
 

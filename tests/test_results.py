@@ -130,3 +130,40 @@ def test_a_study_chapter_renders_its_current_artefact(shelf):
     assert Chapter(study_id=STUDY).values()["n_inconsistent"] == n
     own = Chapter(study_id=STUDY, test_rule="paper").values()
     assert own["n_inconsistent"] < n
+
+
+def test_texts_that_spell_non_finite_numbers_stay_texts():
+    """Arm ids are identifiers, so "nan" and "inf" are possible ones: the artefact must not read
+    them back as numbers (only a number field or a tagged number is one)."""
+    import math
+
+    from reanalysis.checks import Status
+    from reanalysis.pseudo import ReconKind, ReconRow
+
+    inputs = {"nan": {"n": 3, "landmarks": {6.0: math.nan}, "median_ci": (1.0, math.inf)}, "inf": {"n": 2}}
+    back = results._untagged(json.loads(json.dumps(results._tagged(inputs))))
+    assert list(back) == ["nan", "inf"] and back["nan"]["median_ci"] == (1.0, math.inf)
+    assert math.isnan(back["nan"]["landmarks"][6.0])
+    ipd = pd.DataFrame({"arm": ["nan", "inf"], "time": [1.0, math.inf], "event": [1, 0]})
+    pd.testing.assert_frame_equal(results._frame(json.loads(json.dumps(results._frame_json(ipd)))), ipd)
+    row = ReconRow(
+        "OS",
+        ReconKind.HR,
+        "Cox HR",
+        "inf",
+        "nan",
+        "",
+        "nan",
+        math.nan,
+        Status.REPRODUCED,
+        "",
+        None,
+        None,
+        math.inf,
+        None,
+        False,
+        None,
+    )
+    again = results._row(json.loads(json.dumps(results._row_json(row))))
+    assert (again.arm, again.arm_label, again.printed) == ("inf", "nan", "nan")
+    assert math.isnan(again.central) and again.lower == math.inf
