@@ -13,6 +13,9 @@ from .printed import parse_p_text
 from .recon_checks import StudyOptions
 
 # the audit CSV: its original columns, then severity (inconsistent rows only)
+# the audit page lists at most this many inconsistent numbers (critical first): a reader scans
+# the worst; a book of 64 studies had over 5,000, which no one reads on a page (the CSV has all)
+SHOWN_ROWS = 200
 AUDIT_COLUMNS = [
     "study",
     "location",

@@ -330,6 +330,7 @@ class TableSpec:
     precision: int = 3
     tidy: pd.DataFrame | None = None  # the same rows, one value per cell (its own CSV); None: frame
     synthetic: bool = False  # computed from a synthetic cohort: said in its file names and CSVs
+    max_rows: int | None = None  # at most this many rows on the page (the CSVs hold every row)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9_-]+", self.uid):
@@ -373,7 +374,8 @@ def render(spec: TableSpec, page: downloads.Page | None = None) -> HTML:
     """The one table renderer: deterministic HTML (fixed uuid, status cells coloured, numbers
     right-aligned, every text escaped: cells, column headers, caption, footnotes), footnotes,
     and a display CSV and a tidy CSV of the same rows on a chapter's ``page``."""
-    frame = display_frame(spec.frame)
+    whole = display_frame(spec.frame)
+    frame = whole if spec.max_rows is None else whole.head(spec.max_rows)
     classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
     for i in range(frame.shape[1]):
         column = frame.iloc[:, i]
@@ -406,11 +408,17 @@ def render(spec: TableSpec, page: downloads.Page | None = None) -> HTML:
             html = html.replace(f'{head}"', f'{head} num"', 1)
     label = text.html(spec.caption or "table")
     html = f'<div class="reanalysis-scroll" role="region" aria-label="{label}" tabindex="0">{html}</div>'
+    if len(frame) < len(whole):
+        where = "the CSV downloads hold" if page is not None else "the table has"
+        html += (
+            f'<p class="reanalysis-more">The first {len(frame):,} of {len(whole):,} rows, in the order '
+            f"shown; {where} all {len(whole):,}.</p>"
+        )
     if spec.notes and spec.notes.used:
         items = "".join(f'<li value="{i + 1}">{text.html(t)}</li>' for i, t in spec.notes.items())
         html += f'<ol type="a" class="reanalysis-footnotes">{items}</ol>'
     tidy = spec.frame if spec.tidy is None else spec.tidy
-    return HTML(html + downloads.table_csv(frame, spec.uid, page, tidy=tidy, synthetic=spec.synthetic))
+    return HTML(html + downloads.table_csv(whole, spec.uid, page, tidy=tidy, synthetic=spec.synthetic))
 
 
 def show(
@@ -422,9 +430,10 @@ def show(
     page: downloads.Page | None = None,
     tidy: pd.DataFrame | None = None,
     synthetic: bool = False,
+    max_rows: int | None = None,
 ) -> HTML:
     """Render a frame built in place (a notebook's own table): :func:`render` of its spec."""
-    return render(TableSpec(df, uid, caption, notes, precision, tidy, synthetic), page=page)
+    return render(TableSpec(df, uid, caption, notes, precision, tidy, synthetic, max_rows), page=page)
 
 
 def glance(rows: list[tuple[str, str]], extra_html: str = "", title: str = "At a glance") -> HTML:

@@ -37,6 +37,18 @@ def test_table_csv_holds_the_shown_rows(page):
     assert (page.folder / "baseline.csv").read_bytes().decode("utf-8").endswith("\n")
 
 
+def test_a_long_table_shows_its_first_rows_and_downloads_every_row(page):
+    """A listing of thousands of rows (the audit of a 64-study book) is cut on the page, says so,
+    and its CSVs keep every row."""
+    df = pd.DataFrame({"Quantity": [f"row {i}" for i in range(5)], "n": range(5)})
+    html = tables.show(df, "long", "Long", page=page, max_rows=2).data
+    assert "row 1" in html and "row 2" not in html
+    assert "The first 2 of 5 rows, in the order shown; the CSV downloads hold all 5." in html
+    assert len(pd.read_csv(page.folder / "long.csv")) == 5
+    assert len(pd.read_csv(page.folder / "long-tidy.csv")) == 5
+    assert "The first" not in tables.show(df, "short", page=page, max_rows=5).data
+
+
 def test_same_name_twice_on_a_page_is_refused(page):
     tables.show(pd.DataFrame({"a": [1]}), "t", page=page)
     with pytest.raises(ValueError, match="produced twice"):
