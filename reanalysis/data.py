@@ -451,8 +451,9 @@ VALIDATED = REPO_ROOT / "_build" / "validated"  # marks: these bytes passed vali
 _CODE: list[str] = []  # the code's digest, computed once per process
 
 
-def _code_digest() -> str:
-    """A digest of what decides validation: the package's source and rules, pandas and pandera."""
+def code_digest() -> str:
+    """A digest of the package's files (source and rules) and the pandas and pandera versions:
+    what decides validation, and (with the data) a study's results. Computed once a process."""
     if not _CODE:
         h = hashlib.blake2b(digest_size=16)
         h.update(f"pandas {pd.__version__}\0pandera {version('pandera')}\0".encode())
@@ -466,7 +467,7 @@ def _code_digest() -> str:
 
 def _mark(study_id: str, digest: str) -> Path:
     """The mark saying that this study's content (``digest``) passed validation under this code."""
-    name = hashlib.blake2b(f"{study_id}\0{digest}\0{_code_digest()}".encode(), digest_size=16).hexdigest()
+    name = hashlib.blake2b(f"{study_id}\0{digest}\0{code_digest()}".encode(), digest_size=16).hexdigest()
     return VALIDATED / name
 
 

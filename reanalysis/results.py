@@ -29,13 +29,12 @@ from typing import Any
 import pandas as pd
 
 from .checks import Check, Severity, Status
-from .data import DATA_DIR, REPO_ROOT, load_study
+from .data import DATA_DIR, REPO_ROOT, code_digest, load_study
 from .pseudo import Endpoint, ReconKind, ReconRow
 from .recon_checks import Reconstruction, StudyOptions, StudyResult
 from .recon_checks import study_result as _study_result
 
 RESULTS = REPO_ROOT / "_build" / "results"
-PACKAGE = REPO_ROOT / "reanalysis"
 FORMAT = 2  # the artefact's layout; a reader ignores any other (1: records only)
 NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}  # JSON has no such numbers
 
@@ -59,16 +58,14 @@ def artefact_path(study_id: str) -> Path:
 
 def content_key(study_id: str, options: StudyOptions) -> str:
     """SHA-256 of what the records depend on: the study's data files (names and bytes), the
-    package's files (source and rules) and the options."""
+    package's files (source and rules, :func:`reanalysis.data.code_digest`) and the options."""
     options = options.for_study(load_study(study_id))  # "mRECIST" or the study's own name: one key
     h = hashlib.sha256(json.dumps(dataclasses.asdict(options), sort_keys=True).encode())
+    h.update(f"package\0{code_digest()}\0".encode())  # severity rules decide a record's grade
     folder = Path(DATA_DIR) / study_id
-    for root, label in ((folder, "data"), (PACKAGE, "package")):
-        # the package: its source and its rules (severity rules decide a record's grade)
-        files = (p for p in root.glob("**/*") if p.is_file() and "__pycache__" not in p.parts)
-        for path in sorted(files):
-            h.update(f"{label}/{path.relative_to(root).as_posix()}\0".encode())
-            h.update(path.read_bytes())
+    for path in sorted(p for p in folder.glob("**/*") if p.is_file()):
+        h.update(f"data/{path.relative_to(folder).as_posix()}\0".encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 

@@ -59,16 +59,21 @@ def test_a_stale_or_foreign_artefact_is_not_read(shelf, tmp_path, monkeypatch):
     assert len(results.study_checks(STUDY)) == len(results.study_records(STUDY, StudyOptions()))
 
 
-def test_cross_study_readers_use_the_current_artefact(shelf):
-    """A doctored artefact under the current key shows through the audit and the overview:
-    proof that they read the artefact instead of re-checking the study."""
+def _doctored_artefact() -> int:
+    """Write STUDY's artefact with every record marked inconsistent; return how many records."""
     path = results.write_results(STUDY)
     payload = json.loads(path.read_text())
     for row in payload["records"]:
         row["status"] = "inconsistent"
         row["severity"] = "minor"
     path.write_text(json.dumps(payload))
-    n = len(payload["records"])
+    return len(payload["records"])
+
+
+def test_cross_study_readers_use_the_current_artefact(shelf):
+    """A doctored artefact under the current key shows through the audit and the overview:
+    proof that they read the artefact instead of re-checking the study."""
+    n = _doctored_artefact()
     audit = audit_all([STUDY])
     assert (audit["status"] == "inconsistent").sum() == n
     row = overview().set_index("Study").filter(like="Single", axis=0)
@@ -120,13 +125,7 @@ def test_a_study_chapter_renders_its_current_artefact(shelf):
     counts), and a chapter whose parameters change a verdict computes its own."""
     from reanalysis.report import Chapter
 
-    path = results.write_results(STUDY)
-    payload = json.loads(path.read_text())
-    for row in payload["records"]:
-        row["status"] = "inconsistent"
-        row["severity"] = "minor"
-    path.write_text(json.dumps(payload))
-    n = len(payload["records"])
+    n = _doctored_artefact()
     assert Chapter(study_id=STUDY).values()["n_inconsistent"] == n
     own = Chapter(study_id=STUDY, test_rule="paper").values()
     assert own["n_inconsistent"] < n
