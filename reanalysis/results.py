@@ -69,19 +69,23 @@ def content_key(study_id: str, options: StudyOptions) -> str:
     return h.hexdigest()
 
 
+def _python(value: object) -> object:
+    """A numpy scalar as the Python number it holds; anything else unchanged."""
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)):
+        return value.item()
+    return value
+
+
 def _plain(value: object) -> object:
-    """A value as JSON holds it: tuples as lists, non-finite floats as 'inf'/'-inf'/'nan',
-    numpy scalars as Python numbers, enums as their value."""
+    """A field of a record or row as JSON holds it: tuples as lists, non-finite floats as
+    'inf'/'-inf'/'nan' (read back only into number fields), enums as their value."""
     if isinstance(value, Enum):
         return value.value
-    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)):
-        value = value.item()  # a numpy scalar
+    value = _python(value)
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)  # 'inf', '-inf', 'nan'
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
     return value
 
 
@@ -110,8 +114,7 @@ def _tagged(value: object) -> object:
     """Any nested value of an endpoint's inputs as JSON, exactly: dict keys keep their type and
     order (``{"d": [[k, v], ...]}``), tuples stay tuples (``{"t": [...]}``), a non-finite number
     is ``{"f": "nan"}`` (never confused with a text such as an arm id "nan")."""
-    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)):
-        value = value.item()  # a numpy scalar
+    value = _python(value)
     if isinstance(value, float) and not math.isfinite(value):
         return {"f": repr(value)}
     if isinstance(value, dict):
