@@ -1,7 +1,18 @@
-"""``python -m reanalysis``: see :mod:`reanalysis.cli`."""
+"""``python -m reanalysis``: see :mod:`reanalysis.cli`. A job of a build's workflow is run in a
+process forked from the build's zygote when there is one (:mod:`reanalysis.warm`), which is
+this module too, started as ``python -m reanalysis _zygote SOCKET``."""
 
 import sys
 
-from .cli import main
+from . import warm
 
-sys.exit(main())
+if sys.argv[1:2] == [warm.ZYGOTE_COMMAND] and len(sys.argv) == 3:
+    from .cli import main
+
+    sys.exit(warm.serve(sys.argv[2], main))  # returns in each forked job, with its status
+status = warm.run_forked("cli", sys.argv[1:])
+if status is None:
+    from .cli import main
+
+    status = main()
+sys.exit(status)

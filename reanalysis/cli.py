@@ -52,7 +52,9 @@ def cmd_build(args: argparse.Namespace) -> None:
     before = buildstate.snapshot()
     profile = Path(args.profile) if args.profile else None
     try:
-        run_workflow(overrides, jobs=args.jobs, quiet=not args.verbose, profile=profile)
+        run_workflow(
+            overrides, jobs=args.jobs, quiet=not args.verbose, profile=profile, warm_start=not args.cold_start
+        )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what the run changed before it stopped
         raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
     manifest.record(overrides)  # after the build: executed notebooks are inputs too
@@ -244,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         metavar="DIR",
         help="a Snakemake profile folder whose executor runs the chapters, e.g. profiles/slurm",
+    )
+    b.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="start every job and kernel as a fresh process (slower; by default they are forked "
+        "from one process that has imported the stack, see reanalysis.warm)",
     )
     b.add_argument("-v", "--verbose", action="store_true")
     b.add_argument("--force", action="store_true", help="run the workflow even if no input changed")

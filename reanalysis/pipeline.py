@@ -10,6 +10,7 @@ notebook (``book/chapters/``). The site is built into a work folder and swapped 
 from __future__ import annotations
 
 import ast
+import contextlib
 import errno
 import hashlib
 import json
@@ -29,7 +30,7 @@ from typing import Any
 import nbformat
 import yaml
 
-from . import buildstate, downloads, manifest
+from . import buildstate, downloads, manifest, warm
 from . import params as P
 from .data import DATA_DIR, REPO_ROOT, list_studies, load_meta, load_study, load_study_meta, require_criterion
 from .errors import ParameterError, ReanalysisError
@@ -276,6 +277,8 @@ def execute_chapter(
             progress_bar=progress,
             log_output=False,
             report_mode=False,
+            # inside a build with a zygote: the kernel is forked from it (reanalysis.warm)
+            **({"kernel_manager_class": warm.kernel_manager_class()} if warm.active() else {}),
         )
         nb = normalise(nbformat.read(tmp, as_version=4))
         if str(files) in nbformat.writes(nb):  # this machine's temporary folder must not be stored
@@ -612,6 +615,7 @@ def run_workflow(
     targets: list[str] | None = None,
     quiet: bool = True,
     profile: Path | None = None,
+    warm_start: bool = True,
 ) -> None:
     """Run the Snakemake workflow: re-executes only chapters whose inputs or parameters changed
     (or whose notebook is not what this build would write), holding the book's lock.
@@ -619,6 +623,8 @@ def run_workflow(
     ``jobs`` is Snakemake's ``--jobs`` (chapters at once: local cores, or cluster jobs in flight);
     ``profile`` a Snakemake profile folder (e.g. ``profiles/slurm``) whose executor runs the
     chapters; without ``jobs`` the profile's own ``jobs`` holds, or :data:`DEFAULT_JOBS` locally.
+    ``warm_start``: locally, fork jobs and kernels from one process that has imported the stack
+    (:mod:`reanalysis.warm`); False starts each as a fresh process.
     """
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs {jobs}: must be at least 1")
@@ -662,7 +668,16 @@ def run_workflow(
             cmd += ["--jobs", str(jobs or DEFAULT_JOBS)]  # locally an alias of --cores
         cmd += targets or []  # the order of jobs: rule priorities in the Snakefile
         before = buildstate.snapshot()
-        if _run_with_progress(cmd, quiet, keep_fds=() if tree is None else (tree,)) != 0:
+        # locally, the jobs and kernels fork from one process that has imported the stack; a
+        # profile's jobs may run on other machines, which start their own processes
+        with warm.zygote() if profile is None and warm_start else contextlib.nullcontext({}) as found:
+            os.environ.update(found)
+            try:
+                code = _run_with_progress(cmd, quiet, keep_fds=() if tree is None else (tree,))
+            finally:
+                for name in found:
+                    os.environ.pop(name, None)
+        if code != 0:
             raise ReanalysisError(
                 "workflow failed (see the messages above); "
                 + buildstate.describe_change(before, buildstate.snapshot())

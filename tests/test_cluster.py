@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reanalysis import buildstate, manifest, pipeline
+from reanalysis import buildstate, manifest, pipeline, warm
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "multicentre2026"  # an abstract: the shortest study chapter
@@ -80,13 +80,26 @@ def test_status_script_reports_running_success_failed(tmp_path):
 
 def _snakemake_command(monkeypatch, build: Path, **kwargs) -> list[str]:
     seen: list[list[str]] = []
-    monkeypatch.setattr(pipeline, "_run_with_progress", lambda cmd, quiet, **kw: seen.append(cmd) or 0)
+
+    def run(cmd: list[str], quiet: bool, **kw: object) -> int:
+        seen.append(cmd)
+        zygote = os.environ.get(warm.ENV)
+        if zygote:  # the jobs of this workflow would find it at once
+            assert Path(zygote).exists()
+        warm_seen.append(bool(zygote))
+        return 0
+
+    warm_seen: list[bool] = []
+    monkeypatch.setattr(pipeline, "_run_with_progress", run)
     # the lock, stamps and manifest of a throwaway build folder, not the book's
     monkeypatch.setattr(pipeline, "BUILD", build)
     monkeypatch.setattr(buildstate, "BUILD", build)
     monkeypatch.setattr(buildstate, "LOCK", build / ".build.lock")
     monkeypatch.setattr(manifest, "STAMP", build / ".stamps" / "manifest")
     pipeline.run_workflow(**kwargs)
+    assert warm.ENV not in os.environ  # only the workflow's jobs see the zygote
+    # a local workflow's jobs are forked from a zygote; a profile's may run on other machines
+    assert warm_seen == [kwargs.get("profile") is None and kwargs.get("warm_start", True)]
     return seen[0]
 
 
@@ -98,6 +111,7 @@ def test_jobs_and_profile_pass_through_to_snakemake(monkeypatch, tmp_path):
     assert "--jobs" not in _snakemake_command(monkeypatch, tmp_path, profile=ROOT / PROFILE)
     local = _snakemake_command(monkeypatch, tmp_path)
     assert local[local.index("--jobs") + 1] == str(pipeline.DEFAULT_JOBS) and "--profile" not in local
+    assert _snakemake_command(monkeypatch, tmp_path, warm_start=False) == local  # --cold-start
     # targets end the command, and nothing else is asked for: no --prioritize (which would take
     # them as its own values, and builds what it names): the order of jobs is the Snakefile's
     # rule priorities (the studies' results, then the chapters that wait for nothing)

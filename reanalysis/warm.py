@@ -1,0 +1,435 @@
+"""Warm starts: the workflow's commands and the chapters' kernels forked from one process that
+has already imported the stack.
+
+Why: every chapter paid about 4.4 s before its first line of work (the ``execute`` command's
+imports, a kernel's start, the chapter's own imports) and every ``results`` job about 1.7 s;
+at 64 studies that was about 3.5 of a cold build's 11.7 minutes on two cores. A local
+``python -m reanalysis build`` now starts one *zygote* for its workflow (:func:`zygote`): it
+imports :func:`preload_modules` (the package's command line and pipeline, and whatever the
+chapter templates import), then waits on a Unix socket in a private temporary folder. Then
+
+- ``python -m reanalysis ARGS``, which every job of the workflow runs, hands its arguments,
+  working folder, environment and standard streams to the zygote (:func:`run_forked`); the
+  zygote forks, and the child runs the command as a fresh process would and reports its exit
+  status;
+- a chapter's kernel is started by :func:`kernel_manager_class` as ``python -m reanalysis.warm
+  kernel -f CONNECTION_FILE``, which asks the zygote for a forked ipykernel the same way.
+
+Nothing here changes what a job computes. The zygote only imports; it never runs a job, so a
+child holds no state of another job. Without a zygote (``REANALYSIS_WARM`` unset, or its socket
+gone: a command run by hand, another node of a cluster) every path falls back to a fresh
+process. The stored notebooks, executed through the zygote, are compared by nbval against fresh
+kernels. Stdlib only at import, like :mod:`reanalysis.manifest`: the clients must start fast.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import contextlib
+import gc
+import importlib
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ZYGOTE_COMMAND = "_zygote"  # `python -m reanalysis _zygote SOCKET`: not a command for users
+ENV = "REANALYSIS_WARM"  # the zygote's socket, set by `build` for the jobs of its workflow
+SOCKET_NAME = "zygote.sock"
+TEMPLATES = Path(__file__).resolve().parent.parent / "book" / "templates"
+# always imported: the command line and what its `execute`, `results` and `site` jobs use, and
+# the kernel itself; the chapter templates' own imports are added (preload_modules)
+BASE_MODULES = (
+    "reanalysis.cli",
+    "reanalysis.pipeline",
+    "reanalysis.results",
+    "papermill",
+    "nbclient",
+    "jupyter_client",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+)
+# how long `build` waits for the zygote to bind its socket (before its imports, which the
+# first jobs wait for in the socket's queue) before running the workflow without it
+BIND_TIMEOUT_S = 5.0
+# forwarded by a client to its forked job: what Snakemake, `build` or jupyter_client send
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+MATPLOTLIB_INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets as MPLBACKEND
+PARENT_POLL_S = 1.0  # how often a kernel's launcher checks that its `execute` still runs (as ipykernel)
+HEADER = struct.Struct("!I")  # length of the JSON request that follows
+
+
+# --- client side: a command or a kernel launcher asks the zygote for a forked process ---
+
+
+def run_forked(kind: str, argv: list[str]) -> int | None:
+    """Run ``kind`` ("cli": ``python -m reanalysis ARGV``; "kernel": ``python -m
+    ipykernel_launcher ARGV``) in a process forked from the zygote, with this process's working
+    folder, environment and standard streams; return its exit status. None when there is no
+    zygote to ask (then run it here). Signals this process gets are passed on to the job."""
+    path = os.environ.get(ENV)
+    if not path:
+        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError:  # gone, or another machine's: run it here
+        conn.close()
+        return None
+    request = {
+        "kind": kind,
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "path0": sys.path[0] if sys.path else "",
+    }
+    body = json.dumps(request).encode()
+    streams = [fd if _is_open(fd) else os.open(os.devnull, os.O_RDWR) for fd in (0, 1, 2)]
+    try:
+        socket.send_fds(conn, [HEADER.pack(len(body))], streams)
+        conn.sendall(body)
+    except OSError:
+        conn.close()
+        return None
+    finally:
+        for own, fd in zip(streams, (0, 1, 2), strict=True):
+            if own != fd:
+                os.close(own)
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(f"signal {signum}\n".encode())
+
+    for signum in FORWARDED:
+        signal.signal(signum, forward)
+    parent = os.getppid()
+    if kind == "kernel":  # a kernel stops with the process that started it (ipykernel polls it too)
+        conn.settimeout(PARENT_POLL_S)
+    reply = b""
+    while True:
+        try:
+            chunk = conn.recv(4096)
+        except TimeoutError:
+            if os.getppid() != parent:
+                conn.close()  # the job sees its client gone and stops
+                return 128 + signal.SIGTERM
+            continue
+        except OSError:  # the zygote went away before forking the job (its build was killed)
+            chunk = b""
+        if not chunk:
+            break
+        reply += chunk  # the status comes before the child's interpreter finalises
+        for line in reply.decode(errors="replace").splitlines(keepends=True):
+            if line.startswith("exit ") and line.endswith("\n"):
+                conn.close()
+                return int(line.split()[1])
+    # no status: the job was killed, or the zygote went away before forking it. Not run here
+    # instead: a zygote goes away only when its build stops, and the job must stop with it.
+    print("reanalysis: the job ended without an exit status (killed, or its build stopped)", file=sys.stderr)
+    return 128 + signal.SIGKILL
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def kernel_main(argv: list[str]) -> None:
+    """``python -m reanalysis.warm kernel -f CONNECTION_FILE``: a forked kernel from the zygote,
+    or, without one, ipykernel's own launcher in this process."""
+    status = run_forked("kernel", argv)
+    if status is None:
+        os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
+    sys.exit(status)
+
+
+def active() -> bool:
+    """Is this process a job of a workflow that has a zygote (so kernels may be forked)?"""
+    return bool(os.environ.get(ENV))
+
+
+def kernel_manager_class() -> type:
+    """jupyter_client's kernel manager whose ipykernel is started through :func:`kernel_main`
+    (a kernel spec that runs another program is left alone)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class WarmKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            cmd = super().format_kernel_cmd(extra_arguments)
+            ours = Path(cmd[0]).resolve() == Path(sys.executable).resolve()
+            if ours and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+                # interrupts as messages on the control channel (ipykernel then signals itself):
+                # a signal would reach the launcher, not the forked kernel, and arrive after the
+                # shutdown request jupyter_client sends right behind its interrupt at the end
+                self.kernel_spec.interrupt_mode = "message"
+                return [sys.executable, "-m", "reanalysis.warm", "kernel", *cmd[3:]]
+            return cmd
+
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client interrupts before every shutdown; a fresh kernel, idle, ignores it
+            # (SIGINT is ignored between requests), but a message can reach this one while it
+            # handles the shutdown request itself
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+    return WarmKernelManager
+
+
+# --- the zygote ---
+
+
+def preload_modules(templates: Path = TEMPLATES) -> list[str]:
+    """:data:`BASE_MODULES` and the modules the chapter templates' code cells import (read
+    with ``ast``, not run), in a stable order."""
+    found: dict[str, None] = dict.fromkeys(BASE_MODULES)
+    for template in sorted(templates.glob("*.ipynb")):
+        try:
+            cells = json.loads(template.read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, ValueError):
+            continue  # the chapter's own run reports a broken template
+        for cell in cells:
+            if cell.get("cell_type") != "code":
+                continue
+            source = "".join(cell.get("source", []))
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.Import):
+                    found.update(dict.fromkeys(alias.name for alias in node.names))
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found[node.module] = None
+    return list(found)
+
+
+def serve(path: str, run_cli: Callable[[list[str]], int]) -> int:
+    """The zygote (``python -m reanalysis _zygote PATH``, whose ``__main__`` passes the command
+    line's ``main`` as ``run_cli``): listen on ``path``, import the stack, then fork one child
+    per request.
+    Returns only in a child, with its exit status (the caller exits with it, so the child ends
+    as a fresh process would: threads joined, ``atexit`` run, streams flushed)."""
+    gc.disable()  # no collection leaves holes in the pages the children share (see gc.freeze)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # `build` stops the zygote with SIGTERM
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)  # clients may queue while the imports run
+    for name in preload_modules():
+        with contextlib.suppress(Exception):  # a module that fails here fails in its job, as usual
+            importlib.import_module(name)
+    # what the imports made is never collected: a child's collections then skip it instead of
+    # walking (and so copying) every page of it, as Python's gc.freeze documents for fork
+    gc.freeze()
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except InterruptedError:
+            continue
+        try:
+            request, fds = _receive(conn)
+        except (OSError, ValueError):
+            conn.close()
+            continue
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            return _child(conn, request, fds, run_cli)
+        conn.close()
+        for fd in fds:
+            os.close(fd)
+
+
+def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    msg, fds, _flags, _addr = socket.recv_fds(conn, HEADER.size, 3)
+    if len(msg) != HEADER.size or len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("malformed request")
+    try:
+        (size,) = HEADER.unpack(msg)
+        body = b""
+        while len(body) < size:
+            chunk = conn.recv(size - len(body))
+            if not chunk:
+                raise ValueError("truncated request")
+            body += chunk
+        return json.loads(body), fds
+    except (OSError, ValueError):
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
+def _child(
+    conn: socket.socket, request: dict[str, Any], fds: list[int], run_cli: Callable[[list[str]], int]
+) -> int:
+    """In the forked child: become the client's process (streams, folder, environment,
+    arguments, default signal handling), run the job, report its status on exit."""
+    gc.enable()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.setpgid(0, 0)  # its own group: a signal passed on reaches the job's own children too
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    if sys.path:
+        sys.path[0] = request["path0"]
+    kind = request["kind"]
+    status: list[int] = [1]
+    finished = threading.Event()
+
+    def report() -> None:  # the last atexit handler to run: after the job's own
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        finished.set()
+        with contextlib.suppress(OSError):
+            conn.sendall(f"exit {status[0]}\n".encode())
+
+    atexit.register(report)
+    threading.Thread(target=_relay, args=(conn, kind, finished), name="warm-relay", daemon=True).start()
+    try:
+        if kind == "kernel":
+            status[0] = _run_kernel(request["argv"])
+        else:
+            sys.argv = [str(Path(__file__).with_name("__main__.py")), *request["argv"]]
+            status[0] = run_cli(request["argv"])
+    except SystemExit as exc:
+        status[0] = _exit_status(exc.code)
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        status[0] = 128 + signal.SIGINT
+    except BaseException:  # as the interpreter would: the traceback, status 1
+        traceback.print_exc()
+        status[0] = 1
+    return status[0]
+
+
+def _exit_status(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _relay(conn: socket.socket, kind: str, finished: threading.Event) -> None:
+    """Pass the client's signals to the job's process group; when the client is gone, stop the
+    job (a kernel at once; a command with SIGTERM, so it cleans up as it would when stopped)."""
+    buffered = b""
+    while True:
+        try:
+            chunk = conn.recv(256)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        buffered += chunk
+        while b"\n" in buffered:
+            line, buffered = buffered.split(b"\n", 1)
+            words = line.split()
+            if len(words) == 2 and words[0] == b"signal" and words[1].isdigit():
+                signum = int(words[1])
+                if kind == "kernel" and signum == signal.SIGINT:
+                    os.kill(os.getpid(), signum)  # an interrupt is the kernel's own
+                else:
+                    with contextlib.suppress(OSError):
+                        os.killpg(0, signum)
+    if finished.is_set():  # the client read the status and left
+        return
+    with contextlib.suppress(OSError):
+        os.killpg(0, signal.SIGKILL if kind == "kernel" else signal.SIGTERM)
+
+
+def _run_kernel(argv: list[str]) -> int:
+    """ipykernel_launcher's job, in this process: the same kernel, the same matplotlib backend
+    (matplotlib is already imported here, so the backend ipykernel sets in the environment is
+    given to it as a fresh import would take it)."""
+    import ipykernel_launcher  # noqa: F401  (its path is the kernel's argv[0])
+    from ipykernel.kernelapp import IPKernelApp
+
+    sys.argv = [ipykernel_launcher.__file__, *argv]
+    if sys.path and sys.path[0] == "":
+        del sys.path[0]
+    # traits whose defaults ipykernel reads from the environment when it is imported (here: in
+    # the zygote), given as a fresh import would read them from the kernel's own environment
+    app = IPKernelApp.instance(
+        parent_handle=int(os.environ.get("JPY_PARENT_PID") or 0),
+        interrupt=int(os.environ.get("JPY_INTERRUPT_EVENT") or 0),
+    )
+    app.initialize(argv)
+    if "matplotlib" in sys.modules:
+        import matplotlib
+
+        backend = os.environ.get("MPLBACKEND") or MATPLOTLIB_INLINE
+        matplotlib.rcParams["backend"] = backend
+        matplotlib.rcParamsOrig["backend"] = backend
+    app.start()
+    return 0
+
+
+@contextlib.contextmanager
+def zygote() -> Iterator[dict[str, str]]:
+    """Start a zygote for the length of the block; yields the environment entries the jobs
+    need to find it (empty when it could not start: the jobs then start as usual). Stopped, and
+    its folder removed, on the way out; it also dies with this process (SIGKILL included)."""
+    from .buildstate import die_with_parent
+
+    folder = tempfile.mkdtemp(prefix="reanalysis-warm-")  # 0700: only this user can connect
+    path = os.path.join(folder, SOCKET_NAME)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reanalysis", ZYGOTE_COMMAND, path],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # a job writes to its client's streams, never to these
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # out of the terminal's group: Ctrl-C reaches `build`, which stops it
+        preexec_fn=die_with_parent,  # noqa: PLW1509  (no threads in this process yet)
+    )
+    try:
+        deadline = time.monotonic() + BIND_TIMEOUT_S
+        while not os.path.exists(path) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # bound (clients queue on it) before it imports anything
+        yield {ENV: path} if os.path.exists(path) and proc.poll() is None else {}
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["kernel"]:
+        kernel_main(argv[1:])
+    print("usage: python -m reanalysis.warm kernel -f CONNECTION_FILE", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

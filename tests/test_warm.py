@@ -1,0 +1,255 @@
+"""Warm starts (reanalysis.warm): jobs and kernels forked from a zygote behave as fresh
+processes (streams, exit status, folder, environment, matplotlib backend, interrupts), stop
+with whoever started them, and everything falls back to a fresh process without a zygote.
+
+That a forked kernel computes exactly what a fresh one does is proven on the whole book: the
+stored notebooks are written by a build through the zygote, and strict nbval re-runs them in
+fresh kernels (and ``.ci/robustness`` compares a clean clone's cold build with them byte for
+byte).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+from reanalysis import warm
+from reanalysis.data import REPO_ROOT
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and /proc: Linux")
+
+PROBE = """\
+import os, sys
+preloaded = "reanalysis.report" in sys.modules
+import matplotlib
+import matplotlib.pyplot as plt
+from IPython import get_ipython
+print(json.dumps({
+    "preloaded": preloaded,
+    "cwd": os.getcwd(),
+    "probe": os.environ.get("WARM_PROBE"),
+    "backend": matplotlib.get_backend(),
+    "shell": type(get_ipython()).__name__,
+    "argv0": os.path.basename(sys.argv[0]),
+}))
+plt.plot([0, 1], [1, 0])
+plt.show()
+"""
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    with warm.zygote() as found:
+        assert set(found) == {warm.ENV}
+        yield found[warm.ENV]
+    assert not Path(found[warm.ENV]).exists()  # its folder goes with it
+
+
+def _env(socket: str | None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != warm.ENV}
+    if socket is not None:
+        env[warm.ENV] = socket
+    return {**env, **extra}
+
+
+def _python(code: str, env: dict[str, str], cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_preload_is_the_command_line_and_the_templates_imports(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("import not_code"),
+        nbformat.v4.new_code_cell(
+            "import json, csv as c\nfrom reanalysis.report import Chapter\nfrom . import x"
+        ),
+        nbformat.v4.new_code_cell("def broken(:\n"),  # a syntax error is its chapter's to report
+        nbformat.v4.new_code_cell("if True:\n    import nested_is_left"),
+    ]
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    (tmp_path / "bad.ipynb").write_text("{not json")
+    found = warm.preload_modules(tmp_path)
+    assert found[: len(warm.BASE_MODULES)] == list(warm.BASE_MODULES)
+    assert found[len(warm.BASE_MODULES) :] == ["json", "csv", "reanalysis.report"]
+
+
+def test_a_command_runs_forked_with_its_streams_and_exit_status(zygote):
+    probe = "from reanalysis import warm; print('STATUS', warm.run_forked('cli', ['--help']), flush=True)"
+    forked = _python(probe, _env(zygote))
+    assert "usage: python -m reanalysis" in forked.stdout  # the child wrote to this process's stdout
+    assert forked.stdout.rstrip().endswith("STATUS 0")
+    assert _python(probe, _env(None)).stdout.strip() == "STATUS None"  # no zygote: run it here
+
+    failed = subprocess.run(
+        [sys.executable, "-m", "reanalysis", "results", "no_such_study"],
+        env=_env(zygote),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("error: ") and "no_such_study" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+def _probe_notebook(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import json"), nbformat.v4.new_code_cell(PROBE)]
+    path = folder / "probe.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _run_probe(tmp_path: Path, monkeypatch, socket: str | None) -> tuple[dict, list[str]]:
+    if socket is None:
+        monkeypatch.delenv(warm.ENV, raising=False)
+    else:
+        monkeypatch.setenv(warm.ENV, socket)
+    monkeypatch.setenv("WARM_PROBE", "seen")
+    folder = tmp_path / ("fresh" if socket is None or not Path(socket).exists() else "warm")
+    folder.mkdir()
+    out = pm.execute_notebook(
+        str(_probe_notebook(folder)),
+        str(folder / "out.ipynb"),
+        cwd=str(folder),
+        kernel_name="python3",
+        progress_bar=False,
+        kernel_manager_class=warm.kernel_manager_class(),
+    )
+    outputs = out.cells[1].outputs
+    facts = json.loads(outputs[0]["text"])
+    return facts, [key for o in outputs[1:] for key in o.get("data", {})]
+
+
+def test_a_kernel_is_forked_like_a_fresh_one(zygote, tmp_path, monkeypatch):
+    warm_facts, warm_figure = _run_probe(tmp_path, monkeypatch, zygote)
+    fresh_facts, fresh_figure = _run_probe(tmp_path, monkeypatch, "/nonexistent/zygote.sock")
+    assert warm_facts.pop("preloaded") is True  # the stack was imported before the kernel began
+    assert fresh_facts.pop("preloaded") is False  # no zygote at that path: ipykernel's own launcher
+    assert warm_facts["cwd"] == str(tmp_path / "warm") and fresh_facts["cwd"] == str(tmp_path / "fresh")
+    warm_facts.pop("cwd"), fresh_facts.pop("cwd")
+    assert (
+        warm_facts
+        == fresh_facts
+        == {
+            "probe": "seen",
+            "backend": warm.MATPLOTLIB_INLINE,
+            "shell": "ZMQInteractiveShell",
+            "argv0": "ipykernel_launcher.py",
+        }
+    )
+    assert warm_figure == fresh_figure == ["text/plain", "image/png"]  # the inline backend shows it
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+async def _kernel_session(tmp_path: Path) -> None:
+    km = warm.kernel_manager_class()(kernel_name="python3")
+    await km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        # an interrupt reaches the forked kernel (as a message: ipykernel signals itself)
+        msg_id = kc.execute("import os, time\nopen('pid', 'w').write(str(os.getpid()))\ntime.sleep(60)")
+        pid_file = tmp_path / "pid"
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline, "the kernel never ran the cell"
+            await asyncio.sleep(0.05)
+        kernel_pid = int(pid_file.read_text())
+        launcher_pid = km.provisioner.process.pid
+        assert kernel_pid != launcher_pid  # forked from the zygote, not the launcher itself
+        started = time.monotonic()
+        await km.interrupt_kernel()
+        while True:
+            reply = await kc.get_shell_msg(timeout=30)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+        assert time.monotonic() - started < 10
+        # SIGKILL to the launcher (what jupyter_client does to a kernel that will not stop)
+        os.kill(launcher_pid, 9)
+        assert _gone(kernel_pid, 10), "the forked kernel outlived its launcher"
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+
+
+def test_a_kernel_is_interrupted_and_dies_with_its_launcher(zygote, tmp_path, monkeypatch):
+    monkeypatch.setenv(warm.ENV, zygote)
+    asyncio.run(_kernel_session(tmp_path))
+
+
+def test_a_job_is_stopped_when_its_client_is_killed(zygote, tmp_path):
+    """SIGTERM to the client reaches the job (it cleans up as when stopped); a SIGKILLed
+    client's job is stopped too. The job here: a chapter run, which holds a temporary notebook."""
+    for signum in (15, 9):
+        client = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reanalysis",
+                "execute",
+                "validation",
+                "-o",
+                str(tmp_path / f"v{signum}.ipynb"),
+            ],
+            env=_env(zygote),
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".validation.*.tmp.ipynb")):  # the job has begun its run
+            assert client.poll() is None and time.monotonic() < deadline, client.communicate()
+            time.sleep(0.05)
+        jobs = [p for p in _children_of_zygote() if p != client.pid]
+        assert jobs, "no forked job"
+        client.send_signal(signum)
+        client.communicate(timeout=60)
+        if signum == 15:
+            assert client.returncode == 128 + 15  # the job's own status: interrupted
+        for pid in jobs:
+            assert _gone(pid, 20), f"job {pid} still runs after signal {signum} to its client"
+        assert not list(tmp_path.glob(".*")), "the stopped job left its temporary files"
+
+
+def _children_of_zygote() -> list[int]:
+    """The zygote's forked jobs and kernels (its command line, but not started by this process)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().split(b"\0")
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if warm.ZYGOTE_COMMAND.encode() in cmd and ppid != os.getpid():
+                out.append(int(proc.name))
+    return out
