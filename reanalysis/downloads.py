@@ -34,6 +34,10 @@ CSV_ENCODING = "utf-8-sig"  # a BOM: Excel opens UTF-8 as UTF-8 only when the fi
 SYNTHETIC = "synthetic"  # in the name and a column of every download computed from a synthetic cohort
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+PNG_DPI = 300  # a figure's PNG download: print resolution
+# ... up to the pixels of an A4 page at that resolution (2480 × 3508): a taller figure (a forest
+# plot of dozens of studies) gets fewer dots per inch, not a bigger file; its SVG scales anyway
+MAX_PNG_PIXELS = 2480 * 3508
 
 
 @dataclass
@@ -132,9 +136,10 @@ def table_csv(
     return links_html(links)
 
 
-def figure_files(fig, name: str, page: Page | None) -> str:
+def figure_files(fig, name: str, page: Page | None, bbox: object = "tight") -> str:
     """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line (the
-    caller sets the style: :func:`reanalysis.plots.show` saves inside its ``rc_context``)."""
+    caller sets the style: :func:`reanalysis.plots.show` saves inside its ``rc_context``, and
+    gives the tight ``bbox`` it measured once)."""
     if page is None:
         return ""
     if not NAME_RE.fullmatch(name):
@@ -144,10 +149,19 @@ def figure_files(fig, name: str, page: Page | None) -> str:
         href = page.claim(f"{name}.{ext}")
         if page.folder is not None:
             buf = io.BytesIO()
-            fig.savefig(buf, format=ext, bbox_inches="tight", metadata=metadata)
+            size = (bbox.width, bbox.height) if hasattr(bbox, "width") else tuple(fig.get_size_inches())
+            dpi = png_dpi(*size) if ext == "png" else None  # SVG: savefig.dpi, for any raster part
+            fig.savefig(buf, format=ext, dpi=dpi, bbox_inches=bbox, metadata=metadata)
             page.write(f"{name}.{ext}", buf.getvalue())
         links.append((ext.upper(), href))
     return links_html(links)
+
+
+def png_dpi(width_in: float, height_in: float) -> int:
+    """The PNG download's resolution for a figure of this size (inches): :data:`PNG_DPI`, or
+    less when that would exceed :data:`MAX_PNG_PIXELS`."""
+    fit = math.sqrt(MAX_PNG_PIXELS / max(width_in * height_in, 1e-9))
+    return max(1, min(PNG_DPI, math.floor(fit)))
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:

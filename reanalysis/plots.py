@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.transforms import Bbox
 
 from . import downloads
 from .checks import STATUSES
@@ -36,8 +37,9 @@ STATUS_COLOURS = {
     "not recomputable": "#9e9e9e",
 }
 # a fixed SVG hash salt makes SVG ids byte-stable; the page shows figures at 100 dpi, the PNG
-# download is saved at 300 dpi (print and slide quality, as journals ask for)
-STYLE = {"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": 300}
+# download is saved at 300 dpi (print and slide quality, as journals ask for; a figure taller
+# than an A4 page at fewer, downloads.png_dpi)
+STYLE = {"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": downloads.PNG_DPI}
 # the mark every figure drawn from an invented cohort carries, in its PNG, SVG and on the page
 WATERMARK = "SYNTHETIC DATA"
 # readable ticks of a log-scale ratio axis (metafor's forest plots use the same doublings)
@@ -628,11 +630,19 @@ def watermark(fig: plt.Figure) -> None:
              fontsize=44, fontweight="bold", color="#c62828", alpha=0.18, zorder=100)  # fmt: skip
 
 
-def figure_html(fig: plt.Figure, alt: str, caption: str = "") -> str:
+def tight_bbox(fig: plt.Figure) -> Bbox:
+    """The figure's tight bounding box (inches, padded by ``savefig.pad_inches``), as
+    ``savefig(bbox_inches="tight")`` computes it, but once: each such save lays the whole
+    figure out again just to measure it, and a figure is saved three times (page, PNG, SVG)."""
+    fig.draw_without_rendering()
+    return fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+
+
+def figure_html(fig: plt.Figure, alt: str, caption: str = "", bbox: Bbox | str = "tight") -> str:
     """The figure as the page shows it: a PNG at the page's dpi inside ``<figure>``, with its
     alt text and caption (both escaped: they may quote data)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=STYLE["figure.dpi"], bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=STYLE["figure.dpi"], bbox_inches=bbox, metadata={"Software": None})
     src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
     cap = f"<figcaption>{html(caption)}</figcaption>" if caption else ""
     return f'<figure class="reanalysis-figure"><img src="{src}" alt="{html(alt)}"/>{cap}</figure>'
@@ -648,7 +658,8 @@ def show(
     synthetic: bool = False,
 ) -> None:
     """The one way a figure reaches a page: shown with its ``alt`` text (required: what the
-    figure shows, for readers who cannot see it) and ``caption``, with PNG (300 dpi) and SVG
+    figure shows, for readers who cannot see it) and ``caption``, with PNG (300 dpi, up to an A4
+    page's pixels: :func:`reanalysis.downloads.png_dpi`) and SVG
     downloads on the chapter's ``page``, then closed. A ``synthetic`` figure is watermarked
     first. ``None`` (no figure to draw) shows nothing. Shown and saved inside
     ``rc_context(STYLE)`` (dpi, SVG hash salt)."""
@@ -661,11 +672,10 @@ def show(
     with plt.rc_context(STYLE), glyphs_as_boxes():
         if synthetic:
             watermark(fig)
-        page_html = figure_html(fig, alt, caption)
-        links = downloads.figure_files(fig, name, page)
-        if fig.stale:  # tick labels get their text when drawn: draw before reading them
-            fig.canvas.draw()
-    missing = missing_glyphs(fig)
+        bbox = tight_bbox(fig)
+        page_html = figure_html(fig, alt, caption, bbox)
+        links = downloads.figure_files(fig, name, page, bbox)
+    missing = missing_glyphs(fig)  # the saves drew it: tick labels hold their text
     plt.close(fig)
     note = f"<p><em>{html(_missing_note(missing))}</em></p>" if missing else ""
     display(HTML(page_html + links + note))

@@ -109,6 +109,28 @@ def test_figure_png_and_svg_are_byte_stable(page, monkeypatch):
     assert {ext: (page.folder / f"km.{ext}").read_bytes() for ext in ("png", "svg")} == first
 
 
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (PNG specification, section 11.2.2)."""
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_png_download_is_300_dpi_up_to_an_a4_page_of_pixels(page, monkeypatch):
+    monkeypatch.setattr("IPython.display.display", lambda obj: None)
+    for name, size in (("small", (3, 2)), ("tall", (7.5, 31.0))):  # a forest plot of 64 studies
+        fig = plt.figure(figsize=size)
+        fig.add_axes((0, 0, 1, 1)).plot([0, 1], [0, 1])
+        plots.show(fig, name, page=page, alt=name)
+    from PIL import Image
+
+    dpi = {n: Image.open(page.folder / f"{n}.png").info["dpi"][0] for n in ("small", "tall")}
+    assert round(dpi["small"]) == 300  # as the file says (its pHYs chunk)
+    tall = _png_size((page.folder / "tall.png").read_bytes())
+    a4 = 2480 * 3508  # an A4 page at 300 dpi
+    assert tall[0] * tall[1] <= a4 < 4 * tall[0] * tall[1]  # capped, not shrunk to a thumbnail
+    assert 150 < dpi["tall"] < 300
+
+
 def test_study_zip_is_the_data_folder_plus_schema(page):
     html = downloads.study_zip("li2022", page)
     assert 'href="downloads/demo/li2022-data.zip"' in html
