@@ -438,15 +438,19 @@ STEP_RE = re.compile(r"^(\d+) of (\d+) steps \((\d+%)\) done")
 TEARDOWN_S = 20.0
 
 
-def _run_with_progress(cmd: list[str], quiet: bool, keep_fds: tuple[int, ...] = ()) -> int:
+def _run_with_progress(
+    cmd: list[str], quiet: bool, keep_fds: tuple[int, ...] = (), env: dict[str, str] | None = None
+) -> int:
     """Run Snakemake; unless verbose, show only the plan, one line per finished chapter (with
     its time), the step count and errors. On a failure without an ``error:`` line, its tail.
 
     The workflow runs in a process group of its own, which dies with this process (SIGKILL
     included: :func:`reanalysis.buildstate.die_with_parent`); an interrupt here stops the group
-    (:func:`_stop`) before it propagates. ``keep_fds`` are inherited (the tree lock)."""
+    (:func:`_stop`) before it propagates. ``keep_fds`` are inherited (the tree lock); ``env``
+    is added to this process's environment for the workflow (the zygote's address)."""
     proc = subprocess.Popen(
         cmd,
+        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -671,12 +675,7 @@ def run_workflow(
         # locally, the jobs and kernels fork from one process that has imported the stack; a
         # profile's jobs may run on other machines, which start their own processes
         with warm.zygote() if profile is None and warm_start else contextlib.nullcontext({}) as found:
-            os.environ.update(found)
-            try:
-                code = _run_with_progress(cmd, quiet, keep_fds=() if tree is None else (tree,))
-            finally:
-                for name in found:
-                    os.environ.pop(name, None)
+            code = _run_with_progress(cmd, quiet, keep_fds=() if tree is None else (tree,), env=found)
         if code != 0:
             raise ReanalysisError(
                 "workflow failed (see the messages above); "

@@ -81,9 +81,9 @@ def test_status_script_reports_running_success_failed(tmp_path):
 def _snakemake_command(monkeypatch, build: Path, **kwargs) -> list[str]:
     seen: list[list[str]] = []
 
-    def run(cmd: list[str], quiet: bool, **kw: object) -> int:
+    def run(cmd: list[str], quiet: bool, env: dict[str, str] | None = None, **kw: object) -> int:
         seen.append(cmd)
-        zygote = os.environ.get(warm.ENV)
+        zygote = (env or {}).get(warm.ENV)
         if zygote:  # the jobs of this workflow would find it at once
             assert Path(zygote).exists()
         warm_seen.append(bool(zygote))
