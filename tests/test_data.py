@@ -299,3 +299,29 @@ def test_typing_without_the_checks_equals_pandera_s_typing(study_id):
     for table in checked.tables:
         pd.testing.assert_frame_equal(checked.tables[table], typed.tables[table])
         assert checked.tables[table].attrs == typed.tables[table].attrs
+
+
+@pytest.mark.parametrize("study", list_studies())
+def test_study_yml_reads_as_pyyaml_safe_load(study):
+    """``data.safe_yaml`` (libyaml's parser when PyYAML has it) gives what ``yaml.safe_load``
+    gives, value for value, on every study's metadata."""
+    import yaml
+
+    text = (DATA_DIR / study / "study.yml").read_text(encoding="utf-8")
+    assert data.safe_yaml(text) == yaml.safe_load(text)
+
+
+def test_a_broken_study_yml_is_named_as_the_pure_python_parser_names_it(tmp_path):
+    """On an error the message is PyYAML's pure-Python one (line and column of the problem)."""
+    import yaml
+
+    bad = "id: x\narms: [{id: a, label: A\ntitle: t\n"
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "study.yml").write_text(bad, encoding="utf-8")
+    with pytest.raises(yaml.YAMLError) as python_error:
+        yaml.safe_load(bad)
+    with pytest.raises(DataError) as err:
+        data.load_meta(folder)
+    assert str(python_error.value) in str(err.value)
+    assert "line 3, column 6" in str(err.value)
