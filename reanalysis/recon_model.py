@@ -15,7 +15,11 @@ from bisect import bisect_left
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats as sps
+
+# scipy.special's inverses, not scipy.stats' ppf: the same functions (``gamma.ppf(q, a)`` is
+# ``gammaincinv(a, q)``, ``beta.ppf(q, a, b)`` is ``betaincinv(a, b, q)``, bit for bit: a test holds
+# it) without the distribution wrapper's argument checks, 30 x faster a call, once a draw
+from scipy.special import betaincinv, gammaincinv
 
 from .recon_inputs import Inputs
 
@@ -431,7 +435,7 @@ def _drawn_tail(curve: Curve, n: int, u: float) -> Curve:
         return curve
     s0, s1 = np.exp(np.interp(knots[-2:], curve.times, curve.log_s))
     e = max(n * float(s0 - s1), _TAIL_EVENTS_MIN)
-    factor = float(sps.gamma.ppf(min(max(u, 1e-9), 1 - 1e-9), e)) / e
+    factor = float(gammaincinv(e, min(max(u, 1e-9), 1 - 1e-9))) / e
     return replace(curve, tail_hazard=curve.tail_hazard * factor)
 
 
@@ -483,7 +487,7 @@ def _expected_events(inp: Inputs, draw: Draw) -> float | None:
     if d is None or draw.events is None:
         return None if d is None else float(d)
     u = min(max(draw.events, 1e-9), 1 - 1e-9)
-    return n * float(sps.beta.ppf(u, d + 0.5, n - d + 0.5))
+    return n * float(betaincinv(d + 0.5, n - d + 0.5, u))
 
 
 def build(inp: Inputs, draw: Draw) -> Model:

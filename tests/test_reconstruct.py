@@ -664,3 +664,17 @@ def test_cli_alive_patients_are_censored(capsys) -> None:
     assert (reps.groupby("replicate")["event"].apply(lambda e: (e == 0).sum()) >= 9).all()
     with pytest.raises(ReanalysisError, match="--alive"):
         _run_cli([*base, "--alive", "nine"], capsys)
+
+
+def test_special_inverses_are_scipy_stats_ppf_bit_for_bit() -> None:
+    """recon_model calls scipy.special's inverses for speed; they must be the distributions'
+    ppf exactly (scipy.stats' gamma and beta ppf, the library the draws were defined with)."""
+    from scipy.special import betaincinv, gammaincinv
+
+    rng = np.random.default_rng(7)
+    u = rng.random(500)
+    d = rng.integers(0, 60, 500)
+    n = d + rng.integers(1, 300, 500)
+    e = 1.0 + 50.0 * rng.random(500)
+    assert np.array_equal(betaincinv(d + 0.5, n - d + 0.5, u), sps.beta.ppf(u, d + 0.5, n - d + 0.5))
+    assert np.array_equal(gammaincinv(e, u), sps.gamma.ppf(u, e))
