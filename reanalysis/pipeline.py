@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
@@ -611,6 +612,26 @@ def missing_downloads() -> list[str]:
 
 
 DEFAULT_JOBS = 2  # chapters at once on this machine without a profile: one per core of 2
+SNAKEMAKE_COMMAND = "_snakemake"  # `python -m reanalysis _snakemake ARGS`: snakemake_main
+
+
+def snakemake_main(argv: list[str]) -> None:
+    """Snakemake's command line (``python -m snakemake ARGV``), ending when the workflow does.
+
+    Snakemake's job scheduler starts a non-daemon ``threading.Timer`` after each submission (its
+    job-rate limiter's re-evaluation, after the limiter's timespan: 1 s by default) and the
+    interpreter waits for the last one at exit: 1.0-1.5 s after every build's last job. Once
+    Snakemake's main has returned (its scheduler has finished, its locks are released) such a
+    timer could only wake that finished scheduler, so it is cancelled.
+    """
+    from snakemake.cli import main
+
+    try:
+        main(argv)
+    finally:
+        for thread in threading.enumerate():
+            if isinstance(thread, threading.Timer):
+                thread.cancel()
 
 
 def run_workflow(
@@ -657,7 +678,8 @@ def run_workflow(
         cmd = [
             sys.executable,
             "-m",
-            "snakemake",
+            "reanalysis",
+            SNAKEMAKE_COMMAND,  # Snakemake's command line: snakemake_main
             "--snakefile",
             str(REPO_ROOT / "Snakefile"),
             "--directory",
