@@ -136,10 +136,10 @@ def table_csv(
     return links_html(links)
 
 
-def figure_files(fig, name: str, page: Page | None, bbox: object = "tight") -> str:
+def figure_files(fig, name: str, page: Page | None, bbox: object = "tight", svg: bytes | None = None) -> str:
     """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line (the
     caller sets the style: :func:`reanalysis.plots.show` saves inside its ``rc_context``, and
-    gives the tight ``bbox`` it measured once)."""
+    gives the tight ``bbox`` it measured once and the ``svg`` it rendered for the page)."""
     if page is None:
         return ""
     if not NAME_RE.fullmatch(name):
@@ -148,11 +148,14 @@ def figure_files(fig, name: str, page: Page | None, bbox: object = "tight") -> s
     for ext, metadata in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
         href = page.claim(f"{name}.{ext}")
         if page.folder is not None:
-            buf = io.BytesIO()
-            size = (bbox.width, bbox.height) if hasattr(bbox, "width") else tuple(fig.get_size_inches())
-            dpi = png_dpi(*size) if ext == "png" else None  # SVG: savefig.dpi, for any raster part
-            fig.savefig(buf, format=ext, dpi=dpi, bbox_inches=bbox, metadata=metadata)
-            page.write(f"{name}.{ext}", buf.getvalue())
+            if ext == "svg" and svg is not None:
+                page.write(f"{name}.svg", svg)
+            else:
+                buf = io.BytesIO()
+                size = (bbox.width, bbox.height) if hasattr(bbox, "width") else tuple(fig.get_size_inches())
+                dpi = png_dpi(*size) if ext == "png" else None  # SVG: savefig.dpi, for any raster part
+                fig.savefig(buf, format=ext, dpi=dpi, bbox_inches=bbox, metadata=metadata)
+                page.write(f"{name}.{ext}", buf.getvalue())
         links.append((ext.upper(), href))
     return links_html(links)
 

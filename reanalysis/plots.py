@@ -36,9 +36,9 @@ STATUS_COLOURS = {
     "inconsistent": "#c62828",
     "not recomputable": "#9e9e9e",
 }
-# a fixed SVG hash salt makes SVG ids byte-stable; the page shows figures at 100 dpi, the PNG
-# download is saved at 300 dpi (print and slide quality, as journals ask for; a figure taller
-# than an A4 page at fewer, downloads.png_dpi)
+# a fixed SVG hash salt makes SVG ids byte-stable; the page shows a figure's SVG at 100 px an
+# inch (figure.dpi), the PNG download is saved at 300 dpi (print and slide quality, as journals
+# ask for; a figure taller than an A4 page at fewer, downloads.png_dpi)
 STYLE = {"svg.hashsalt": "reanalysis", "figure.dpi": 100, "savefig.dpi": downloads.PNG_DPI}
 # the mark every figure drawn from an invented cohort carries, in its PNG, SVG and on the page
 WATERMARK = "SYNTHETIC DATA"
@@ -127,38 +127,56 @@ def _arm_labels(study: Study) -> dict[str, str]:
     return {a.id: f"{a.label} (N={a.n})" for a in study.arms}
 
 
+RESPONSE_ORDER = ("CR", "PR", "SD", "PD", "ORR", "DCR")
+# bars as seaborn draws them: colours at 75 % saturation, a group of bars 0.8 of its slot wide
+BAR_SATURATION = 0.75
+BAR_GROUP_WIDTH = 0.8
+
+
+def _panels(n: int, height: float, width: float) -> tuple[plt.Figure, list[plt.Axes]]:
+    """``n`` panels stacked in one column (each ``height`` x ``width`` inches), top and right
+    spines removed: what seaborn's ``catplot(col_wrap=1)`` lays out, without its draws (it
+    lays the figure out three times and draws it twice to place a legend: 1 s a figure)."""
+    fig, axes = plt.subplots(n, 1, figsize=(width, height * n), squeeze=False)
+    for ax in axes.flat:
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig, list(axes.flat)
+
+
 @styled
 def response_bars(study: Study) -> plt.Figure:
-    """Best overall response per arm and criterion, as printed (% of the arm)."""
+    """Best overall response per arm and criterion, as printed (% of the arm): one panel per
+    criterion, the arms' bars side by side, the legend under the panels."""
     r = study["response"]
-    r = r[
-        (r["stat"] == "count") & r["category"].isin(["CR", "PR", "SD", "PD", "ORR", "DCR"]) & r["n"].notna()
-    ]
-    r = r.copy()
+    r = r[(r["stat"] == "count") & r["category"].isin(RESPONSE_ORDER) & r["n"].notna()].copy()
     N = r["denominator"].astype("Float64").fillna(r["arm"].map(study.arm_sizes).astype("Float64"))
     r["percent"] = (100 * r["n"].astype(float) / N).astype(float)
     r["arm"] = r["arm"].map(_arm_labels(study))
     r["criterion"] = r["criterion"] + r["scope"].map(lambda x: f" ({x})" if isinstance(x, str) else "")
-    g = sns.catplot(
-        data=r,
-        x="category",
-        y="percent",
-        hue="arm",
-        col="criterion",
-        col_wrap=1,
-        kind="bar",
-        palette=PALETTE[: r["arm"].nunique()],
-        height=2.8,
-        aspect=2.3,
-        order=["CR", "PR", "SD", "PD", "ORR", "DCR"],
-        col_order=list(dict.fromkeys(r["criterion"])),
-    )
-    g.set_axis_labels("", "% of arm (n/N)")
-    g.set_titles("{col_name}")
-    g.set(ylim=(0, 100))
-    sns.move_legend(g, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, title=None, frameon=False)
-    g.figure.tight_layout()
-    return g.figure
+    arms = list(dict.fromkeys(r["arm"]))
+    colours = [sns.desaturate(c, BAR_SATURATION) for c in PALETTE[: len(arms)]]
+    criteria = list(dict.fromkeys(r["criterion"]))
+    fig, axes = _panels(len(criteria), 2.8, 8.0)
+    width = BAR_GROUP_WIDTH / max(len(arms), 1)
+    x = np.arange(len(RESPONSE_ORDER))
+    for ax, criterion in zip(axes, criteria, strict=True):
+        panel = r[r["criterion"] == criterion]
+        for i, (arm, colour) in enumerate(zip(arms, colours, strict=False)):
+            values = panel[panel["arm"] == arm].groupby("category")["percent"].mean()  # seaborn's estimator
+            heights = [values.get(c, np.nan) for c in RESPONSE_ORDER]
+            offset = (i - (len(arms) - 1) / 2) * width
+            ax.bar(x + offset, heights, width=width, color=colour, label=arm)
+        ax.set_xticks(x, RESPONSE_ORDER)
+        ax.set_xlim(-0.5, len(RESPONSE_ORDER) - 0.5)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("% of arm (n/N)")
+        ax.set_title(criterion)
+        if ax is not axes[-1]:
+            ax.tick_params(labelbottom=False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 @styled
@@ -227,32 +245,31 @@ def ae_grades(study: Study, arm: str, ax: plt.Axes | None = None) -> plt.Figure:
 
 @styled
 def factor_medians(study: Study) -> plt.Figure | None:
-    """Median survival per prognostic-factor level as printed (dot per level, one panel per endpoint)."""
+    """Median survival per prognostic-factor level as printed (dot per level, the printed
+    interval as a line; one panel per endpoint, the levels in the order printed, the same rows
+    in every panel)."""
     sv = study["survival"]
     sub = sv[sv["subgroup"].notna() & (sv["statistic"] == "median")].copy()
     if sub.empty:
         return None
-    g = sns.catplot(
-        data=sub,
-        x="value",
-        y="subgroup",
-        col="endpoint",
-        col_wrap=1,
-        kind="point",
-        linestyle="none",
-        height=0.3 * sub["subgroup"].nunique() + 1.8,
-        aspect=min(1.1, 8 / (0.3 * sub["subgroup"].nunique() + 1.8)),  # stacked: at most 8 in wide
-        color=PALETTE[0],
-        sharex=False,
-    )
-    for ax, (_, grp) in zip(g.axes.flat, sub.groupby("endpoint", sort=False), strict=False):
-        for _, r in grp.iterrows():
-            if pd.notna(r["lower"]) and pd.notna(r["upper"]):
-                ax.plot([r["lower"], r["upper"]], [r["subgroup"]] * 2, color=PALETTE[0], linewidth=1)
-    g.set_axis_labels("median survival, months (as printed)", "")
-    g.set_titles("{col_name}")
-    g.figure.tight_layout()
-    return g.figure
+    levels = list(dict.fromkeys(sub["subgroup"]))
+    height = 0.3 * len(levels) + 1.8
+    endpoints = list(dict.fromkeys(sub["endpoint"]))
+    fig, axes = _panels(len(endpoints), height, height * min(1.1, 8 / height))  # stacked: at most 8 in wide
+    row = {level: i for i, level in enumerate(levels)}
+    for ax, endpoint in zip(axes, endpoints, strict=True):
+        grp = sub[sub["endpoint"] == endpoint]
+        y = grp["subgroup"].map(row).to_numpy(dtype=float)
+        for lo, hi, yi in zip(grp["lower"], grp["upper"], y, strict=True):
+            if pd.notna(lo) and pd.notna(hi):
+                ax.plot([lo, hi], [yi, yi], color=PALETTE[0], linewidth=1)
+        ax.plot(grp["value"].to_numpy(dtype=float), y, "o", color=PALETTE[0], markersize=7, linestyle="none")
+        ax.set_yticks(range(len(levels)), levels)
+        ax.set_ylim(len(levels) - 0.5, -0.5)  # first level at the top
+        ax.set_title(endpoint)
+    axes[-1].set_xlabel("median survival, months (as printed)")
+    fig.tight_layout()
+    return fig
 
 
 @styled
@@ -638,14 +655,30 @@ def tight_bbox(fig: plt.Figure) -> Bbox:
     return fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
 
 
-def figure_html(fig: plt.Figure, alt: str, caption: str = "", bbox: Bbox | str = "tight") -> str:
-    """The figure as the page shows it: a PNG at the page's dpi inside ``<figure>``, with its
-    alt text and caption (both escaped: they may quote data)."""
+def svg_bytes(fig: plt.Figure, bbox: Bbox | str = "tight") -> bytes:
+    """The figure as SVG (text as glyph paths, no date or creator: the same bytes every build).
+    The page shows these bytes and the SVG download is these bytes: one rendering for both."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=STYLE["figure.dpi"], bbox_inches=bbox, metadata={"Software": None})
-    src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    fig.savefig(buf, format="svg", bbox_inches=bbox, metadata={"Date": None, "Creator": None})
+    return buf.getvalue()
+
+
+def figure_html(
+    fig: plt.Figure, alt: str, caption: str = "", bbox: Bbox | None = None, svg: bytes | None = None
+) -> str:
+    """The figure as the page shows it: its SVG (sharp at any zoom and on high-density screens)
+    inside ``<figure>``, sized at the page's :data:`STYLE` dpi, with its alt text and caption
+    (both escaped: they may quote data). ``bbox`` and ``svg``: already measured / rendered.
+
+    An SVG in an ``<img>`` runs no script and fetches nothing. A page PNG was a fourth of the
+    cost of showing a figure (a rendering of its own); the SVG is rendered anyway, for download."""
+    bbox = tight_bbox(fig) if bbox is None else bbox
+    svg = svg_bytes(fig, bbox) if svg is None else svg
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    width = round(bbox.width * STYLE["figure.dpi"])  # CSS px: the size a page PNG had
     cap = f"<figcaption>{html(caption)}</figcaption>" if caption else ""
-    return f'<figure class="reanalysis-figure"><img src="{src}" alt="{html(alt)}"/>{cap}</figure>'
+    img = f'<img src="{src}" width="{width}" alt="{html(alt)}"/>'
+    return f'<figure class="reanalysis-figure">{img}{cap}</figure>'
 
 
 def show(
@@ -673,8 +706,9 @@ def show(
         if synthetic:
             watermark(fig)
         bbox = tight_bbox(fig)
-        page_html = figure_html(fig, alt, caption, bbox)
-        links = downloads.figure_files(fig, name, page, bbox)
+        svg = svg_bytes(fig, bbox)
+        page_html = figure_html(fig, alt, caption, bbox, svg)
+        links = downloads.figure_files(fig, name, page, bbox, svg)
     missing = missing_glyphs(fig)  # the saves drew it: tick labels hold their text
     plt.close(fig)
     note = f"<p><em>{html(_missing_note(missing))}</em></p>" if missing else ""

@@ -280,7 +280,7 @@ def test_html_report_is_standalone_deterministic_and_escaped(tmp_path):
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<title>Patient-level analyses: my cohort</title>" in html
     assert "Baseline characteristics" in html and "Kaplan–Meier medians" in html
-    assert "data:image/png;base64" in html  # figures inline
+    assert "data:image/svg+xml;base64" in html  # figures inline
     assert "<script" not in html  # nothing fetched from the network, nothing run
     assert "<script>alert" not in html and "&lt;script&gt;" in html  # data text is text
     assert "<b>New</b>" not in html

@@ -169,3 +169,17 @@ def test_workflow_failure_without_an_error_line_shows_its_tail(capsys):
     assert pipeline._run_with_progress([sys.executable, "-u", "-c", script], quiet=True) == 1
     out, err = capsys.readouterr()
     assert out == "" and "MissingInputException in rule chapter" in err
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in (pipeline.BOOK / "templates").glob("*.ipynb")))
+def test_no_template_shows_its_code_to_a_reader(template):
+    """Every code cell of a chapter's template is folded (``hide-input``) or removed
+    (``remove-input``) on the page: a clinician reads results, not Python."""
+    nb = nbformat.read(pipeline.BOOK / "templates" / template, as_version=4)
+    folded = {"hide-input", "remove-input", "remove-cell"}
+    shown = [
+        "".join(c.source)[:60]
+        for c in nb.cells
+        if c.cell_type == "code" and not folded & set(c.metadata.get("tags", []))
+    ]
+    assert not shown, f"{template}: code shown on the page: {shown}"

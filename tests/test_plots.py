@@ -170,7 +170,7 @@ def test_show_puts_escaped_alt_text_and_caption_on_the_page(monkeypatch, li2022)
     page = _shown(monkeypatch, plots.response_bars(li2022), alt='Bars <b>"x"</b>', caption="C & D")
     assert 'alt="Bars &lt;b&gt;&quot;x&quot;&lt;/b&gt;"' in page
     assert "<figcaption>C &amp; D</figcaption>" in page
-    assert page.count("<img ") == 1 and 'src="data:image/png;base64,' in page
+    assert page.count("<img ") == 1 and 'src="data:image/svg+xml;base64,' in page
     with pytest.raises(ValueError, match="no alt text"):
         plots.show(plots.response_bars(li2022), "fig", alt="  ")
     plt.close("all")
@@ -280,3 +280,54 @@ def test_the_font_lacks_the_emoji_so_the_warning_is_real():
         fig.canvas.draw()
     plt.close(fig)
     assert plots.missing_glyphs(fig) == ["\U0001f680"]
+
+
+def test_the_page_shows_the_svg_download_at_the_page_dpi(monkeypatch, tmp_path, li2022):
+    """One SVG rendering serves the page and the download (same bytes), shown 100 px an inch
+    of the figure's tight box (the size the page PNG had)."""
+    import base64
+    import re
+
+    page = downloads.start("demo", tmp_path)
+    fig = plots.response_bars(li2022)
+    with plt.rc_context(plots.STYLE):
+        width = plots.tight_bbox(fig).width
+    shown = _shown(monkeypatch, fig, page=page, alt="bars")
+    src = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', shown).group(1)
+    assert base64.b64decode(src) == (tmp_path / "fig.svg").read_bytes()
+    assert f'width="{round(width * 100)}"' in shown
+
+
+def test_response_bars_are_the_printed_percentages(li2022):
+    """Each bar is n / N of one arm, category and criterion as printed (li2022 prints RECIST 1.1
+    and mRECIST for two arms): its height, its panel and its place in the group."""
+    fig = plots.response_bars(li2022)
+    r = li2022["response"]
+    r = r[(r["stat"] == "count") & r["n"].notna() & r["category"].isin(plots.RESPONSE_ORDER)]
+    assert [ax.get_title() for ax in fig.axes] == list(dict.fromkeys(r["criterion"]))
+    arms = [a.id for a in li2022.arms]
+    for ax in fig.axes:
+        bars = [b for b in ax.patches if b.get_height() == b.get_height()]  # a missing bar is NaN
+        rows = r[r["criterion"] == ax.get_title()]
+        assert len(bars) == len(rows)
+        for _, row in rows.iterrows():
+            x = plots.RESPONSE_ORDER.index(row["category"]) + (arms.index(row["arm"]) - 0.5) * 0.4
+            want = 100 * row["n"] / li2022.arm_sizes[row["arm"]]
+            (bar,) = [b for b in bars if abs(b.get_x() + b.get_width() / 2 - x) < 1e-9]
+            assert bar.get_height() == pytest.approx(want)
+    plt.close(fig)
+
+
+def test_factor_medians_put_each_printed_median_on_its_level():
+    study = load_study("singlecentre2025")
+    fig = plots.factor_medians(study)
+    sv = study["survival"]
+    sub = sv[sv["subgroup"].notna() & (sv["statistic"] == "median")]
+    levels = list(dict.fromkeys(sub["subgroup"]))
+    for ax in fig.axes:
+        assert [t.get_text() for t in ax.get_yticklabels()] == levels
+        dots = ax.lines[-1]  # the markers, drawn over the interval lines
+        grp = sub[sub["endpoint"] == ax.get_title()]
+        assert list(dots.get_xdata()) == pytest.approx(list(grp["value"].astype(float)), nan_ok=True)
+        assert list(dots.get_ydata()) == [levels.index(s) for s in grp["subgroup"]]
+    plt.close(fig)
