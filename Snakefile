@@ -2,20 +2,23 @@
 # package code, its study's data or its parameters changed), then build the site.
 # Run it through `python -m reanalysis build` (which validates parameters first); on a
 # cluster, add an executor plugin, e.g. `--executor slurm`.
+import functools
 import json
 import os
 import sys
 from pathlib import Path
 
 from reanalysis.data import list_studies
-from reanalysis.pipeline import load_chapters, resolve_parameters, results_read, write_entry
+from reanalysis.pipeline import load_chapters, package_stamp, resolve_parameters, results_read, write_entry
 
 PY = sys.executable
 CHAPTERS = load_chapters()
 OVERRIDES = config.get("overrides") or {}
 if isinstance(OVERRIDES, str):
     OVERRIDES = json.loads(OVERRIDES)
-PACKAGE = sorted(str(p) for p in [*Path("reanalysis").rglob("*.py"), *Path("reanalysis/rules").glob("*")])  # code and rules kept as data
+# the package (code, rules kept as data, data sets) as one file holding its digest, rewritten only
+# when the package changes: one input a job instead of each of the package's files
+PACKAGE = [os.path.relpath(package_stamp())]
 STAMPS = "_build/.stamps"
 # each chapter's own entry of chapters.yml, rewritten only when it changes: registering a new
 # chapter does not re-run the others
@@ -29,6 +32,7 @@ wildcard_constraints:
     study="|".join(STUDIES) or "(?!)",
 
 
+@functools.cache  # Snakemake asks again on each pass of its scheduler; they are fixed for the run
 def parameters(chapter):
     return resolve_parameters(chapter, OVERRIDES.get(chapter))
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -29,11 +31,20 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import yaml
 
 from . import buildstate, downloads, manifest, warm
 from . import params as P
-from .data import DATA_DIR, REPO_ROOT, list_studies, load_meta, load_study, load_study_meta, require_criterion
+from .data import (
+    DATA_DIR,
+    REPO_ROOT,
+    code_digest,
+    list_studies,
+    load_meta,
+    load_study,
+    load_study_meta,
+    require_criterion,
+    safe_yaml,
+)
 from .errors import ParameterError, ReanalysisError
 from .text import md
 
@@ -47,9 +58,8 @@ WORK = BUILD / ".work"
 
 
 def load_chapters(path: Path = CHAPTERS_FILE) -> dict[str, dict[str, Any]]:
-    """Chapter id → {template, parameters} from ``book/chapters.yml``."""
-    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    chapters = spec.get("chapters") or {}
+    """Chapter id → {template, parameters} from ``book/chapters.yml`` (each call its own copy)."""
+    chapters = copy.deepcopy(_parsed_chapters(path.read_text(encoding="utf-8")))
     for cid, ch in chapters.items():
         if not (TEMPLATES / ch.get("template", "")).is_file():
             raise ReanalysisError(
@@ -58,7 +68,35 @@ def load_chapters(path: Path = CHAPTERS_FILE) -> dict[str, dict[str, Any]]:
     return chapters
 
 
+@functools.lru_cache(maxsize=4)
+def _parsed_chapters(text: str) -> dict[str, dict[str, Any]]:
+    """``chapters.yml``'s chapters, parsed once per text: the workflow asks for them for every
+    job's parameters (a 64-study file took 80 ms to parse, asked for ~350 times a build)."""
+    return (safe_yaml(text) or {}).get("chapters") or {}
+
+
 ENTRIES = BUILD / ".stamps" / "entries"
+PACKAGE_STAMP = BUILD / ".stamps" / "package"
+
+
+def package_stamp() -> Path:
+    """``_build/.stamps/package``: the digest of the package (its code, rules and data sets, and
+    the pandas and pandera versions: :func:`reanalysis.data.code_digest`), rewritten only when
+    it changes. Every job of the workflow depends on this one file rather than on each of the
+    package's files: Snakemake looks at every input of every ready job each time it picks jobs
+    (at 64 studies, some 6,000 files a pick)."""
+    digest = code_digest() + "\n"
+    try:
+        if PACKAGE_STAMP.read_text(encoding="utf-8") == digest:
+            return PACKAGE_STAMP
+    except OSError:
+        pass
+    PACKAGE_STAMP.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=PACKAGE_STAMP.parent, prefix=".package.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(digest)
+    os.replace(tmp, PACKAGE_STAMP)
+    return PACKAGE_STAMP
 
 
 def write_entry(chapter: str, chapters: dict[str, dict[str, Any]] | None = None) -> Path:
@@ -611,29 +649,44 @@ def missing_downloads() -> list[str]:
     ]
 
 
-DEFAULT_JOBS = 2  # chapters at once on this machine without a profile: one per core of 2
-SNAKEMAKE_COMMAND = "_snakemake"  # `python -m reanalysis _snakemake ARGS`: snakemake_main
+SNAKEMAKE_COMMAND = "_snakemake"  # `python -m reanalysis _snakemake [--unlimited] ARGS`: snakemake_main
+UNLIMITED = "--unlimited"  # snakemake_main's own flag: no job-rate limiter (a local build)
 
 
 def snakemake_main(argv: list[str]) -> None:
-    """Snakemake's command line (``python -m snakemake ARGV``), ending when the workflow does.
+    """Snakemake's command line (``python -m snakemake ARGV``), ending when the workflow does;
+    with ``--unlimited`` first, without Snakemake's job-rate limiter (a local build).
 
-    Snakemake's job scheduler starts a non-daemon ``threading.Timer`` after each submission (its
-    job-rate limiter's re-evaluation, after the limiter's timespan: 1 s by default) and the
-    interpreter waits for the last one at exit: 1.0-1.5 s after every build's last job. Once
-    Snakemake's main has returned (its scheduler has finished, its locks are released) such a
-    timer could only wake that finished scheduler, so it is cancelled.
+    The limiter (``--max-jobs-per-timespan``, 100 a second by default: it spares a cluster's
+    scheduler) makes each pass of Snakemake's scheduler start a timer that runs another pass
+    a second later, and so does each job that ends: by the end of a 64-study build about eight
+    passes a second, each re-reading every ready job's parameters and inputs, took two thirds
+    of a core from the chapters. A local build has no scheduler to spare.
+
+    The interpreter would also wait for the last timer at exit (1.0-1.5 s after the last job);
+    once Snakemake's main has returned (its scheduler has finished, its locks are released) a
+    timer could only wake that finished scheduler, so any left is cancelled.
     """
-    from snakemake.cli import main
+    from snakemake.cli import args_to_api, parse_args, print_exception
 
+    unlimited = argv[:1] == [UNLIMITED]
     try:
-        main(argv)
+        try:
+            parser, args = parse_args(argv[1:] if unlimited else argv)
+            if unlimited:
+                args.max_jobs_per_timespan = None
+            success = args_to_api(args, parser)
+        except Exception as exc:  # as snakemake.cli.main
+            print_exception(exc)
+            sys.exit(1)
+        sys.exit(0 if success else 1)
     finally:
         for thread in threading.enumerate():
             if isinstance(thread, threading.Timer):
                 thread.cancel()
 
 
+DEFAULT_JOBS = 2  # chapters at once on this machine without a profile: one per core of 2
 def run_workflow(
     overrides: dict[str, dict[str, Any]] | None = None,
     jobs: int | None = None,
@@ -680,6 +733,7 @@ def run_workflow(
             "-m",
             "reanalysis",
             SNAKEMAKE_COMMAND,  # Snakemake's command line: snakemake_main
+            *([UNLIMITED] if profile is None else []),  # a cluster's profile keeps the rate limit
             "--snakefile",
             str(REPO_ROOT / "Snakefile"),
             "--directory",

@@ -183,3 +183,28 @@ def test_no_template_shows_its_code_to_a_reader(template):
         if c.cell_type == "code" and not folded & set(c.metadata.get("tags", []))
     ]
     assert not shown, f"{template}: code shown on the page: {shown}"
+
+
+def test_the_package_stamp_changes_only_with_the_package(tmp_path, monkeypatch):
+    """Every job depends on one file holding the package's digest: written when missing or
+    when the digest changes, left alone (same bytes, same time) otherwise."""
+    from reanalysis import data
+
+    stamp = tmp_path / ".stamps" / "package"
+    monkeypatch.setattr(pipeline, "PACKAGE_STAMP", stamp)
+    assert pipeline.package_stamp() == stamp
+    assert stamp.read_text(encoding="utf-8") == data.code_digest() + "\n"
+    before = stamp.stat().st_mtime_ns
+    pipeline.package_stamp()
+    assert stamp.stat().st_mtime_ns == before
+    monkeypatch.setattr(data, "_CODE", ["an edited package"])
+    pipeline.package_stamp()
+    assert stamp.read_text(encoding="utf-8") == "an edited package\n"
+    assert sorted(p.name for p in stamp.parent.iterdir()) == ["package"]  # no temporary left
+
+
+def test_chapters_are_parsed_once_and_each_caller_gets_its_own_copy():
+    first = pipeline.load_chapters()
+    first["li2022"]["parameters"]["study_id"] = "changed by a caller"
+    assert pipeline.load_chapters()["li2022"]["parameters"]["study_id"] == "li2022"
+    assert pipeline._parsed_chapters.cache_info().hits > 0
