@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -208,3 +209,14 @@ def test_chapters_are_parsed_once_and_each_caller_gets_its_own_copy():
     first["li2022"]["parameters"]["study_id"] = "changed by a caller"
     assert pipeline.load_chapters()["li2022"]["parameters"]["study_id"] == "li2022"
     assert pipeline._parsed_chapters.cache_info().hits > 0
+
+
+def test_the_synthesis_waits_for_no_results_job_because_it_reads_none():
+    """``reads_results: false`` lets the synthesis start beside a study's ``results`` job: true
+    only while the synthesis never imports the results artefacts' module."""
+    assert pipeline.results_read("synthesis", pipeline.resolve_parameters("synthesis")) == []
+    code = "import sys, reanalysis.synthesis_report; print('reanalysis.results' in sys.modules)"
+    root = pipeline.REPO_ROOT
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
