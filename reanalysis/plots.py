@@ -154,14 +154,15 @@ def response_bars(study: Study) -> plt.Figure:
     r["arm"] = r["arm"].map(_arm_labels(study))
     r["criterion"] = r["criterion"] + r["scope"].map(lambda x: f" ({x})" if isinstance(x, str) else "")
     arms = list(dict.fromkeys(r["arm"]))
-    colours = [sns.desaturate(c, BAR_SATURATION) for c in PALETTE[: len(arms)]]
+    palette = PALETTE if len(arms) <= len(PALETTE) else sns.color_palette("colorblind", len(arms))
+    colours = [sns.desaturate(c, BAR_SATURATION) for c in palette[: len(arms)]]
     criteria = list(dict.fromkeys(r["criterion"]))
     fig, axes = _panels(len(criteria), 2.8, 8.0)
     width = BAR_GROUP_WIDTH / max(len(arms), 1)
     x = np.arange(len(RESPONSE_ORDER))
     for ax, criterion in zip(axes, criteria, strict=True):
         panel = r[r["criterion"] == criterion]
-        for i, (arm, colour) in enumerate(zip(arms, colours, strict=False)):
+        for i, (arm, colour) in enumerate(zip(arms, colours, strict=True)):
             values = panel[panel["arm"] == arm].groupby("category")["percent"].mean()  # seaborn's estimator
             heights = [values.get(c, np.nan) for c in RESPONSE_ORDER]
             offset = (i - (len(arms) - 1) / 2) * width

@@ -331,3 +331,21 @@ def test_factor_medians_put_each_printed_median_on_its_level():
         assert list(dots.get_xdata()) == pytest.approx(list(grp["value"].astype(float)), nan_ok=True)
         assert list(dots.get_ydata()) == [levels.index(s) for s in grp["subgroup"]]
     plt.close(fig)
+
+
+def test_response_bars_draw_every_arm_of_a_three_arm_study(li2022):
+    """More arms than the two-colour palette: each arm still gets its bars, in its own colour."""
+    import dataclasses
+
+    import pandas as pd
+
+    study = load_study("li2022")
+    study.arms.append(dataclasses.replace(study.arms[0], id="third", label="Third arm"))
+    r = study.tables["response"]
+    study.tables["response"] = pd.concat([r, r[r["arm"] == li2022.arms[0].id].assign(arm="third")])
+    fig = plots.response_bars(study)
+    for ax in fig.axes:
+        colours = {b.get_facecolor() for b in ax.patches if b.get_height() == b.get_height()}
+        assert len(colours) == 3
+    assert len(fig.legends[0].get_texts()) == 3
+    plt.close(fig)
