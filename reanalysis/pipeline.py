@@ -687,6 +687,8 @@ def snakemake_main(argv: list[str]) -> None:
 
 
 DEFAULT_JOBS = 2  # chapters at once on this machine without a profile: one per core of 2
+
+
 def run_workflow(
     overrides: dict[str, dict[str, Any]] | None = None,
     jobs: int | None = None,
