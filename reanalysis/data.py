@@ -8,24 +8,26 @@ raises :class:`~reanalysis.errors.DataError` naming file, CSV line and column.
 slow part, and the synthesis chapter loads every study several times): an edited file is
 re-read, and every call returns its own copy, so no caller can change another's study.
 
-Across processes, a study whose exact bytes already passed validation under this exact code
-(a content-addressed mark in ``_build/validated/``, written only after a full validation) is
-read and typed without re-running the checks: in a book of 64 studies each cross-study chapter
-would otherwise spend about 15 s re-validating data the workflow validated once. Any changed
-byte of the study or of the package means no mark, hence full validation and its messages.
+Across processes, a study whose exact bytes already passed validation under this exact code is
+read back as validated (content-addressed in ``_build/validated/``, written only after a full
+validation): in a book of 64 studies each cross-study chapter would otherwise spend about 15 s
+re-validating, and 2.5 s re-reading, data the workflow validated once. Any changed byte of the
+study or of the package means a new address, hence full validation and its messages.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
-import functools
 import hashlib
 import io
 import os
+import pickle
 import re
+import sys
+import tempfile
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -390,9 +392,8 @@ def line_of(frame: pd.DataFrame, index: object) -> int | None:
     return lines[i] if lines and 0 <= i < len(lines) else i + 2
 
 
-def read_table(path: Path, table: str, arms: dict[str, int], validated: bool = False) -> pd.DataFrame:
-    """Read one CSV as text, then validate and type it with its schema (only type it when
-    ``validated``: the same bytes passed validation before, see :func:`_mark`)."""
+def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
+    """Read one CSV as text, then validate and type it with its schema."""
     name = _rel(path)
     raw = read_csv_text(path, name)
     missing = [c for c, col in TABLES[table].items() if c not in raw.columns and not col.optional_column]
@@ -405,30 +406,11 @@ def read_table(path: Path, table: str, arms: dict[str, int], validated: bool = F
         if c not in raw.columns:
             raw[c] = np.nan
     try:
-        out = _typed(raw, table) if validated else table_schema(table, arms).validate(raw, lazy=True)
+        out = table_schema(table, arms).validate(raw, lazy=True)
     except pa.errors.SchemaErrors as exc:
         raise _schema_error(name, exc, raw) from None
     out.attrs["lines"] = raw.attrs.get("lines")
     return out
-
-
-def _typed(raw: pd.DataFrame, table: str) -> pd.DataFrame:
-    """The frame typed as its schema would type it, without the checks: for bytes that passed
-    them before (:func:`_mark`). Written out because pandera's coercion alone (element by
-    element for text) took ~0.1 s a study; a test holds it equal to pandera's result."""
-    out = raw.copy()
-    for name, kind in _kinds(table).items():
-        if kind != "str":
-            out[name] = pd.to_numeric(raw[name]).astype(kind)  # "float64", "Int64"
-        elif raw[name].dtype != object:  # a column the file left out: all missing
-            out[name] = raw[name].astype(object)
-    return out
-
-
-@functools.cache
-def _kinds(table: str) -> dict[str, str]:
-    """Column → the dtype its schema coerces to ("str", "float64", "Int64")."""
-    return {name: str(col.dtype) for name, col in table_schema(table, {}).columns.items()}
 
 
 def _schema_error(name: str, exc: pa.errors.SchemaErrors, raw: pd.DataFrame) -> DataError:
@@ -466,7 +448,7 @@ _LOADED: OrderedDict[Path, tuple[str, Study]] = OrderedDict()  # folder -> (cont
 # a study's tables are a few kB: keep every study of a large book (a bound of 32 made each
 # cross-study chapter of a 64-study book load every study twice)
 _LOADED_MAX = 1024
-VALIDATED = REPO_ROOT / "_build" / "validated"  # marks: these bytes passed validation under this code
+VALIDATED = REPO_ROOT / "_build" / "validated"  # studies whose bytes passed validation under this code
 _CODE: list[str] = []  # the code's digest, computed once per process
 
 
@@ -485,16 +467,46 @@ def code_digest() -> str:
 
 
 def _mark(study_id: str, digest: str) -> Path:
-    """The mark saying that this study's content (``digest``) passed validation under this code."""
-    name = hashlib.blake2b(f"{study_id}\0{digest}\0{code_digest()}".encode(), digest_size=16).hexdigest()
+    """Where the study as validated from this content (``digest``) under this code is kept
+    (:func:`_remembered`). Python's and numpy's versions are in the name: they decide the
+    pickle's layout."""
+    name = hashlib.blake2b(
+        f"{study_id}\0{digest}\0{code_digest()}\0{sys.version_info[:2]}\0{np.__version__}".encode(),
+        digest_size=16,
+    ).hexdigest()
     return VALIDATED / name
 
 
-def _set_mark(mark: Path) -> None:
-    """Write an (empty) mark; a read-only checkout simply validates again next time."""
+def _remembered(mark: Path, folder: Path) -> Study | None:
+    """The study kept at ``mark`` (its bytes passed validation under this code), or None.
+
+    A pickle, written by :func:`_remember` into the build folder, which only this package
+    writes (whoever could write there could as well change the package). Reading it takes about
+    2 ms a study; reading and typing the CSVs again about 40 ms, which every cross-study
+    chapter paid for every study. Anything unreadable counts as absent: validated again."""
+    try:
+        study = pickle.loads(mark.read_bytes())
+    except Exception:  # absent, truncated or foreign: validate again (and write it anew)
+        return None
+    if not isinstance(study, Study):
+        return None
+    study.folder = folder  # the same bytes elsewhere are the same study
+    return study
+
+
+def _remember(mark: Path, study: Study) -> None:
+    """Keep the validated study at ``mark``, whole or not at all (written aside, then renamed);
+    a read-only checkout simply validates again next time."""
     try:
         mark.parent.mkdir(parents=True, exist_ok=True)
-        mark.touch()
+        fd, tmp = tempfile.mkstemp(dir=mark.parent, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(replace(study, folder=None), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, mark)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except OSError:
         pass
 
@@ -535,10 +547,10 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
         _LOADED.move_to_end(key)
         return _copy(hit[1])
     mark = _mark(study_id, digest)
-    validated = mark.is_file()
-    study = _load_study(study_id, folder, validated)
-    if not validated:
-        _set_mark(mark)
+    study = _remembered(mark, folder)
+    if study is None:
+        study = _load_study(study_id, folder)
+        _remember(mark, study)
     _LOADED[key] = (digest, _copy(study))
     _LOADED.move_to_end(key)
     while len(_LOADED) > _LOADED_MAX:
@@ -546,9 +558,8 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
     return study
 
 
-def _load_study(study_id: str, folder: Path, validated: bool = False) -> Study:
-    """Read and validate a study folder (uncached). ``validated``: these bytes already passed
-    validation under this code (:func:`_mark`), so the tables are only read and typed."""
+def _load_study(study_id: str, folder: Path) -> Study:
+    """Read and validate a study folder (uncached)."""
     for name in KNOWN_FILES:
         if (folder / name).is_symlink():  # what is read must be what the zip publishes
             raise DataError(_rel(folder / name), "is a symbolic link: a study's files must be regular files")
@@ -559,13 +570,12 @@ def _load_study(study_id: str, folder: Path, validated: bool = False) -> Study:
         cols = TABLES[table]
         path = folder / f"{table}.csv"
         if path.exists():
-            study.tables[table] = read_table(path, table, sizes, validated)
+            study.tables[table] = read_table(path, table, sizes)
         else:
             study.tables[table] = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     pv = study.tables["pvalues"]
     pv["levels"] = pv["levels"].map(_levels)
-    if not validated:
-        _check_references(study)
+    _check_references(study)
     return study
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
@@ -222,7 +223,8 @@ def _orr_n(study) -> int:
     return int(r.loc[(r["key"] == "response.recist.orr") & (r["arm"] == "rt_pd1"), "n"].iloc[0])
 
 
-def test_repeated_loads_validate_once(li2022_copy, monkeypatch):
+def test_repeated_loads_validate_once(li2022_copy, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "VALIDATED", tmp_path / "validated")  # none kept from other tests
     reads = []
     real = data._load_study
     monkeypatch.setattr(data, "_load_study", lambda *a: reads.append(a) or real(*a))
@@ -262,10 +264,10 @@ def test_a_caller_cannot_change_another_caller_s_study(li2022_copy):
     assert again.arm_sizes == {"rt_pd1": 37, "tace_sor": 41}
 
 
-def test_bytes_that_passed_validation_are_only_typed_next_time(li2022_copy, tmp_path, monkeypatch):
+def test_bytes_that_passed_validation_are_not_checked_again(li2022_copy, tmp_path, monkeypatch):
     """Another process (memory cleared) reading the same bytes under the same code skips the
-    checks (the validated mark) and gets the same typed tables; one changed byte of the study
-    means full validation again, with its message."""
+    checks (the study kept in ``_build/validated``) and gets the same typed tables; one changed
+    byte of the study means full validation again, with its message."""
     monkeypatch.setattr(data, "VALIDATED", tmp_path / "validated")
     first = load_study("li2022", data_dir=li2022_copy)
     assert len(list((tmp_path / "validated").iterdir())) == 1
@@ -289,16 +291,41 @@ def test_bytes_that_passed_validation_are_only_typed_next_time(li2022_copy, tmp_
 
 
 @pytest.mark.parametrize("study_id", list_studies())
-def test_typing_without_the_checks_equals_pandera_s_typing(study_id):
-    """The hand-written typing of already-validated bytes (``data._typed``) gives exactly the
-    frames pandera's validation gives: values, dtypes, column order and file lines."""
+def test_a_study_read_back_equals_the_validated_one(study_id, tmp_path, monkeypatch):
+    """What another process reads back from ``_build/validated`` is the study validation gave:
+    metadata, arms, every frame (values, dtypes, column order) and its file lines; its folder is
+    where it was read from now."""
+    monkeypatch.setattr(data, "VALIDATED", tmp_path / "validated")
     folder = Path(DATA_DIR) / study_id
-    checked = data._load_study(study_id, folder, validated=False)
-    typed = data._load_study(study_id, folder, validated=True)
-    assert list(checked.tables) == list(typed.tables)
+    checked = data._load_study(study_id, folder)
+    mark = data._mark(study_id, data._digest(folder))
+    data._remember(mark, checked)
+    again = data._remembered(mark, folder)
+    assert again is not checked and again.folder == folder
+    assert (again.id, again.meta, again.arms) == (checked.id, checked.meta, checked.arms)
+    assert list(checked.tables) == list(again.tables)
     for table in checked.tables:
-        pd.testing.assert_frame_equal(checked.tables[table], typed.tables[table])
-        assert checked.tables[table].attrs == typed.tables[table].attrs
+        pd.testing.assert_frame_equal(checked.tables[table], again.tables[table])
+        assert checked.tables[table].attrs == again.tables[table].attrs
+
+
+def test_an_unreadable_kept_study_is_validated_again(li2022_copy, tmp_path, monkeypatch):
+    """A kept study cut short (or not a study at all) counts as absent: the bytes are validated
+    again, and the kept copy is written anew and whole."""
+    monkeypatch.setattr(data, "VALIDATED", tmp_path / "validated")
+    load_study("li2022", data_dir=li2022_copy)
+    (mark,) = (tmp_path / "validated").iterdir()
+    whole = mark.read_bytes()
+    calls = []
+    real = data._load_study
+    monkeypatch.setattr(data, "_load_study", lambda *a: calls.append(a) or real(*a))
+    for i, broken in enumerate((whole[: len(whole) // 2], b"", pickle.dumps({"not": "a study"}))):
+        mark.write_bytes(broken)
+        data._LOADED.clear()
+        assert load_study("li2022", data_dir=li2022_copy).arm_sizes == {"rt_pd1": 37, "tace_sor": 41}
+        assert len(calls) == i + 1  # validated again
+        assert data._remembered(mark, li2022_copy / "li2022") is not None
+        assert [p.name for p in (tmp_path / "validated").iterdir()] == [mark.name]  # nothing left aside
 
 
 @pytest.mark.parametrize("study", list_studies())
