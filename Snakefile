@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from reanalysis import buildstate
 from reanalysis.data import list_studies
 from reanalysis.pipeline import load_chapters, package_stamp, resolve_parameters, results_read, write_entry
 
@@ -67,35 +68,20 @@ rule all:
         f"{STAMPS}/site.done",
 
 
-# Every page waits for the studies' results: they run first. Then the chapters that wait for
-# nothing (the reconstruction validation, the worked example: long), so that two cores are not
-# left with one long chapter at the end; then the rest.
+# Every study's results job first, then the chapters longest first (reanalysis.buildstate)
+def chapter_priority(wildcards):
+    return buildstate.chapter_priority(wildcards.chapter, waits_for_results=wildcards.chapter not in FREE)
+
+
 rule results:
     input:
         PACKAGE,
         lambda wildcards: study_data(wildcards.study),
     output:
         RESULTS,
-    priority: 2
+    priority: buildstate.RESULTS_PRIORITY
     shell:
         '"{PY}" -m reanalysis results {wildcards.study}'
-
-
-CHAPTER_SHELL = '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} --stamp {output}'
-
-
-rule chapter_free:
-    input:
-        chapter_inputs,
-    output:
-        f"{STAMPS}/{{chapter}}.done",
-    wildcard_constraints:
-        chapter="|".join(FREE) or "(?!)",
-    params:
-        values=lambda wildcards: json.dumps(parameters(wildcards.chapter), sort_keys=True),
-    priority: 1
-    shell:
-        CHAPTER_SHELL
 
 
 rule chapter:
@@ -103,12 +89,11 @@ rule chapter:
         chapter_inputs,
     output:
         f"{STAMPS}/{{chapter}}.done",
-    wildcard_constraints:
-        chapter="|".join(c for c in sorted(CHAPTERS) if c not in FREE) or "(?!)",
     params:
         values=lambda wildcards: json.dumps(parameters(wildcards.chapter), sort_keys=True),
+    priority: chapter_priority
     shell:
-        CHAPTER_SHELL
+        '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} --stamp {output}'
 
 
 rule site:

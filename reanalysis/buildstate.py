@@ -223,3 +223,37 @@ def describe_change(before: BookState, after: BookState) -> str:
             "not at the book's parameters and rebuilds the site from them"
         )
     return said
+
+
+TIMES = BUILD / ".stamps" / "seconds"  # how long each chapter's last execution in a build took
+# Snakemake priorities: every study's results job first (most pages wait for them), then the
+# chapters longest first, so that the cores are not left with one long chapter at the end
+RESULTS_PRIORITY = 1_000_000.0  # above any chapter's seconds
+FREE_BONUS = 0.5  # between chapters as long (or never timed), one that waits for no results job first
+
+
+def record_seconds(chapter: str, seconds: float) -> None:
+    """Keep how long ``chapter`` took to execute (whole or not at all; best effort): the
+    workflow runs the longest chapters first next time (:func:`chapter_priority`)."""
+    try:
+        TIMES.mkdir(parents=True, exist_ok=True)
+        tmp = TIMES / f".{chapter}.{os.getpid()}.tmp"
+        tmp.write_text(f"{seconds:.3f}\n", encoding="utf-8")
+        os.replace(tmp, TIMES / chapter)
+    except OSError:
+        pass
+
+
+def recorded_seconds(chapter: str) -> float:
+    """How long ``chapter`` took the last time a build executed it; 0 when never (or unreadable)."""
+    try:
+        value = float((TIMES / chapter).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0.0
+    return value if value > 0 and value != float("inf") else 0.0  # nan and inf compare as neither
+
+
+def chapter_priority(chapter: str, waits_for_results: bool) -> float:
+    """The chapter's Snakemake priority: its last execution's seconds (longest first), plus
+    :data:`FREE_BONUS` when it waits for no results job."""
+    return recorded_seconds(chapter) + (0.0 if waits_for_results else FREE_BONUS)

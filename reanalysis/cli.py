@@ -79,6 +79,7 @@ def cmd_execute(args: argparse.Namespace) -> None:
                 from .pipeline import write_stamp
 
                 write_stamp(Path(args.stamp), out, resolve_parameters(args.chapter, overrides))
+                buildstate.record_seconds(args.chapter, time.perf_counter() - start)  # its priority next time
         except KeyboardInterrupt:
             if into_book:
                 raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None

@@ -57,10 +57,18 @@ SITE = BUILD / "html"
 WORK = BUILD / ".work"
 
 
+CHAPTER_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
 def load_chapters(path: Path = CHAPTERS_FILE) -> dict[str, dict[str, Any]]:
     """Chapter id → {template, parameters} from ``book/chapters.yml`` (each call its own copy)."""
     chapters = copy.deepcopy(_parsed_chapters(path.read_text(encoding="utf-8")))
     for cid, ch in chapters.items():
+        if not isinstance(cid, str) or not CHAPTER_ID_RE.fullmatch(cid):  # it names files: never a path
+            raise ReanalysisError(
+                f"{path.name}: chapter id {cid!r} is not an identifier "
+                "(lowercase letters, digits, '_' and '-')"
+            )
         if not (TEMPLATES / ch.get("template", "")).is_file():
             raise ReanalysisError(
                 f"{path.name}: chapter '{cid}' names a missing template '{ch.get('template')}'"

@@ -55,6 +55,8 @@ def test_a_chapter_runs_through_the_cluster_generic_executor(tmp_path):
     assert (book / "_build" / "results" / CHAPTER / "checks.json").is_file()
     notebook = book / "book" / "chapters" / f"{CHAPTER}.ipynb"
     assert pipeline.read_stamp(book / target).notebook == pipeline.notebook_hash(notebook)
+    # and how long it took, which orders the chapters of the next build (longest first)
+    assert 0 < float((book / "_build" / ".stamps" / "seconds" / CHAPTER).read_text()) < 240
     # the executed chapter is the one the book stores: nothing of the job's node leaks into it
     assert notebook.read_text() == (ROOT / "book" / "chapters" / f"{CHAPTER}.ipynb").read_text()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from reanalysis import pipeline
+from reanalysis import buildstate, pipeline
 from reanalysis.errors import ReanalysisError
 
 
@@ -220,3 +220,33 @@ def test_the_synthesis_waits_for_no_results_job_because_it_reads_none():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_the_longest_chapters_go_first_and_results_before_any(tmp_path, monkeypatch):
+    """Snakemake's priorities: a study's results job above every chapter; chapters by how long
+    their last execution took; a chapter never timed (or its record unreadable) counts 0 s, and
+    between equals one that waits for no results job goes first."""
+    monkeypatch.setattr(buildstate, "TIMES", tmp_path / "seconds")
+    assert buildstate.recorded_seconds("never") == 0.0
+    buildstate.record_seconds("long", 31.5)
+    buildstate.record_seconds("short", 1.25)
+    assert buildstate.recorded_seconds("long") == 31.5
+    assert sorted(p.name for p in (tmp_path / "seconds").iterdir()) == ["long", "short"]  # nothing aside
+    for bad in ("", "nan", "inf", "-3", "many"):
+        (tmp_path / "seconds" / "odd").write_text(bad)
+        assert buildstate.recorded_seconds("odd") == 0.0
+    order = sorted(
+        [("long", True), ("short", False), ("short", True), ("never", True), ("never", False)],
+        key=lambda c: -buildstate.chapter_priority(*c),
+    )
+    assert order == [("long", True), ("short", False), ("short", True), ("never", False), ("never", True)]
+    assert buildstate.RESULTS_PRIORITY > buildstate.chapter_priority("long", False) * 1000
+
+
+@pytest.mark.parametrize("cid", ["../escape", "a/b", "Upper", "", "7 days"])
+def test_a_chapter_id_that_is_no_identifier_is_refused(tmp_path, cid):
+    """Chapter ids name files (stamps, timings, notebooks): never a path."""
+    path = tmp_path / "chapters.yml"
+    path.write_text(json.dumps({"chapters": {cid: {"template": "overview.ipynb"}}}), encoding="utf-8")
+    with pytest.raises(ReanalysisError, match="not an identifier"):
+        pipeline.load_chapters(path)
