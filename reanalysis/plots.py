@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
-import io
 import math
 import warnings
 from collections.abc import Callable, Iterator
@@ -656,14 +655,6 @@ def tight_bbox(fig: plt.Figure) -> Bbox:
     return fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
 
 
-def svg_bytes(fig: plt.Figure, bbox: Bbox | str = "tight") -> bytes:
-    """The figure as SVG (text as glyph paths, no date or creator: the same bytes every build).
-    The page shows these bytes and the SVG download is these bytes: one rendering for both."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches=bbox, metadata={"Date": None, "Creator": None})
-    return buf.getvalue()
-
-
 def figure_html(
     fig: plt.Figure, alt: str, caption: str = "", bbox: Bbox | None = None, svg: bytes | None = None
 ) -> str:
@@ -674,7 +665,7 @@ def figure_html(
     An SVG in an ``<img>`` runs no script and fetches nothing. A page PNG was a fourth of the
     cost of showing a figure (a rendering of its own); the SVG is rendered anyway, for download."""
     bbox = tight_bbox(fig) if bbox is None else bbox
-    svg = svg_bytes(fig, bbox) if svg is None else svg
+    svg = downloads.svg_bytes(fig, bbox) if svg is None else svg
     src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
     width = round(bbox.width * STYLE["figure.dpi"])  # CSS px: the size a page PNG had
     cap = f"<figcaption>{html(caption)}</figcaption>" if caption else ""
@@ -707,7 +698,7 @@ def show(
         if synthetic:
             watermark(fig)
         bbox = tight_bbox(fig)
-        svg = svg_bytes(fig, bbox)
+        svg = downloads.svg_bytes(fig, bbox)
         page_html = figure_html(fig, alt, caption, bbox, svg)
         links = downloads.figure_files(fig, name, page, bbox, svg)
     missing = missing_glyphs(fig)  # the saves drew it: tick labels hold their text
