@@ -238,14 +238,18 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata.get("language_info", {}).pop("version", None)
+    # the injected cell is shown as the parameters cell above it is: removed from the page (a
+    # reader's first screen holds findings, not code), else folded
+    shown = {t for c in nb.cells if "parameters" in c.metadata.get("tags", []) for t in c.metadata.tags}
+    fold = "remove-input" if "remove-input" in shown else "hide-input"
     for i, cell in enumerate(nb.cells):
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"
             cell.source = RUN_ONLY_PARAMETER.sub("", cell.source)
-            if "hide-input" not in cell.metadata.tags:  # folded, like the parameters cell above it
-                cell.metadata.tags = [*cell.metadata.tags, "hide-input"]
+            if fold not in cell.metadata.tags:
+                cell.metadata.tags = [*cell.metadata.tags, fold]
         elif not cell.get("id"):
             cell["id"] = f"cell-{i}"
     return nb

@@ -52,6 +52,27 @@ def test_normalise_drops_run_dependent_metadata():
     assert "papermill" not in out.metadata
     assert out.cells[0]["id"] == "injected-parameters"
     assert out.cells[0].metadata == {"tags": ["injected-parameters", "hide-input"]}  # folded on the page
+    # removed from the page, as the parameters cell above it is
+    params = nbformat.v4.new_code_cell("x = 0")
+    params.metadata["tags"] = ["parameters", "remove-input"]
+    injected = nbformat.v4.new_code_cell("x = 1")
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [params, injected]
+    assert pipeline.normalise(nb).cells[1].metadata == {"tags": ["injected-parameters", "remove-input"]}
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in (pipeline.BOOK / "templates").glob("*.ipynb")))
+def test_no_page_opens_with_code(template):
+    """Above a chapter's first section (its first screen: what the study found) no code cell
+    leaves even a fold on the page: parameters, set-up and summaries show their output only."""
+    nb = nbformat.read(pipeline.BOOK / "templates" / template, as_version=4)
+    opening, removed = [], {"remove-input", "remove-cell"}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and any(line.startswith("## ") for line in cell.source.splitlines()):
+            break
+        if cell.cell_type == "code" and not removed & set(cell.metadata.get("tags", [])):
+            opening.append(cell.source[:60])
+    assert not opening, f"{template}: a code fold above the first section: {opening}"
 
 
 def test_normalise_drops_the_downloads_folder():
