@@ -541,6 +541,7 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
     if not folder.is_dir():
         known = ", ".join(list_studies(root)) or "none"
         raise DataError(_rel(folder), f"unknown study '{study_id}' (known: {known})")
+    refuse_links(folder)
     key, digest = folder.resolve(), _digest(folder)
     hit = _LOADED.get(key)
     if hit is not None and hit[0] == digest:
@@ -558,11 +559,17 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
     return study
 
 
+def refuse_links(folder: Path) -> None:
+    """A study's files must be regular files: what is read must be what the zip publishes. Checked
+    on every load, kept study or not (a link to the same bytes has the same address)."""
+    for name in KNOWN_FILES:
+        if (folder / name).is_symlink():
+            raise DataError(_rel(folder / name), "is a symbolic link: a study's files must be regular files")
+
+
 def _load_study(study_id: str, folder: Path) -> Study:
     """Read and validate a study folder (uncached)."""
-    for name in KNOWN_FILES:
-        if (folder / name).is_symlink():  # what is read must be what the zip publishes
-            raise DataError(_rel(folder / name), "is a symbolic link: a study's files must be regular files")
+    refuse_links(folder)
     meta, arms = load_meta(folder)
     study = Study(study_id, meta, arms, folder=folder)
     sizes = {a.id: a.n for a in arms}

@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from .checks import Check, Severity, Status
-from .data import DATA_DIR, REPO_ROOT, code_digest, load_study, load_study_meta
+from .data import DATA_DIR, REPO_ROOT, code_digest, load_study, load_study_meta, refuse_links
 from .pseudo import Endpoint, ReconKind, ReconRow
 from .recon_checks import Reconstruction, StudyOptions, StudyResult
 from .recon_checks import study_result as _study_result
@@ -63,6 +63,7 @@ def content_key(study_id: str, options: StudyOptions) -> str:
     Reads only ``study.yml`` besides the bytes: the criterion's name is in the metadata, and an
     artefact under this key was written from these bytes after they passed validation. (Loading
     the tables here cost each cross-study chapter about 1.6 s at 64 studies.)"""
+    refuse_links(Path(DATA_DIR) / study_id)  # an artefact is never current for a linked file
     options = options.for_study(load_study_meta(study_id))  # "mRECIST" or the study's own name: one key
     h = hashlib.sha256(json.dumps(dataclasses.asdict(options), sort_keys=True).encode())
     h.update(f"package\0{code_digest()}\0".encode())  # severity rules decide a record's grade

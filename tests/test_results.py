@@ -9,9 +9,11 @@ import shutil
 import pandas as pd
 import pytest
 
+from reanalysis import data as data_module
 from reanalysis import results
 from reanalysis.audit import audit_all
 from reanalysis.checks import CheckOptions, to_frame
+from reanalysis.errors import DataError
 from reanalysis.outputs import overview
 from reanalysis.recon_checks import StudyOptions
 
@@ -57,6 +59,23 @@ def test_a_stale_or_foreign_artefact_is_not_read(shelf, tmp_path, monkeypatch):
     path.write_text("{not json")
     assert results.cached_records(STUDY, StudyOptions()) is None
     assert len(results.study_checks(STUDY)) == len(results.study_records(STUDY, StudyOptions()))
+
+
+def test_no_artefact_is_current_for_a_study_file_that_became_a_link(shelf, tmp_path, monkeypatch):
+    """A link to the very bytes an artefact was written from has the same key: the key refuses
+    it, as loading the study does (what is read must be what the zip publishes)."""
+    data = tmp_path / "data"
+    shutil.copytree(results.DATA_DIR, data)
+    monkeypatch.setattr(results, "DATA_DIR", data)
+    monkeypatch.setattr(data_module, "DATA_DIR", data)
+    results.write_results(STUDY)
+    assert results.cached_records(STUDY, StudyOptions()) is not None
+    table = data / STUDY / "baseline.csv"
+    (tmp_path / "baseline.csv").write_bytes(table.read_bytes())
+    table.unlink()
+    table.symlink_to(tmp_path / "baseline.csv")
+    with pytest.raises(DataError, match="baseline.csv: is a symbolic link"):
+        results.cached_records(STUDY, StudyOptions())
 
 
 def _doctored_artefact() -> int:
