@@ -568,8 +568,7 @@ def refuse_links(folder: Path) -> None:
 
 
 def _load_study(study_id: str, folder: Path) -> Study:
-    """Read and validate a study folder (uncached)."""
-    refuse_links(folder)
+    """Read and validate a study folder (uncached; :func:`load_study` has refused links)."""
     meta, arms = load_meta(folder)
     study = Study(study_id, meta, arms, folder=folder)
     sizes = {a.id: a.n for a in arms}
