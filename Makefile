@@ -18,11 +18,11 @@ book: $(READY)  ## execute changed chapters and build _build/html
 
 test: $(READY)  ## lint, unit tests, data-schema tests, strict nbval of the executed chapters
 	$(PY) -m ruff check .
-	$(PY) -m pytest -p no:cacheprovider tests --ignore=tests/browser --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg book/chapters/*.ipynb
+	$(PY) -m pytest -p no:cacheprovider -n auto --dist loadfile tests --ignore=tests/browser --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg book/chapters/*.ipynb
 
 browser: $(READY)  ## open every page of the built site in headless Chromium (after make book)
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
-	$(PY) -m pytest -p no:cacheprovider tests/browser
+	$(PY) -m pytest -p no:cacheprovider -n auto --dist loadfile tests/browser
 
 bench: $(READY)  ## time cold build, no-change rebuild and a one-chapter parameter re-run
 	$(PY) benchmarks/bench.py
