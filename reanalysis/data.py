@@ -30,16 +30,20 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import pandera.pandas as pa
 import yaml
 
 from .errors import DataError, ParameterError
 from .schema import TABLE_ORDER, TABLES, UNIQUE, table_schema
 from .textnumbers import ARM_N, number_term, split_terms
 from .vocabulary import AE_ATTRIBUTIONS, DOI_PATTERN, SOURCE_KINDS
+
+# pandas and pandera are imported where tables are read: `build` and Snakemake's process import
+# this module for its paths and the studies' metadata only, and start 0.7 s sooner without them
+if TYPE_CHECKING:
+    import pandas as pd
+    import pandera.pandas as pa
 
 NOT_STATED = "not stated"  # the response criterion of a study that does not name one
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -323,6 +327,9 @@ def read_csv_text(path: Path, name: str) -> pd.DataFrame:
         raise DataError(
             name, "starts with a byte-order mark (Excel's 'CSV UTF-8'): save it as UTF-8 without BOM", row=1
         )
+    import numpy as np
+    import pandas as pd
+
     lines = _record_lines(text, name)
     try:
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
@@ -385,6 +392,8 @@ def _record_lines(text: str, name: str) -> list[int]:
 
 def line_of(frame: pd.DataFrame, index: object) -> int | None:
     """The file line of row ``index`` of a frame read by :func:`read_csv_text`."""
+    import pandas as pd
+
     if index is None or pd.isna(index):
         return None
     lines = frame.attrs.get("lines")
@@ -394,6 +403,9 @@ def line_of(frame: pd.DataFrame, index: object) -> int | None:
 
 def read_table(path: Path, table: str, arms: dict[str, int]) -> pd.DataFrame:
     """Read one CSV as text, then validate and type it with its schema."""
+    import numpy as np
+    import pandera.pandas as pa
+
     name = _rel(path)
     raw = read_csv_text(path, name)
     missing = [c for c, col in TABLES[table].items() if c not in raw.columns and not col.optional_column]
@@ -457,7 +469,7 @@ def code_digest() -> str:
     what decides validation, and (with the data) a study's results. Computed once a process."""
     if not _CODE:
         h = hashlib.blake2b(digest_size=16)
-        h.update(f"pandas {pd.__version__}\0pandera {version('pandera')}\0".encode())
+        h.update(f"pandas {version('pandas')}\0pandera {version('pandera')}\0".encode())
         package = Path(__file__).resolve().parent
         for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
             h.update(f"{path.relative_to(package).as_posix()}\0".encode())
@@ -471,7 +483,7 @@ def _mark(study_id: str, digest: str) -> Path:
     (:func:`_remembered`). Python's and numpy's versions are in the name: they decide the
     pickle's layout."""
     name = hashlib.blake2b(
-        f"{study_id}\0{digest}\0{code_digest()}\0{sys.version_info[:2]}\0{np.__version__}".encode(),
+        f"{study_id}\0{digest}\0{code_digest()}\0{sys.version_info[:2]}\0{version('numpy')}".encode(),
         digest_size=16,
     ).hexdigest()
     return VALIDATED / name
@@ -569,6 +581,8 @@ def refuse_links(folder: Path) -> None:
 
 def _load_study(study_id: str, folder: Path) -> Study:
     """Read and validate a study folder (uncached; :func:`load_study` has refused links)."""
+    import pandas as pd
+
     meta, arms = load_meta(folder)
     study = Study(study_id, meta, arms, folder=folder)
     sizes = {a.id: a.n for a in arms}

@@ -23,11 +23,12 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .text import spreadsheet_safe
+
+if TYPE_CHECKING:  # imported where frames are written: the pipeline reads FOLDER without them
+    import pandas as pd
 
 FOLDER = "downloads"
 CSV_ENCODING = "utf-8-sig"  # a BOM: Excel opens UTF-8 as UTF-8 only when the file starts with one
@@ -93,6 +94,8 @@ def _csv_bytes(df: pd.DataFrame) -> bytes:
 def tidy_values(df: pd.DataFrame) -> pd.DataFrame:
     """One value per cell as pandas and R read it back: booleans TRUE/FALSE, infinite values
     Inf/-Inf, missing values empty; numbers at full precision."""
+    import numpy as np
+    import pandas as pd
 
     def cell(x: object) -> object:
         if isinstance(x, (bool, np.bool_)):
@@ -101,6 +104,9 @@ def tidy_values(df: pd.DataFrame) -> pd.DataFrame:
             return "Inf" if x > 0 else "-Inf"
         return x
 
+    def special(x: object) -> bool:
+        return isinstance(x, (bool, np.bool_)) or (isinstance(x, (float, np.floating)) and math.isinf(x))
+
     out = df.reset_index(drop=True).copy()
     for col in out.columns:
         if (
@@ -108,12 +114,8 @@ def tidy_values(df: pd.DataFrame) -> pd.DataFrame:
             or pd.api.types.is_object_dtype(out[col])
             or pd.api.types.is_float_dtype(out[col])
         ):
-            out[col] = out[col].map(cell).astype(object) if out[col].map(_special).any() else out[col]
+            out[col] = out[col].map(cell).astype(object) if out[col].map(special).any() else out[col]
     return out
-
-
-def _special(x: object) -> bool:
-    return isinstance(x, (bool, np.bool_)) or (isinstance(x, (float, np.floating)) and math.isinf(x))
 
 
 def table_csv(

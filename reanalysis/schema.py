@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import pandas as pd
-import pandera.pandas as pa
+from typing import TYPE_CHECKING
 
 from .textnumbers import number_term, spelled_numbers, split_terms
 from .vocabulary import ENDPOINT_CODES
+
+# pandas and pandera are imported where a schema is built: the tables' definitions (TABLES,
+# TABLE_ORDER) are read by processes that never validate (reanalysis.data)
+if TYPE_CHECKING:
+    import pandas as pd
+    import pandera.pandas as pa
 
 LOCATION_RE = (
     r"^(Table \d+[A-Za-z]?|Figure \d+[A-Za-z]?|Abstract|Results(: .+)?|Discussion"
@@ -196,6 +200,8 @@ def _printed_numbers(text: str) -> list[float]:
 
 def _parsed_in_printed(df: pd.DataFrame) -> pd.Series:
     """True where every parsed number of the row occurs in its printed string."""
+    import pandas as pd
+
     cols = [c for c in PARSED if c in df.columns]
     if "printed" not in df.columns or not cols:
         return pd.Series(True, index=df.index)
@@ -240,6 +246,7 @@ def _is_printed_p(cell: object) -> bool:
 
 def _terms_in_printed(df: pd.DataFrame) -> pd.Series:
     """True where every number among a text sum's total and items occurs in its printed string."""
+    import pandas as pd
 
     def row_ok(row: pd.Series) -> bool:
         numbers = _printed_numbers(row["printed"])
@@ -259,6 +266,9 @@ def _value_where_needed(df: pd.DataFrame) -> pd.Series:
 
 
 def _column(name: str, col: Col, arms: dict[str, int | None]) -> pa.Column:
+    import pandas as pd
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     if col.allowed:
         checks.append(pa.Check.isin(col.allowed, error=f"must be one of {', '.join(col.allowed)}"))
@@ -294,6 +304,8 @@ def _column(name: str, col: Col, arms: dict[str, int | None]) -> pa.Column:
 
 def table_schema(table: str, arms: dict[str, int | None]) -> pa.DataFrameSchema:
     """The schema of one table for a study with the given arm sizes."""
+    import pandera.pandas as pa
+
     cols = TABLES[table]
     df_checks: list[pa.Check] = []
     if "n" in cols:

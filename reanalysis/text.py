@@ -20,8 +20,10 @@ from __future__ import annotations
 import html as _html
 import re
 import string
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # imported by spreadsheet_safe: md() and html() serve processes without pandas
+    import pandas as pd
 
 _MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 _BREAKS = re.compile(r"\s+")
@@ -52,6 +54,8 @@ def spreadsheet_cell(value: object) -> object:
 
 def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells and column names cannot run as spreadsheet formulas."""
+    import pandas as pd
+
     out = df.copy()
     for col in out.columns:
         if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 
 from reanalysis import data
@@ -276,7 +277,7 @@ def test_bytes_that_passed_validation_are_not_checked_again(li2022_copy, tmp_pat
     def no_checks(*args, **kwargs):
         raise AssertionError("validated again")
 
-    monkeypatch.setattr(data.pa.DataFrameSchema, "validate", no_checks)
+    monkeypatch.setattr(pa.DataFrameSchema, "validate", no_checks)
     again = load_study("li2022", data_dir=li2022_copy)
     for table in first.tables:
         pd.testing.assert_frame_equal(first[table], again[table])
