@@ -15,6 +15,7 @@ import copy
 import errno
 import functools
 import hashlib
+import io
 import json
 import os
 import re
@@ -424,8 +425,7 @@ def build_site(builder: str = "html") -> Path:
         os.replace(BUILD / ".html.old", SITE)
     WORK.mkdir(parents=True, exist_ok=True)
     marker.write_text("interrupted build\n")
-    cmd = [
-        str(Path(sys.executable).with_name("jupyter-book")),
+    args = [
         "build",
         str(REPO_ROOT),
         "--path-output",
@@ -435,11 +435,10 @@ def build_site(builder: str = "html") -> Path:
         "--warningiserror",
         "--quiet",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
+    status, output = jupyter_book(args)
+    if status != 0:
         raise ReanalysisError(
-            "jupyter-book build failed; the previous site is left in place.\n"
-            + (proc.stdout + proc.stderr)[-4000:]
+            "jupyter-book build failed; the previous site is left in place.\n" + output[-4000:]
         )
     marker.unlink()
     new, old = BUILD / ".html.new", BUILD / ".html.old"
@@ -463,6 +462,38 @@ def build_site(builder: str = "html") -> Path:
         os.replace(new, SITE)
     shutil.rmtree(old, ignore_errors=True)
     return SITE
+
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")  # a terminal's colour codes
+
+
+def jupyter_book(args: list[str]) -> tuple[int, str]:
+    """``jupyter-book ARGS``, run in this process: its exit status and output (both streams).
+
+    In this process, not as a command: a build's ``site`` job is forked from the zygote
+    (:mod:`reanalysis.warm`), which has already imported most of what jupyter-book imports
+    (Sphinx, myst-nb, nbformat, docutils); a new interpreter spent 1.2 s starting and importing
+    them on every build. The job's process ends with the step, so Sphinx's global state (it
+    patches docutils) goes with it. An interrupt stays an interrupt: Sphinx hands it back as a
+    result, which jupyter-book passes to ``sys.exit``; click turns one into ``Abort``.
+    """
+    from jupyter_book.cli.main import main
+
+    out = io.StringIO()
+    status = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            main.main(args=args, prog_name="jupyter-book", standalone_mode=False)
+    except SystemExit as exc:
+        if isinstance(exc.code, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        status = exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:  # jupyter-book's own errors (a failed build, a bad _toc.yml): its message
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click's Abort
+            raise KeyboardInterrupt from None
+        status = 1
+        out.write(f"{type(exc).__name__}: {exc}\n")
+    return status, ANSI_RE.sub("", out.getvalue())  # its boxes and Sphinx's warnings are coloured
 
 
 def _copy_failure(exc: OSError) -> str:
@@ -753,6 +784,14 @@ def run_workflow(
             "--directory",
             str(REPO_ROOT),
             "--rerun-incomplete",
+            # not "params": build has compared each chapter's stamp with this run's parameters
+            # (stale_chapters, above) and removed the stamps that differ; Snakemake's own
+            # comparison imports pandas into its process, 0.35 s before the first job
+            "--rerun-triggers",
+            "mtime",
+            "input",
+            "code",
+            "software-env",
             "--config",
             f"overrides={json.dumps(overrides or {}, sort_keys=True)}",
         ]

@@ -173,7 +173,6 @@ def test_a_full_disk_during_the_site_copy_keeps_the_site_and_says_so(tmp_path, m
     that (exit 2, no traceback)."""
     import errno
     import shutil
-    import subprocess
 
     from reanalysis import buildstate, cli
 
@@ -188,12 +187,12 @@ def test_a_full_disk_during_the_site_copy_keeps_the_site_and_says_so(tmp_path, m
     (build / "html").mkdir(parents=True)
     (build / "html" / "index.html").write_text("previous site", encoding="utf-8")
 
-    def jupyter_book(cmd, **kwargs):  # a successful build of the new site into the work folder
+    def jupyter_book(args):  # a successful build of the new site into the work folder
         out = build / ".work" / "_build" / "html"
         out.mkdir(parents=True)
         for i in range(3):
             (out / f"page{i}.html").write_text("new", encoding="utf-8")
-        return subprocess.CompletedProcess(cmd, 0, "", "")
+        return 0, ""
 
     real_copytree = shutil.copytree
 
@@ -205,7 +204,7 @@ def test_a_full_disk_during_the_site_copy_keeps_the_site_and_says_so(tmp_path, m
     def copytree(src, dst, **kwargs):  # the disk fills up at the third page
         return real_copytree(src, dst, copy_function=copy_until_full)
 
-    monkeypatch.setattr(pipeline.subprocess, "run", jupyter_book)
+    monkeypatch.setattr(pipeline, "jupyter_book", jupyter_book)
     monkeypatch.setattr(shutil, "copytree", copytree)
     assert cli.main(["site"]) == 2
     err = capsys.readouterr().err

@@ -4,8 +4,8 @@ changed, nothing of the run keeps running, and the next plain ``build`` returns 
 their downloads and the site to the book's own parameters and says so.
 
 It runs the real command line, Snakefile, papermill and kernels on a private copy of the
-package with two one-cell chapters. The site step is a stub (``jupyter-book`` beside the
-interpreter writes one page per executed notebook, holding its text) so the test stays fast;
+package with two one-cell chapters. The site step is a stub (a ``jupyter_book`` package in the
+private book writes one page per executed notebook, holding its text) so the test stays fast;
 ``.ci/robustness`` kills a real build of the whole book.
 """
 
@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import time
 from collections.abc import Callable
@@ -33,17 +32,24 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="nee
 
 CHAPTERS = ("a", "b")
 SITE_STUB = """\
-#!{python}
-# jupyter-book stand-in: build ROOT --path-output WORK ...; one page per executed notebook
-import os, sys, time
+# jupyter-book stand-in (jupyter_book.cli.main.main, as reanalysis.pipeline.jupyter_book calls
+# it): build ROOT --path-output WORK ...; one page per executed notebook
+import os, time
 from pathlib import Path
-root, work = Path(sys.argv[2]), Path(sys.argv[4])
-out = work / "_build" / "html"
-time.sleep(float(os.environ.get("STUB_SITE_SLEEP", "0")))
-for nb in sorted((root / "book" / "chapters").glob("*.ipynb")):
-    (out / "book" / "chapters").mkdir(parents=True, exist_ok=True)
-    (out / "book" / "chapters" / (nb.stem + ".html")).write_text(nb.read_text())
-(out / "index.html").write_text("stub site")
+
+
+class _Main:
+    def main(self, args, prog_name=None, standalone_mode=True):
+        root, work = Path(args[1]), Path(args[3])
+        out = work / "_build" / "html"
+        time.sleep(float(os.environ.get("STUB_SITE_SLEEP", "0")))
+        for nb in sorted((root / "book" / "chapters").glob("*.ipynb")):
+            (out / "book" / "chapters").mkdir(parents=True, exist_ok=True)
+            (out / "book" / "chapters" / (nb.stem + ".html")).write_text(nb.read_text())
+        (out / "index.html").write_text("stub site")
+
+
+main = _Main()
 """
 
 
@@ -77,7 +83,7 @@ def _stub_template() -> nbformat.NotebookNode:
 @pytest.fixture(scope="module")
 def book(tmp_path_factory) -> Path:
     """A private book (this package, the Snakefile, two stub chapters) run by an interpreter
-    whose folder holds the ``jupyter-book`` stub (a venv view sharing this venv's packages)."""
+    with the ``jupyter_book`` stub that its site step imports."""
     root = tmp_path_factory.mktemp("book")
     shutil.copytree(
         REPO_ROOT / "reanalysis", root / "reanalysis", ignore=shutil.ignore_patterns("__pycache__")
@@ -92,16 +98,11 @@ def book(tmp_path_factory) -> Path:
     (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
     (root / "_config.yml").write_text("title: stub\n")
     (root / "data").mkdir()
-    venv = root / "venv"
-    (venv / "bin").mkdir(parents=True)
-    shutil.copy(Path(sys.prefix) / "pyvenv.cfg", venv / "pyvenv.cfg")
-    (venv / "bin" / "python").symlink_to(Path(sys.executable).resolve())
-    purelib = Path(sysconfig.get_paths()["purelib"])
-    (venv / purelib.relative_to(sys.prefix)).parent.mkdir(parents=True)
-    (venv / purelib.relative_to(sys.prefix)).symlink_to(purelib)
-    stub = venv / "bin" / "jupyter-book"
-    stub.write_text(SITE_STUB.format(python=venv / "bin" / "python"))
-    stub.chmod(0o755)
+    stub = root / "jupyter_book" / "cli"  # first on the path of the book's processes (their folder)
+    stub.mkdir(parents=True)
+    for init in (root / "jupyter_book", stub):
+        (init / "__init__.py").write_text("")
+    (stub / "main.py").write_text(SITE_STUB)
     return root
 
 
@@ -112,7 +113,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def build(book: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(book / "venv" / "bin" / "python"), "-m", "reanalysis", "build", *args],
+        [sys.executable, "-m", "reanalysis", "build", *args],
         cwd=book,
         env=_env(**env),
         capture_output=True,
@@ -123,7 +124,7 @@ def build(book: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 def start(book: Path, *args: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(book / "venv" / "bin" / "python"), "-m", "reanalysis", *args],
+        [sys.executable, "-m", "reanalysis", *args],
         cwd=book,
         env=_env(**env),
         stdout=subprocess.PIPE,
@@ -237,7 +238,7 @@ def test_interrupted_builds_recover_and_say_so(book):
         lambda: list((book / "book" / "chapters").glob(".b.*.tmp.ipynb")), what="chapter b to start", run=run
     )
     busy = subprocess.run(  # execute and build take the same lock (test_careless, in-process)
-        [str(book / "venv" / "bin" / "python"), "-m", "reanalysis", "site"],
+        [sys.executable, "-m", "reanalysis", "site"],
         cwd=book,
         env=_env(),
         capture_output=True,
