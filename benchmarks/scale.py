@@ -9,7 +9,8 @@ The copies are registered as chapters (``new-study``) and ``validate`` must pass
 
 1. cold build: ``python -m reanalysis build`` with no ``_build/`` and no ``.snakemake/``;
 2. no-change rebuild: the same command again;
-3. one-study edit: a comment line added to one generated study's ``study.yml``, then a build;
+3. one-study edit: a comment line added to one generated study's ``study.yml`` (with no copies,
+   to the first study no other chapter is built on: :func:`edit_target`), then a build;
    ``--edits`` times in a row (default 3), each a new line: their median.
 
 and reads each executed chapter's own time from the build's output. It prints a Markdown table:
@@ -86,6 +87,24 @@ def make_studies(book: Path, n: int, env: dict[str, str]) -> list[str]:
     return made
 
 
+def edit_target(book: Path) -> str:
+    """The study the one-study edit changes when no copy was made: the first whose data no
+    chapter but its own reads (besides the cross-study ones), as with every generated copy. A
+    study another chapter is built on (the worked example's) re-runs that chapter too."""
+    import yaml
+
+    chapters = yaml.safe_load((book / "book" / "chapters.yml").read_text(encoding="utf-8"))["chapters"]
+    readers: dict[str, int] = {}
+    for entry in chapters.values():
+        study = (entry.get("parameters") or {}).get("study_id")
+        if study:
+            readers[study] = readers.get(study, 0) + 1
+    alone = sorted(s for s, n in readers.items() if n == 1)
+    if not alone:
+        raise StepFailed("no study is read by its own chapter alone: nothing to edit")
+    return alone[0]
+
+
 def chapter_times(output: str) -> dict[str, float]:
     """Chapter → its own execution time, from the build's ``executed X in Y s`` lines."""
     return {m.group(1): float(m.group(2)) for line in output.splitlines() if (m := EXECUTED_RE.match(line))}
@@ -107,7 +126,7 @@ def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
         print(f"  N={n} cold: {fmt(cold)} s ({len(times)} chapters)", file=sys.stderr)
         nochange, _ = run(build, book, env)
         print(f"  N={n} no-change: {fmt(nochange)} s", file=sys.stderr)
-        edited = made[0] if made else "li2022"
+        edited = made[0] if made else edit_target(book)
         yml = book / "data" / edited / "study.yml"
         edits, own, rerun = [], [], []
         for k in range(n_edits):  # one machine's speed varies by a third: the median of a few

@@ -1,0 +1,51 @@
+"""The book's own Sphinx extensions (``book/_ext``) that do not need a built site."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
+import nav_once  # noqa: E402
+
+
+class _Templates:
+    def __init__(self) -> None:
+        self.rendered: list[str] = []
+
+    def render(self, template: str, context: dict) -> str:
+        self.rendered.append(template)
+        return "" if template == "empty.html" else "<p>x</p>"
+
+
+class _App:
+    def __init__(self) -> None:
+        self.builder = type("Builder", (), {"templates": _Templates()})()
+
+
+@pytest.fixture
+def utils(monkeypatch):
+    from pydata_sphinx_theme import utils
+
+    monkeypatch.setattr(utils, "_update_and_remove_templates", utils._update_and_remove_templates)
+    nav_once.setup(None)
+    nav_once.setup(None)  # a second build in the same process wraps it once
+    return utils
+
+
+def test_the_navigation_is_not_rendered_to_check_it_is_empty(utils):
+    """pydata-sphinx-theme renders each sidebar template to drop empty ones; the book theme's
+    navigation is never empty and is not rendered for the check (it is rendered for the page);
+    an empty template is still dropped and pydata's own skipped templates stay skipped."""
+    app = _App()
+    kept = utils._update_and_remove_templates(
+        app=app,
+        context={},
+        templates=["sbt-sidebar-nav.html", "empty.html", "icon-links.html", "navbar-nav.html"],
+        section="sidebars",
+        templates_skip_empty_check=["navbar-nav.html"],
+    )
+    assert kept == ["sbt-sidebar-nav.html", "icon-links.html", "navbar-nav.html"]
+    assert app.builder.templates.rendered == ["empty.html", "icon-links.html"]
