@@ -55,6 +55,7 @@ BASE_MODULES = (
     "reanalysis.cli",
     "reanalysis.pipeline",
     "reanalysis.results",
+    "pandera.pandas",  # a results job validates its study (reanalysis.data imports it when it reads tables)
     "papermill",
     "nbclient",
     "jupyter_client",
