@@ -13,9 +13,11 @@ hash otherwise (0.34 s of a no-change rebuild).
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -50,15 +52,30 @@ def _remembered() -> tuple[dict[str, list], int]:
         return {}, 0
 
 
+def _inputs() -> list[str]:
+    """Every input file's path relative to the repository, sorted. Paths as strings and
+    ``glob`` (hidden files included, as ``Path.glob``): pathlib's objects were most of the time
+    of a no-change rebuild at 64 studies (~3,300 files)."""
+    found: set[str] = set()
+    for pattern in INPUTS:
+        found.update(glob.glob(pattern, root_dir=ROOT, recursive=True, include_hidden=True))
+    return sorted(found)
+
+
 def _hashes() -> dict[str, str]:
     """Each input's relative path -> SHA-256 of its bytes (read only when it may have changed)."""
     known, at = _remembered()
     fresh: dict[str, list] = {}
     out: dict[str, str] = {}
-    files = sorted({p for pattern in INPUTS for p in ROOT.glob(pattern) if p.is_file()})
-    for p in files:
-        rel = p.relative_to(ROOT).as_posix()
-        st = p.stat()
+    root = str(ROOT)
+    for rel in _inputs():
+        path = os.path.join(root, rel)
+        try:
+            st = os.stat(path)
+        except OSError:  # gone since it was listed
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
         entry = known.get(rel)
         trusted = (
             entry is not None
@@ -66,7 +83,7 @@ def _hashes() -> dict[str, str]:
             and entry[1] == st.st_mtime_ns
             and st.st_mtime_ns < at - RACY_SECONDS * 1e9
         )
-        sha = entry[2] if trusted else hashlib.sha256(p.read_bytes()).hexdigest()
+        sha = entry[2] if trusted else hashlib.sha256(Path(path).read_bytes()).hexdigest()
         fresh[rel] = [st.st_size, st.st_mtime_ns, sha]
         out[rel] = sha
     if fresh != known:

@@ -51,3 +51,21 @@ def test_an_unchanged_file_is_not_read_again_unless_it_changed_near_the_remember
     assert manifest.digest() != with_remembered  # modified just before the remembering: read again
     manifest.FILES.write_text("{not json")
     assert manifest.digest() != with_remembered  # an unreadable record: every file read
+
+
+def test_every_file_the_patterns_name_is_an_input_hidden_and_nested_ones_too(book):
+    """The inputs are listed with strings and ``glob`` (faster than pathlib at ~3,300 files):
+    the same files ``Path.glob`` gave, hidden files and any depth under ``**`` included; a
+    folder is no input."""
+    (book / "data" / "s" / ".notes.txt").write_text("n")
+    (book / "data" / "s" / "deep" / "er").mkdir(parents=True)
+    (book / "data" / "s" / "deep" / "er" / "b.csv").write_text("b")
+    expected = sorted(
+        p.relative_to(book).as_posix()
+        for pattern in manifest.INPUTS
+        for p in book.glob(pattern)
+        if p.is_file()
+    )
+    assert [f for f in manifest._inputs() if (book / f).is_file()] == expected
+    assert "data/s/.notes.txt" in expected and "data/s/deep/er/b.csv" in expected
+    assert set(manifest._hashes()) == set(expected)
