@@ -160,7 +160,7 @@ def third_party(folder: str) -> dict[str, set[str]]:
     return out
 
 
-@pytest.mark.parametrize("folder", [PACKAGE, "tests", "benchmarks"])
+@pytest.mark.parametrize("folder", [PACKAGE, "tests", "benchmarks", "book/_ext"])
 def test_every_third_party_import_is_pinned(folder):
     """Import names map to distributions as installed (``yaml`` -> PyYAML, ``sklearn`` ->
     scikit-learn, ``IPython`` -> ipython, ``myst_nb`` -> myst-nb)."""

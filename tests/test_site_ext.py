@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
-import nav_once  # noqa: E402
+EXT = Path(__file__).resolve().parent.parent / "book" / "_ext"
+_spec = importlib.util.spec_from_file_location("nav_once", EXT / "nav_once.py")
+nav_once = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(nav_once)
 
 
 class _Templates:
