@@ -487,7 +487,7 @@ def jupyter_book(args: list[str]) -> tuple[int, str]:
     except SystemExit as exc:
         if isinstance(exc.code, KeyboardInterrupt):
             raise KeyboardInterrupt from None
-        status = exc.code if isinstance(exc.code, int) else 1
+        status = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1  # as the interpreter
     except Exception as exc:  # jupyter-book's own errors (a failed build, a bad _toc.yml): its message
         if isinstance(exc.__cause__, KeyboardInterrupt):  # click's Abort
             raise KeyboardInterrupt from None
