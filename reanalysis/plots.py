@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.transforms import Bbox
 
 from . import downloads
@@ -650,8 +651,18 @@ def watermark(fig: plt.Figure) -> None:
 def tight_bbox(fig: plt.Figure) -> Bbox:
     """The figure's tight bounding box (inches, padded by ``savefig.pad_inches``), as
     ``savefig(bbox_inches="tight")`` computes it, but once: each such save lays the whole
-    figure out again just to measure it, and a figure is saved three times (page, PNG, SVG)."""
+    figure out again just to measure it, and a figure is saved three times (page, PNG, SVG).
+
+    A figure laid out once (``tight_layout``: its layout engine is then a placeholder, which lays
+    out nothing) is left without one, so that a save does not draw it a second time merely
+    because it has an engine (``print_figure`` does). The PNG is the same; an SVG coordinate can
+    move in its sixth decimal (a millionth of a point: float rounding of positions last worked
+    out at the measuring draw's resolution, not the SVG's), and with it a clip path's hashed id.
+    A figure with a working engine keeps it: each save lays it out at the save's resolution."""
     fig.draw_without_rendering()
+    if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+        with plt.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            fig.set_layout_engine(None)  # None means "from rcParams": both off here
     return fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
 
 

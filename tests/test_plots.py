@@ -298,6 +298,39 @@ def test_the_page_shows_the_svg_download_at_the_page_dpi(monkeypatch, tmp_path, 
     assert f'width="{round(width * 100)}"' in shown
 
 
+def test_a_laid_out_figure_is_drawn_once_per_save_with_the_same_bytes(monkeypatch, tmp_path, li2022):
+    """show() measures a figure once and saves it twice (SVG, PNG): three draws, not five (a
+    figure laid out by tight_layout keeps a placeholder engine, and savefig draws any figure
+    with an engine once more before rendering). The PNG is the bytes matplotlib writes for a
+    twin figure saved with its engine kept; so is this figure's SVG (other SVGs can differ in a
+    coordinate's sixth decimal: see plots.tight_bbox)."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    draws = []
+    original = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, r: (draws.append(1), original(self, r))[1])
+    page = downloads.start("demo", tmp_path)
+    _shown(monkeypatch, plots.response_bars(li2022), page=page, alt="bars")
+    assert len(draws) == 3
+
+    twin = plots.response_bars(li2022)
+    assert twin.get_layout_engine() is not None  # the placeholder tight_layout leaves
+    with plt.rc_context(plots.STYLE), plots.glyphs_as_boxes():
+        twin.draw_without_rendering()
+        bbox = twin.get_tightbbox(twin.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+        svg = downloads.svg_bytes(twin, bbox)
+        png = io.BytesIO()
+        twin.savefig(
+            png, format="png", dpi=downloads.png_dpi(bbox.width, bbox.height), bbox_inches=bbox,
+            metadata={"Software": None}, pil_kwargs={"compress_level": downloads.PNG_COMPRESS_LEVEL},
+        )  # fmt: skip
+    plt.close(twin)
+    assert (tmp_path / "fig.svg").read_bytes() == svg
+    assert (tmp_path / "fig.png").read_bytes() == png.getvalue()
+
+
 def test_response_bars_are_the_printed_percentages(li2022):
     """Each bar is n / N of one arm, category and criterion as printed (li2022 prints RECIST 1.1
     and mRECIST for two arms): its height, its panel and its place in the group."""
