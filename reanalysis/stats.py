@@ -554,7 +554,13 @@ def grim_percentage(n: int | None, N: int, printed_pct: str) -> GrimResult:
         x = Fraction(100 * k, N)
         return target in {_half_up(x, decimals), _half_even(x, decimals), _truncate(x, decimals)}
 
-    candidates = tuple(k for k in range(N + 1) if matches(k))
+    # Every rule that gives ``target`` puts 100 k / N, in units of the last printed decimal,
+    # within [target - 1/2, target + 1): only the k in that window are tried, not all N + 1 (the
+    # checks ask some 400 times a study, for arms of up to a few hundred patients).
+    unit = Fraction(100 * 10**decimals, N)  # 100 k / N in printed units, per patient
+    lo = max(0, math.floor((target - Fraction(1, 2)) / unit))
+    hi = min(N, math.ceil((target + 1) / unit))
+    candidates = tuple(k for k in range(lo, hi + 1) if matches(k))
     if n is None:
         return GrimResult(False, decimals, "", candidates)
     units = _half_up(Fraction(100 * n, N), decimals)

@@ -651,6 +651,29 @@ def test_grim_percentage_infers_n_without_n() -> None:
 
 
 @pytest.mark.parametrize(
+    "printed", ["0", "0.0", "2.7", "12.5", "33.3", "33.33", "50", "66.667", "99.9", "100", "100.0"]
+)
+def test_grim_candidates_are_every_count_that_rounds_to_the_print(printed: str) -> None:
+    """Against every k in 0..N, rounded by decimal's own half-up, half-even and truncation (an
+    implementation independent of the window of counts grim_percentage tries)."""
+    from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+
+    step = Decimal(1).scaleb(-(len(printed.split(".")[1]) if "." in printed else 0))
+    for N in [*range(1, 251), 997, 2000, 3001]:
+        with localcontext() as ctx:
+            ctx.prec = 60
+            brute = tuple(
+                k
+                for k in range(N + 1)
+                if any(
+                    (Decimal(100 * k) / N).quantize(step, rounding=mode) == Decimal(printed)
+                    for mode in (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN)
+                )
+            )
+        assert grim_percentage(None, N, printed).candidates == brute, N
+
+
+@pytest.mark.parametrize(
     ("n", "N", "printed"),
     [(1, 0, "0"), (38, 37, "50"), (-1, 37, "0"), (1, 37, "abc"), (1, 37, "-2.7"), (1, 37, ""), (1, 37, 2.7)],
 )

@@ -21,31 +21,37 @@ def variable_label(name: str) -> str:
     return name.replace(".", " ") if R_DOTTED_NAME.fullmatch(name) else name
 
 
+def _records(df: pd.DataFrame) -> list[dict]:
+    """A table's rows as dicts (a tenth of the time of ``iterrows``: the labels are asked for by
+    every family of checks)."""
+    return df.to_dict("records")
+
+
 def quantity_labels(study: Study) -> dict[str, str]:
     """Key → readable label (``Gender: male``, ``RECIST 1.1 ORR``, ``Increased AST (any grade)``)."""
     labels: dict[str, str] = {}
     for table in ("baseline", "treatment"):
-        for _, r in study[table].iterrows():
+        for r in _records(study[table]):
             name = variable_label(r["variable"])
             labels[r["key"]] = f"{name}: {r['level']}" if pd.notna(r["level"]) else name
-    for _, r in study["response"].iterrows():
+    for r in _records(study["response"]):
         scope = f" ({r['scope']})" if pd.notna(r["scope"]) else ""
         labels[r["key"]] = f"{r['criterion']}{scope} {r['category'].replace('_', ' ')}"
-    for _, r in study["adverse_events"].iterrows():
+    for r in _records(study["adverse_events"]):
         band = "any grade" if r["grade_band"] == "any" else f"grade {r['grade_band']}"
         labels[r["key"]] = f"{r['term']} ({band})"
-    for _, r in study["survival"].iterrows():
+    for r in _records(study["survival"]):
         what = (
             f"{r['time']:g}-month rate" if r["statistic"] == "landmark" else r["statistic"].replace("_", " ")
         )
         crit = f" ({r['criterion']})" if pd.notna(r["criterion"]) else ""
         sub = f", {r['subgroup']}" if pd.notna(r["subgroup"]) else ""
         labels[r["key"]] = f"{r['endpoint']}{crit} {what}{sub}"
-    for _, r in study["hazard_ratios"].iterrows():
+    for r in _records(study["hazard_ratios"]):
         # every HR row names its variable (a table of univariable HRs is otherwise one label repeated)
         what = ", ".join(str(r[c]) for c in ("variable", "subgroup") if c in r and pd.notna(r[c]) and r[c])
         labels[r["key"]] = f"{r['endpoint']} HR ({r['model']}{': ' + what if what else ''})"
-    for _, r in study["pvalues"].iterrows():
+    for r in _records(study["pvalues"]):
         if r["key"] not in labels and r["levels"]:
             labels[r["key"]] = labels.get(r["levels"][0], r["key"]).split(":")[0]
     return labels
