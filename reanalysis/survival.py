@@ -33,6 +33,7 @@ __all__ = [
     "LogRankResult",
     "cox_batch",
     "km_median_batch",
+    "km_median_row",
     "km_table",
     "logrank_batch",
     "median_followup",
@@ -282,6 +283,36 @@ def km_median_batch(time: object, event: object, rule: str = "midpoint") -> np.n
         t2 = np.where(later.any(axis=1), r["time"][rows, np.argmax(later, axis=1)], r["time"][:, -1])
         med = np.where(at_half, 0.5 * (t1 + t2), med)
     return _out(med, single)
+
+
+def km_median_row(time: np.ndarray, event: np.ndarray) -> float:
+    """:func:`km_median_batch` (``rule="midpoint"``) of one valid row: float times, 0/1 events.
+
+    Hand-written for speed, not for a different answer: the survival reconstruction asks for a
+    reverse Kaplan-Meier median some 2,500 times a study, mostly of one row, where the batch
+    function's broadcasting and tie blocks cost ten times the arithmetic. Without tied times
+    every block is one time, and the same ufuncs on the same numbers give the same bits (tested
+    against :func:`km_median_batch`); tied times are left to it. No input checks: the caller's
+    arrays are valid by construction.
+    """
+    order = np.argsort(time, kind="stable")
+    ts, es = time[order], event[order].astype(float)
+    if ts.size > 1 and bool((ts[1:] == ts[:-1]).any()):
+        return float(km_median_batch(time, event))
+    n = (ts.size - np.arange(ts.size)).astype(float)  # at risk: everyone from this time on
+    has = es > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(has, np.log(n - es) - np.log(np.where(has, n, 1.0)), 0.0)
+    surv = np.exp(np.cumsum(step))
+    below = has & (surv <= 0.5 + HALF_TOL)
+    if not below.any():
+        return float(np.inf)
+    pos = int(np.argmax(below))
+    t1 = ts[pos]
+    if abs(surv[pos] - 0.5) <= HALF_TOL:  # at one half up to the next event time (or the last time)
+        later = np.flatnonzero(has[pos + 1 :])
+        return float(0.5 * (t1 + (ts[pos + 1 + later[0]] if later.size else ts[-1])))
+    return float(t1)
 
 
 # --------------------------------------------------------------------------

@@ -678,3 +678,39 @@ def test_special_inverses_are_scipy_stats_ppf_bit_for_bit() -> None:
     e = 1.0 + 50.0 * rng.random(500)
     assert np.array_equal(betaincinv(d + 0.5, n - d + 0.5, u), sps.beta.ppf(u, d + 0.5, n - d + 0.5))
     assert np.array_equal(gammaincinv(e, u), sps.gamma.ppf(u, e))
+
+
+def test_follow_up_matching_stops_early_with_the_choice_every_factor_gives() -> None:
+    """The follow-up match tries the factors nearest 1 first and stops once none left can be
+    nearer: the same scaled censorings as working out every candidate factor's reverse
+    Kaplan-Meier median (survival.km_median_batch) and taking the match nearest 1, else the
+    nearest miss, on draws with and without a match."""
+    from reanalysis import reconstruct as R
+    from reanalysis.survival import km_median_batch
+
+    def every_factor(ev_t: np.ndarray, ce_t: np.ndarray, fm: float) -> np.ndarray:
+        cand = np.sort(ce_t[ce_t > 0])
+        cand = np.concatenate([cand, 0.5 * (cand[:-1] + cand[1:])])
+        cand = cand[np.argsort(np.abs(np.log(cand / fm)))[: 2 * R._FOLLOWUP_CANDIDATES]]
+        factors = np.concatenate([[1.0], fm / cand])
+        rows = np.concatenate(
+            [np.broadcast_to(ev_t, (factors.size, ev_t.size)), factors[:, None] * ce_t], axis=1
+        )
+        med = np.asarray(km_median_batch(rows, np.r_[np.zeros(ev_t.size), np.ones(ce_t.size)]))
+        exact = np.abs(med - fm) <= 1e-9 * fm
+        if exact.any():
+            return factors[np.flatnonzero(exact)[np.argmin(np.abs(np.log(factors[exact])))]] * ce_t
+        return factors[np.argmin(np.abs(med - fm) + 1e-12 * np.abs(np.log(factors)))] * ce_t
+
+    rng = np.random.default_rng(11)
+    early = 0
+    for k in range(300):
+        ev_t = np.sort(rng.exponential(10.0, int(rng.integers(0, 40))))
+        ce_t = np.sort(rng.uniform(0.0, 40.0, int(rng.integers(1, 40))))
+        if k % 4 == 0:
+            ce_t = np.round(ce_t)  # ties among the censorings
+        fm = float(np.median(ce_t)) if k % 5 == 0 else float(rng.uniform(2.0, 30.0))
+        got, want = R._match_followup(ev_t, ce_t, fm), every_factor(ev_t, ce_t, fm)
+        assert np.array_equal(got, want), k
+        early += bool(np.array_equal(got, ce_t))
+    assert early > 10  # the factor 1 itself matched in some draws: the early stop was exercised

@@ -25,6 +25,7 @@ from reanalysis.survival import (
     WEIGHTINGS,
     cox_batch,
     km_median_batch,
+    km_median_row,
     km_table,
     logrank_batch,
     median_followup,
@@ -156,6 +157,27 @@ R_HALF = [
 def test_median_at_exactly_one_half_is_r_s_midpoint(t: np.ndarray, e: np.ndarray, want: float) -> None:
     assert km_median_batch(t, e) == want
     assert median_survival(pd.DataFrame({"time": t, "event": e})) == want
+
+
+@pytest.mark.parametrize(("t", "e", "want"), R_HALF)
+def test_one_row_median_is_r_s_too(t: np.ndarray, e: np.ndarray, want: float) -> None:
+    assert km_median_row(t, e.astype(float)) == want
+
+
+def test_one_row_median_is_the_batch_median_bit_for_bit() -> None:
+    """The reconstruction's fast path against the batch function (itself checked against R and
+    lifelines above): the same float, on rows with and without ties, events or censorings."""
+    rng = np.random.default_rng(7)
+    for k in range(400):
+        n = int(rng.integers(1, 120))
+        t = rng.exponential(12.0, n)
+        if k % 3 == 0:
+            t = np.round(t)  # tied times: the batch path
+        if k % 7 == 0:
+            t = np.arange(1.0, n + 1)  # steps landing exactly on one half
+        e = (rng.random(n) < rng.random()).astype(float)
+        got, want = km_median_row(t, e), float(km_median_batch(t, e))
+        assert got == want or (math.isnan(got) and math.isnan(want)), (k, got, want)
 
 
 # R survfit(conf.type = "log-log") medians with CIs and coxph (Efron) log HRs on the validation
