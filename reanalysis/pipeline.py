@@ -129,21 +129,28 @@ SET_BY_PIPELINE = ("page", "downloads_dir")
 
 def declared_parameters(template: Path) -> dict[str, Any]:
     """Name → default of a template's papermill ``parameters`` cell (plain ``name = literal``)."""
-    nb = nbformat.read(template, as_version=4)
+    return copy.deepcopy(dict(_declared(template.name, template.read_text(encoding="utf-8"))))
+
+
+@functools.lru_cache(maxsize=16)
+def _declared(name: str, text: str) -> tuple[tuple[str, Any], ...]:
+    """:func:`declared_parameters` of one template's text, worked out once per text: a build asks
+    for it once per chapter in each of two processes, and 64 study chapters share one template
+    (reading it as a notebook took 2 ms each time)."""
+    nb = nbformat.reads(text, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
     if len(cells) != 1:
-        raise ReanalysisError(f"{template.name}: expected one cell tagged 'parameters', found {len(cells)}")
-    out: dict[str, Any] = {}
+        raise ReanalysisError(f"{name}: expected one cell tagged 'parameters', found {len(cells)}")
+    out: list[tuple[str, Any]] = []
     for node in ast.parse(cells[0].source).body:
         try:
             (target,) = node.targets  # type: ignore[attr-defined]
-            out[target.id] = ast.literal_eval(node.value)  # type: ignore[attr-defined]
+            out.append((target.id, ast.literal_eval(node.value)))  # type: ignore[attr-defined]
         except (AttributeError, ValueError):
             raise ReanalysisError(
-                f"{template.name}: the parameters cell may only hold 'name = literal' lines "
-                f"(line {node.lineno})"
+                f"{name}: the parameters cell may only hold 'name = literal' lines (line {node.lineno})"
             ) from None
-    return out
+    return tuple(out)
 
 
 def chapter_specs(chapter: str, chapters: dict[str, dict[str, Any]] | None = None) -> dict[str, P.Param]:
@@ -513,6 +520,9 @@ def _copy_failure(exc: OSError) -> str:
 
 PLAN_RE = re.compile(r"^chapter\s+(\d+)\s*$")
 STEP_RE = re.compile(r"^(\d+) of (\d+) steps \((\d+%)\) done")
+# a chapter's or the site's closing line (cli.cmd_execute, cli.cmd_site), found anywhere in a line:
+# the jobs share one pipe, and a job's unfinished line (no newline yet) can come just before it
+DONE_RE = re.compile(r"(?:executed \S+ in [\d.]+ s|site) -> .*")
 
 
 # after SIGINT/SIGTERM, how long the workflow's processes get to stop and clean up (a chapter
@@ -579,8 +589,8 @@ def _follow(proc: subprocess.Popen, quiet: bool) -> int:
             print(f"executing {m.group(1)} chapter(s), then building the site", flush=True)
         elif m := STEP_RE.match(line):
             print(f"  [{m.group(1)}/{m.group(2)} steps done, {m.group(3)}]", flush=True)
-        elif line.startswith(("executed ", "site -> ")):
-            print(line, end="", flush=True)
+        elif m := DONE_RE.search(line):
+            print(m.group(0), flush=True)
         elif line.startswith("error:"):
             print(line, end="", file=sys.stderr, flush=True)
             explained = True

@@ -102,14 +102,18 @@ def _to_json(check: Check) -> dict[str, object]:
     return {f.name: _plain(getattr(check, f.name)) for f in dataclasses.fields(Check)}
 
 
+_CHECK_NUMBERS = frozenset(f.name for f in dataclasses.fields(Check) if "float" in str(f.type))
+
+
 def _from_json(row: dict[str, object]) -> Check:
+    """A record as :func:`_to_json` wrote it. (A cross-study chapter reads some 16,000 records
+    at 64 studies: which fields hold numbers is worked out once, not per record.)"""
     values = dict(row)
-    for f in dataclasses.fields(Check):
-        v = values.get(f.name)
+    for name, v in row.items():
         if isinstance(v, list):
-            values[f.name] = tuple(v)
-        elif isinstance(v, str) and v in NON_FINITE and "float" in str(f.type):
-            values[f.name] = NON_FINITE[v]
+            values[name] = tuple(v)
+        elif isinstance(v, str) and name in _CHECK_NUMBERS and v in NON_FINITE:
+            values[name] = NON_FINITE[v]
     if values.get("severity"):
         values["severity"] = Severity(values["severity"])
     return Check(**values)  # type: ignore[arg-type]

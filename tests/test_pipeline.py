@@ -171,6 +171,9 @@ def test_workflow_progress_shows_chapters_steps_and_errors(capsys):
         "print('chapter        3')\n"
         "print('executed li2022 in 1.0 s -> book/chapters/li2022.ipynb')\n"
         "print('[Mon Nov 23 18:20:41 2026]')\n"
+        # another job's unfinished line just before a chapter's closing line, in the shared pipe
+        "print('Select jobs to execute', end='')\n"
+        "print('executed audit in 2.0 s -> book/chapters/audit.ipynb')\n"
         "print('1 of 4 steps (25%) done')\n"
         "print('error: data/li2022/baseline.csv, line 2: bad', file=sys.stderr)\n"
         "sys.exit(1)\n"
@@ -181,6 +184,7 @@ def test_workflow_progress_shows_chapters_steps_and_errors(capsys):
     assert out == (
         "executing 3 chapter(s), then building the site\n"
         "executed li2022 in 1.0 s -> book/chapters/li2022.ipynb\n"
+        "executed audit in 2.0 s -> book/chapters/audit.ipynb\n"
         "  [1/4 steps done, 25%]\n"
     )
     assert err == "error: data/li2022/baseline.csv, line 2: bad\n"
@@ -230,6 +234,29 @@ def test_chapters_are_parsed_once_and_each_caller_gets_its_own_copy():
     first["li2022"]["parameters"]["study_id"] = "changed by a caller"
     assert pipeline.load_chapters()["li2022"]["parameters"]["study_id"] == "li2022"
     assert pipeline._parsed_chapters.cache_info().hits > 0
+
+
+def test_a_template_is_read_once_per_text_and_an_edit_is_seen(tmp_path):
+    """The parameters a template declares are worked out once per text (64 chapters share one
+    template), yet an edited template gives its new parameters, and a bad one still fails."""
+    import shutil
+
+    template = tmp_path / "study.ipynb"
+    shutil.copy(pipeline.TEMPLATES / "two_arm_study.ipynb", template)
+    first = pipeline.declared_parameters(template)
+    assert first == pipeline.declared_parameters(template)
+    assert pipeline._declared.cache_info().hits > 0
+    first["alpha"] = "changed by a caller"
+    assert pipeline.declared_parameters(template)["alpha"] == 0.05
+    nb = nbformat.read(template, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source += "\nnew_parameter = 3"
+    nbformat.write(nb, template)
+    assert pipeline.declared_parameters(template)["new_parameter"] == 3
+    cell.source += "\nnot_literal = len([])"
+    nbformat.write(nb, template)
+    with pytest.raises(ReanalysisError, match="study.ipynb: the parameters cell may only hold"):
+        pipeline.declared_parameters(template)
 
 
 def test_the_synthesis_waits_for_no_results_job_because_it_reads_none():
