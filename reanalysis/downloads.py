@@ -104,8 +104,8 @@ def tidy_values(df: pd.DataFrame) -> pd.DataFrame:
             return "Inf" if x > 0 else "-Inf"
         return x
 
-    def special(x: object) -> bool:
-        return isinstance(x, (bool, np.bool_)) or (isinstance(x, (float, np.floating)) and math.isinf(x))
+    def special(x: object) -> bool:  # a value cell() rewrites (any other it returns as it is)
+        return cell(x) is not x
 
     out = df.reset_index(drop=True).copy()
     for col in out.columns:
