@@ -14,8 +14,8 @@ import pandas as pd
 from . import rates as R
 from .audit import by_severity, severity_text
 from .checks import CheckOptions, Status, quantity_labels, status_counts, to_frame
-from .data import Study, list_studies, load_study
-from .recon_checks import StudyOptions, criterion_of
+from .data import Study, list_studies, load_study, load_study_meta
+from .recon_checks import StudyOptions
 from .tables import Footnotes, TableSpec, checks_table, comparison_table, tidy_checks, tidy_comparison
 from .vocabulary import SOURCE_KINDS
 
@@ -299,7 +299,7 @@ def overview(
 ) -> pd.DataFrame:
     """One row per study in data/: design, arms, criteria, check counts (the checks run with the
     given parameters, as in the audit chapter; ``checks_by_study``: :func:`study_checks` computed
-    once for this and :func:`overview_findings`). The outcomes, ORR among them, are in
+    once for this and the page's counts). The outcomes, ORR among them, are in
     :func:`overview_findings`."""
     per_study = checks_by_study if checks_by_study is not None else study_checks(test_rule, alpha, alpha_beta)
     rows = []
@@ -332,20 +332,17 @@ def overview_findings(
     test_rule: str = "gtsummary",
     alpha: float = 0.05,
     alpha_beta: float = 10.0,
-    checks_by_study: dict[str, pd.DataFrame] | None = None,
 ) -> TableSpec:
     """The main outcomes of every study side by side (response, median survival and hazard
     ratios, grade >= 3 harms), each as printed with its effect and whether it holds up on the
     checks of the printed numbers and the survival reconstruction (as in each chapter)."""
-    from . import findings
-    from .params import DEFAULT_CRITERION
+    from .results import study_findings  # each study's workflow artefact when current
 
-    per_study = checks_by_study if checks_by_study is not None else study_checks(test_rule, alpha, alpha_beta)
+    options = StudyOptions(CheckOptions(test_rule, alpha, alpha_beta))  # the criterion as the audit's
     rows = []
     for sid in list_studies():
-        st = load_study(sid)
-        crit = criterion_of(st, DEFAULT_CRITERION) or DEFAULT_CRITERION  # as the audit's reconstruction
-        for f in findings.findings(st, per_study[sid], crit, alpha=alpha):
+        st = load_study_meta(sid)
+        for f in study_findings(sid, options):
             rows.append(
                 {
                     "Study": st.meta["short_title"],

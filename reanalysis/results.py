@@ -22,20 +22,22 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .checks import Check, Severity, Status
-from .data import DATA_DIR, REPO_ROOT, code_digest, load_study, load_study_meta, refuse_links
+from . import findings as F
+from .checks import Check, Severity, Status, to_frame
+from .data import DATA_DIR, REPO_ROOT, Study, code_digest, load_study, load_study_meta, refuse_links
 from .pseudo import Endpoint, ReconKind, ReconRow
 from .recon_checks import Reconstruction, StudyOptions, StudyResult
 from .recon_checks import study_result as _study_result
 
 RESULTS = REPO_ROOT / "_build" / "results"
-FORMAT = 2  # the artefact's layout; a reader ignores any other (1: records only)
+FORMAT = 3  # the artefact's layout; a reader ignores any other (1: records only; 2: no findings)
 NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}  # JSON has no such numbers
 
 
@@ -184,13 +186,36 @@ def _row(values: dict[str, Any]) -> ReconRow:
     return ReconRow(**{**out, "kind": ReconKind(out["kind"]), "status": Status(out["status"])})
 
 
+def overview_findings(study: Study, records: Iterable[Check], options: StudyOptions) -> list[F.Finding]:
+    """The study's main outcomes with their verdicts as the overview shows them: the options'
+    criterion (as the study names it) and alpha, the default interval for rates."""
+    criterion = options.for_study(study).criterion
+    return F.findings(study, to_frame(records), criterion, alpha=options.checks.alpha)
+
+
+def _finding_json(f: F.Finding) -> dict[str, object]:
+    v = f.verdict
+    printed = [[arm, text] for arm, text in f.printed.items()]  # pairs: the arms' order kept
+    return {"outcome": f.outcome, "printed": printed, "effect": f.effect,
+            "status": v.status.value, "severity": v.severity, "reason": v.reason}  # fmt: skip
+
+
+def _finding(row: dict[str, Any]) -> F.Finding:
+    verdict = F.Verdict(Status(row["status"]), row["severity"], row["reason"])
+    return F.Finding(row["outcome"], {arm: text for arm, text in row["printed"]}, row["effect"], verdict)
+
+
 def _payload(study_id: str, options: StudyOptions, result: StudyResult) -> dict[str, object]:
+    study = load_study(study_id)
     return {
         "format": FORMAT,
         "study": study_id,
         "key": content_key(study_id, options),
-        "options": dataclasses.asdict(options.for_study(load_study(study_id))),
+        "options": dataclasses.asdict(options.for_study(study)),
         "records": [_to_json(c) for c in result.records],
+        # the overview's rows of this study: worked out here, once per change of the study,
+        # rather than for every study whenever any study changes (~50 ms a study)
+        "findings": [_finding_json(f) for f in overview_findings(study, result.records, options)],
         "reconstructions": [
             {
                 "endpoint": _endpoint_json(r.endpoint),
@@ -256,6 +281,16 @@ def cached_result(study_id: str, options: StudyOptions) -> StudyResult | None:
         ),
         tuple(payload["skipped"]),
     )
+
+
+def study_findings(study_id: str, options: StudyOptions | None = None) -> list[F.Finding]:
+    """A study's main outcomes as the overview shows them (:func:`overview_findings`): from its
+    artefact when current, else worked out here and now."""
+    options = options or StudyOptions()
+    payload = _current(study_id, options)
+    if payload is not None:
+        return [_finding(row) for row in payload["findings"]]
+    return overview_findings(load_study(study_id), study_records(study_id, options), options)
 
 
 def study_checks(study_id: str, options: StudyOptions | None = None) -> list[Check]:

@@ -99,6 +99,28 @@ def test_cross_study_readers_use_the_current_artefact(shelf):
     assert row["✗ inconsistent"].iat[0] == n
 
 
+def test_the_overview_reads_each_studys_findings_from_its_artefact(shelf):
+    """The findings kept in the artefact are those worked out from the study (the same rows,
+    verdicts and reasons, the arms in order), and a doctored one shows through the overview's
+    outcome table: it reads them instead of working them out for every study again."""
+    from reanalysis.outputs import overview_findings
+
+    path = results.write_results(STUDY)
+    kept = results.study_findings(STUDY)
+    worked_out = results.overview_findings(
+        results.load_study(STUDY), results.study_records(STUDY, StudyOptions()), StudyOptions()
+    )
+    assert kept == worked_out and len(kept) >= 3
+    assert [list(f.printed) for f in kept] == [list(f.printed) for f in worked_out]
+    payload = json.loads(path.read_text())
+    payload["findings"][0]["reason"] = "doctored reason"
+    path.write_text(json.dumps(payload))
+    table = overview_findings().frame
+    assert "doctored reason" in set(table["Why"])
+    path.write_text(json.dumps({**payload, "key": "another"}))  # stale: worked out again
+    assert "doctored reason" not in set(overview_findings().frame["Why"])
+
+
 def test_the_artefact_holds_the_whole_result_exactly(shelf):
     """Records, reconstructions (printed inputs with their tuples and numeric keys, the central
     pseudo patient-level data with its dtypes, the printed-vs-reconstructed rows) and skipped
