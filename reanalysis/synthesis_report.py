@@ -26,14 +26,15 @@ class SynthesisChapter:
         crit = p["criterion"]
         outcomes = {f"{o} ({crit})": (o, "all-cause") for o in ("ORR", "DCR")}
         outcomes |= {f"grade ≥ 3 AE, {a}": ("AE>=3", a) for a in AE_ATTRIBUTIONS}
+        studies = synthesis.select_studies(p["include"])  # once for the six pools
         self.rates = {
             name: synthesis.pool_rates(
-                o, crit, p["include"], p["estimator"], p["alpha"], p["continuity"], attribution=a
+                o, crit, studies, p["estimator"], p["alpha"], p["continuity"], attribution=a
             )
             for name, (o, a) in outcomes.items()
         }
         self.hrs = {
-            e: synthesis.pool_hrs(e, p["include"], p["estimator"], p["alpha"], p["pool_across_comparators"])
+            e: synthesis.pool_hrs(e, studies, p["estimator"], p["alpha"], p["pool_across_comparators"])
             for e in ("PFS", "OS")
         }
 
