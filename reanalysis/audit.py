@@ -8,7 +8,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .checks import SEVERITIES, CheckOptions, Status, to_frame
-from .data import list_studies, load_study
+from .data import list_studies, load_study_meta
 from .printed import parse_p_text
 from .recon_checks import StudyOptions
 
@@ -61,7 +61,7 @@ def study_names(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     if "study" not in out:
         return out
-    studies = {sid: load_study(sid) for sid in dict.fromkeys(out["study"])}
+    studies = {sid: load_study_meta(sid) for sid in dict.fromkeys(out["study"])}  # names: no tables
     if "arm" in out:
         out["arm"] = [
             studies[s].arm(a).label if a and a in {x.id for x in studies[s].arms} else a
