@@ -51,3 +51,16 @@ def test_the_navigation_is_not_rendered_to_check_it_is_empty(utils):
     )
     assert kept == ["sbt-sidebar-nav.html", "icon-links.html", "navbar-nav.html"]
     assert app.builder.templates.rendered == ["empty.html", "icon-links.html"]
+
+
+def test_the_site_numbers_no_figures():
+    """The book's Sphinx configuration as jupyter-book makes it: ``numfig`` off, and not turned
+    back on by the LaTeX extension's hook (which it does for every builder), so that a site build
+    does not walk every page's doctree to number figures that are HTML."""
+    from jupyter_book.config import get_final_config
+
+    root = EXT.parent.parent
+    cli = {"latex_individualpages": False}  # what `jupyter-book build` passes
+    config, _ = get_final_config(user_yaml=root / "_config.yml", cli_config=cli, sourcedir=root)
+    assert config["numfig"] is False
+    assert "sphinx_jupyterbook_latex" not in config["extensions"]
