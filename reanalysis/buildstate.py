@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -190,11 +190,14 @@ class BookState:
     site: tuple[int, int] | None  # (inode, mtime) of _build/html; None when there is none
 
 
-def snapshot() -> BookState:
-    """The book as it is now (cheap: a hash of each executed notebook)."""
-    notebooks = tuple(
-        (p.stem, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(EXECUTED.glob("*.ipynb"))
-    )
+def snapshot(chapters: Iterable[str] | None = None) -> BookState:
+    """The book as it is now: a hash of each executed notebook (of ``chapters`` only, when given:
+    what one step can change; hashing all 70 notebooks of a 64-study book took 45 ms a step)."""
+    if chapters is None:
+        paths = sorted(EXECUTED.glob("*.ipynb"))
+    else:
+        paths = sorted(p for p in (EXECUTED / f"{c}.ipynb" for c in chapters) if p.is_file())
+    notebooks = tuple((p.stem, hashlib.sha256(p.read_bytes()).hexdigest()) for p in paths)
     try:
         st = SITE.stat()
         site: tuple[int, int] | None = (st.st_ino, st.st_mtime_ns)

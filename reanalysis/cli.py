@@ -72,7 +72,8 @@ def cmd_execute(args: argparse.Namespace) -> None:
     progress = args.progress or sys.stderr.isatty()  # papermill's cell bar, on a terminal
     into_book = args.output is None  # the book's notebook: hold the book, as build and site do
     with buildstate.book_lock() if into_book else contextlib.nullcontext():
-        before, written = buildstate.snapshot(), _file_hash(args.output)
+        # what this step can change: its own notebook (others may be replaced by other jobs meanwhile)
+        before, written = buildstate.snapshot([args.chapter]), _file_hash(args.output)
         try:
             out = execute_chapter(args.chapter, overrides, output=args.output, progress=progress)
             if args.stamp:  # the workflow's record of the notebook it wrote (pipeline.stale_chapters)
@@ -82,7 +83,8 @@ def cmd_execute(args: argparse.Namespace) -> None:
                 buildstate.record_seconds(args.chapter, time.perf_counter() - start)  # its priority next time
         except KeyboardInterrupt:
             if into_book:
-                raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
+                after = buildstate.snapshot([args.chapter])
+                raise Interrupted(buildstate.describe_change(before, after)) from None
             done = "was written" if _file_hash(args.output) != written else "was not written"
             raise Interrupted(f"{args.output} {done}") from None
     print(f"executed {args.chapter} in {time.perf_counter() - start:.1f} s -> {out}", flush=True)
@@ -99,11 +101,11 @@ def cmd_site(args: argparse.Namespace) -> None:
     with buildstate.book_lock():  # before the heavy imports: a second run stops at once
         from .pipeline import build_site
 
-        before = buildstate.snapshot()
+        before = buildstate.snapshot(())  # the site step replaces no notebook: only the site
         try:
             print(f"site -> {build_site()}")
         except KeyboardInterrupt:
-            raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
+            raise Interrupted(buildstate.describe_change(before, buildstate.snapshot(()))) from None
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
