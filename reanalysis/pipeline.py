@@ -458,7 +458,8 @@ def build_site(builder: str = "html") -> Path:
         shelf = EXECUTED / downloads.FOLDER  # the files the pages link to, beside the pages
         for chapter in load_chapters():
             if (shelf / chapter).is_dir():
-                shutil.copytree(shelf / chapter, new / shelf.relative_to(REPO_ROOT) / chapter)
+                into = new / shelf.relative_to(REPO_ROOT) / chapter
+                shutil.copytree(shelf / chapter, into, copy_function=_link)
         publishable(new)
     except OSError as exc:  # e.g. a full disk: free what was copied, keep the site
         shutil.rmtree(new, ignore_errors=True)
@@ -469,6 +470,18 @@ def build_site(builder: str = "html") -> Path:
         os.replace(new, SITE)
     shutil.rmtree(old, ignore_errors=True)
     return SITE
+
+
+def _link(src: str, dst: str) -> None:
+    """A download into the site as a hard link (a copy where links fail, e.g. across devices).
+
+    Safe because no download is ever rewritten in place: a chapter's run writes a new folder and
+    swaps it in whole (:func:`execute_chapter`), so the site keeps the files it was built with.
+    (Copying them took 0.15 s of each site step at 64 studies, 2,666 files; linking 0.03 s.)"""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")  # a terminal's colour codes

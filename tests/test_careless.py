@@ -274,3 +274,53 @@ def test_a_new_run_waits_for_the_processes_of_a_killed_one(private_lock, monkeyp
                 pass
     with private_lock.book_lock() as tree:  # once it is gone, the run goes ahead
         assert tree is not None
+
+
+def test_the_site_keeps_the_downloads_it_was_built_with(tmp_path, monkeypatch):
+    """The site's downloads are hard links to the chapters' (cheap at 64 studies), which is safe
+    only because a chapter's run swaps in a new folder rather than rewriting a file: after a
+    re-run, the site still serves the files it was built with. Where a link fails (another
+    device), the file is copied."""
+    from reanalysis import buildstate, downloads
+
+    build = tmp_path / "_build"
+    for module in (pipeline, buildstate):
+        monkeypatch.setattr(module, "BUILD", build)
+        monkeypatch.setattr(module, "SITE", build / "html")
+    monkeypatch.setattr(pipeline, "WORK", build / ".work")
+    monkeypatch.setattr(pipeline, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(pipeline, "BOOK", tmp_path / "book")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "favicon.png").write_bytes(b"icon")
+    chapters = tmp_path / "book" / "chapters"
+    monkeypatch.setattr(pipeline, "EXECUTED", chapters)
+    monkeypatch.setattr(pipeline, "load_chapters", lambda: {"a": {}})
+
+    def jupyter_book(args):
+        out = build / ".work" / "_build" / "html"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "index.html").write_text("site", encoding="utf-8")
+        return 0, ""
+
+    monkeypatch.setattr(pipeline, "jupyter_book", jupyter_book)
+    shelf = chapters / downloads.FOLDER
+    (shelf / "a").mkdir(parents=True)
+    (shelf / "a" / "fig.png").write_bytes(b"first run")
+    served = build / "html" / "book" / "chapters" / downloads.FOLDER / "a" / "fig.png"
+    pipeline.build_site()
+    assert (
+        served.read_bytes() == b"first run"
+        and served.stat().st_ino == (shelf / "a" / "fig.png").stat().st_ino
+    )
+    rerun = shelf / ".a.new"  # a chapter's run: a new folder, swapped in whole
+    rerun.mkdir()
+    (rerun / "fig.png").write_bytes(b"second run")
+    pipeline._swap_folder(rerun, shelf / "a")
+    assert served.read_bytes() == b"first run"
+
+    def no_links(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    pipeline.build_site()
+    assert served.read_bytes() == b"second run" and served.stat().st_nlink == 1
