@@ -240,3 +240,33 @@ def test_printed_text_is_verbatim(study_id):
     assert printed
     for text in printed:
         assert _normalised(text) in source, text
+
+
+def test_a_restatements_source_is_the_first_row_a_filter_finds():
+    """The restatements' index of rows by key (built once a study) finds, for every key and arm
+    (none, each of the study's, one it lacks), the row filtering the table finds first; the same
+    row, or none. Rows share keys across arms, and some have no arm."""
+    import pandas as pd
+
+    from reanalysis.checks.restatements import _Rows
+    from reanalysis.data import list_studies
+
+    tables = ("pvalues", "baseline", "treatment", "response", "adverse_events", "survival", "hazard_ratios")
+    looked = 0
+    for sid in list_studies():
+        study = load_study(sid)
+        rows = _Rows(study)
+        for t in tables:
+            df = study[t]
+            for key in [*dict.fromkeys(df["key"].dropna()), "no-such-key"]:
+                for arm in [None, *(a.id for a in study.arms), "no-such-arm"]:
+                    hit = df[df["key"] == key]
+                    if arm and "arm" in df:
+                        hit = hit[hit["arm"] == arm]
+                    found = rows.first(t, key, arm)
+                    if hit.empty:
+                        assert found is None, (sid, t, key, arm)
+                    else:
+                        pd.testing.assert_series_equal(found, hit.iloc[0])
+                        looked += 1
+    assert looked > 500

@@ -27,14 +27,35 @@ class Source:
     exact: float | None = None  # 100·n/N when the source is a percentage with its n and N
 
 
-def _primary(study: Study, key: str, statistic: str, arm: str | None) -> Source | None:
+class _Rows:
+    """A study's rows by key, table by table, built once per study: the restatements look up
+    their sources one by one (about a hundred in a study), and filtering each table anew for
+    each was about half of the restatement checks' time."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self._positions: dict[str, dict[object, list[int]]] = {}
+
+    def first(self, table: str, key: str, arm: str | None = None) -> pd.Series | None:
+        """The table's first row of ``key`` (and of ``arm``, when given and the table has arms)."""
+        df = self.study[table]
+        if table not in self._positions:
+            groups = df.groupby("key", sort=False).indices  # positions in the table's order
+            self._positions[table] = {k: list(v) for k, v in groups.items()}
+        rows = self._positions[table].get(key, [])
+        if arm and "arm" in df:
+            column = df.columns.get_loc("arm")
+            rows = [i for i in rows if df.iat[i, column] == arm]
+        return df.iloc[rows[0]] if rows else None
+
+
+def _primary(rows: _Rows, key: str, statistic: str, arm: str | None) -> Source | None:
     """The quantity a restatement repeats, as its primary location prints it."""
+    study = rows.study
     if statistic == "p":
         for t in ("pvalues", "hazard_ratios"):
-            df = study[t]
-            hit = df[df["key"] == key]
-            if len(hit):
-                r = hit.iloc[0]
+            r = rows.first(t, key)
+            if r is not None:
                 txt = r["printed"] if t == "pvalues" else r["p_printed"]
                 if pd.isna(txt):
                     return None
@@ -42,13 +63,9 @@ def _primary(study: Study, key: str, statistic: str, arm: str | None) -> Source 
                 return Source(value, str(txt), PrintedNumber.find(txt, value).decimals, r["location"])
         return None
     for t in ("baseline", "treatment", "response", "adverse_events", "survival", "hazard_ratios"):
-        df = study[t]
-        hit = df[df["key"] == key]
-        if arm and "arm" in df:
-            hit = hit[hit["arm"] == arm]
-        if not len(hit):
+        r = rows.first(t, key, arm)
+        if r is None:
             continue
-        r = hit.iloc[0]
         col = _SOURCE_COLUMN.get(statistic, statistic)
         if statistic == "median":
             col = "value" if t == "survival" else "median"
@@ -69,10 +86,10 @@ def _primary(study: Study, key: str, statistic: str, arm: str | None) -> Source 
 
 def restatement_checks(study: Study) -> list[Check]:
     """A number printed again elsewhere against its primary value, at the coarser precision."""
-    rows, labels = [], quantity_labels(study)
+    rows, labels, sources = [], quantity_labels(study), _Rows(study)
     for _, r in study["restatements"].iterrows():
         arm = r["arm"] if pd.notna(r["arm"]) else None
-        prim = _primary(study, r["key"], r["statistic"], arm)
+        prim = _primary(sources, r["key"], r["statistic"], arm)
         base = dict(
             study=study.id,
             check="restatement",
