@@ -242,31 +242,50 @@ def test_printed_text_is_verbatim(study_id):
         assert _normalised(text) in source, text
 
 
-def test_a_restatements_source_is_the_first_row_a_filter_finds():
-    """The restatements' index of rows by key (built once a study) finds, for every key and arm
-    (none, each of the study's, one it lacks), the row filtering the table finds first; the same
-    row, or none. Rows share keys across arms, and some have no arm."""
+def test_a_lookup_by_key_finds_the_first_row_a_filter_finds():
+    """The checks' index of rows by key (built once a study, :class:`StudyIndex`) finds, for
+    every key and arm (each of the study's, one it lacks, none), the row that filtering the table
+    finds first: the same row, or none. Rows share keys across arms, and some have no arm."""
     import pandas as pd
 
-    from reanalysis.checks.restatements import _Rows
+    from reanalysis.checks.lookup import StudyIndex
     from reanalysis.data import list_studies
 
     tables = ("pvalues", "baseline", "treatment", "response", "adverse_events", "survival", "hazard_ratios")
+
+    def same(found, hit, where):
+        if hit.empty:
+            assert found is None, where
+        else:
+            pd.testing.assert_series_equal(found, hit.iloc[0])
+
     looked = 0
     for sid in list_studies():
         study = load_study(sid)
-        rows = _Rows(study)
+        index = StudyIndex(study)
         for t in tables:
             df = study[t]
             for key in [*dict.fromkeys(df["key"].dropna()), "no-such-key"]:
-                for arm in [None, *(a.id for a in study.arms), "no-such-arm"]:
-                    hit = df[df["key"] == key]
-                    if arm and "arm" in df:
-                        hit = hit[hit["arm"] == arm]
-                    found = rows.first(t, key, arm)
-                    if hit.empty:
-                        assert found is None, (sid, t, key, arm)
-                    else:
-                        pd.testing.assert_series_equal(found, hit.iloc[0])
-                        looked += 1
-    assert looked > 500
+                same(index.first(t, key), df[df["key"] == key], (sid, t, key))
+                if "arm" not in df:
+                    continue
+                for arm in [*(a.id for a in study.arms), "no-such-arm", None]:
+                    hit = df[(df["key"] == key) & (df["arm"] == arm)]
+                    same(index.first_of_arm(t, key, arm), hit, (sid, t, key, arm))
+                    looked += len(hit) > 0
+    assert looked > 300
+
+
+def test_the_index_serves_only_the_study_whose_checks_run():
+    """Inside ``indexed(study)`` lookups about that very object share one index (and its
+    labels); another study object, or any lookup outside, works it out afresh. A caller's copy
+    of the labels is its own."""
+    from reanalysis.checks.lookup import indexed, quantity_labels, study_index
+
+    study, other = load_study("li2022"), load_study("li2022")
+    with indexed(study) as index:
+        assert study_index(study) is index and study_index(other) is not index
+        labels = quantity_labels(study)
+        labels.clear()
+        assert quantity_labels(study) == quantity_labels(other) != {}
+    assert study_index(study) is not index

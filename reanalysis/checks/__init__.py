@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..data import Study
-from . import counts, paired, pvalues, restatements, survival, text, treatment
+from . import counts, lookup, paired, pvalues, restatements, survival, text, treatment
 from .lookup import COUNT_TABLES, contingency, count_for, denominator_of, quantity_labels
 from .record import (
     CHECK_COLUMNS,
@@ -107,10 +107,11 @@ def check_records(study: Study, options: CheckOptions | None = None) -> list[Che
     (severity on inconsistent rows; reproductions that could not have failed are compatible)."""
     options = options or CheckOptions()
     records: list[Check] = []
-    for family in REGISTRY:
-        if family.two_arm_only and not study.is_two_arm:
-            continue
-        records += family.run(study, options, records)
+    with lookup.indexed(study):  # rows by key and labels worked out once for every family
+        for family in REGISTRY:
+            if family.two_arm_only and not study.is_two_arm:
+                continue
+            records += family.run(study, options, records)
     return grade(records, options.alpha)
 
 

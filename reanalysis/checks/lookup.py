@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,58 @@ def variable_label(name: str) -> str:
     return name.replace(".", " ") if R_DOTTED_NAME.fullmatch(name) else name
 
 
+class StudyIndex:
+    """A study's rows by key, table by table, and its quantity labels, worked out once while
+    its checks run (:func:`indexed`). The families ask for a row by key and arm hundreds of
+    times a study (counts behind each p, the source of each restatement) and for the labels once
+    each; filtering a whole table per question was most of the checks' lookups."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self.labels: dict[str, str] | None = None
+        self._positions: dict[str, dict[object, list[int]]] = {}
+
+    def _rows(self, table: str, key: str) -> tuple[pd.DataFrame, list[int]]:
+        df = self.study[table]
+        if table not in self._positions:
+            groups = df.groupby("key", sort=False).indices  # positions, in the table's order
+            self._positions[table] = {k: list(v) for k, v in groups.items()}
+        return df, self._positions[table].get(key, [])
+
+    def first(self, table: str, key: str) -> pd.Series | None:
+        """The table's first row of ``key`` (as filtering the table on ``key`` finds it)."""
+        df, rows = self._rows(table, key)
+        return df.iloc[rows[0]] if rows else None
+
+    def first_of_arm(self, table: str, key: str, arm: object) -> pd.Series | None:
+        """The table's first row of ``key`` whose ``arm`` equals ``arm`` (none for a missing arm)."""
+        df, rows = self._rows(table, key)
+        column = df.columns.get_loc("arm")
+        return next((df.iloc[i] for i in rows if df.iat[i, column] == arm), None)
+
+
+# the index of the study whose checks are running (set by `indexed`): a study is not changed
+# while its checks run, and anything else asking about a study works it out afresh
+_SCOPE: ContextVar[StudyIndex | None] = ContextVar("study_index", default=None)
+
+
+@contextlib.contextmanager
+def indexed(study: Study) -> Iterator[StudyIndex]:
+    """Within the block, lookups about ``study`` (this object) go through one index of it."""
+    index = StudyIndex(study)
+    token = _SCOPE.set(index)
+    try:
+        yield index
+    finally:
+        _SCOPE.reset(token)
+
+
+def study_index(study: Study) -> StudyIndex:
+    """The running checks' index of ``study``, or a new one (for one caller's lookups)."""
+    index = _SCOPE.get()
+    return index if index is not None and index.study is study else StudyIndex(study)
+
+
 def _records(df: pd.DataFrame) -> list[dict]:
     """A table's rows as dicts (about half the time of ``iterrows``: the labels are asked for by
     every family of checks)."""
@@ -29,6 +84,13 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 def quantity_labels(study: Study) -> dict[str, str]:
     """Key → readable label (``Gender: male``, ``RECIST 1.1 ORR``, ``Increased AST (any grade)``)."""
+    index = study_index(study)
+    if index.labels is None:
+        index.labels = _labels(study)
+    return dict(index.labels)  # the caller's own copy
+
+
+def _labels(study: Study) -> dict[str, str]:
     labels: dict[str, str] = {}
     for table in ("baseline", "treatment"):
         for r in _records(study[table]):
@@ -66,11 +128,10 @@ def denominator_of(study: Study, row: pd.Series) -> int | None:
 
 def count_for(study: Study, key: str, arm: str) -> tuple[int | None, int | None, str]:
     """(n, N, note) for a quantity and arm; n inferred from a printed % when unique (and said so)."""
+    index = study_index(study)
     for table in COUNT_TABLES:
-        df = study[table]
-        hit = df[(df["key"] == key) & (df["arm"] == arm)]
-        if len(hit):
-            r = hit.iloc[0]
+        r = index.first_of_arm(table, key, arm)
+        if r is not None:
             N = denominator_of(study, r)
             if pd.notna(r.get("n")):
                 return int(r["n"]), N, ""

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..data import Study
 from ..printed import PrintedNumber, find_p, p_agree, same_number
-from .lookup import COUNT_TABLES, denominator_of, quantity_labels
+from .lookup import COUNT_TABLES, StudyIndex, denominator_of, quantity_labels, study_index
 from .record import Check, Status
 
 # statistic named in restatements.csv → the column of the source row that holds it
@@ -27,29 +27,7 @@ class Source:
     exact: float | None = None  # 100·n/N when the source is a percentage with its n and N
 
 
-class _Rows:
-    """A study's rows by key, table by table, built once per study: the restatements look up
-    their sources one by one (about a hundred in a study), and filtering each table anew for
-    each was about half of the restatement checks' time."""
-
-    def __init__(self, study: Study) -> None:
-        self.study = study
-        self._positions: dict[str, dict[object, list[int]]] = {}
-
-    def first(self, table: str, key: str, arm: str | None = None) -> pd.Series | None:
-        """The table's first row of ``key`` (and of ``arm``, when given and the table has arms)."""
-        df = self.study[table]
-        if table not in self._positions:
-            groups = df.groupby("key", sort=False).indices  # positions in the table's order
-            self._positions[table] = {k: list(v) for k, v in groups.items()}
-        rows = self._positions[table].get(key, [])
-        if arm and "arm" in df:
-            column = df.columns.get_loc("arm")
-            rows = [i for i in rows if df.iat[i, column] == arm]
-        return df.iloc[rows[0]] if rows else None
-
-
-def _primary(rows: _Rows, key: str, statistic: str, arm: str | None) -> Source | None:
+def _primary(rows: StudyIndex, key: str, statistic: str, arm: str | None) -> Source | None:
     """The quantity a restatement repeats, as its primary location prints it."""
     study = rows.study
     if statistic == "p":
@@ -63,7 +41,8 @@ def _primary(rows: _Rows, key: str, statistic: str, arm: str | None) -> Source |
                 return Source(value, str(txt), PrintedNumber.find(txt, value).decimals, r["location"])
         return None
     for t in ("baseline", "treatment", "response", "adverse_events", "survival", "hazard_ratios"):
-        r = rows.first(t, key, arm)
+        with_arm = arm and "arm" in study[t]
+        r = rows.first_of_arm(t, key, arm) if with_arm else rows.first(t, key)
         if r is None:
             continue
         col = _SOURCE_COLUMN.get(statistic, statistic)
@@ -86,7 +65,7 @@ def _primary(rows: _Rows, key: str, statistic: str, arm: str | None) -> Source |
 
 def restatement_checks(study: Study) -> list[Check]:
     """A number printed again elsewhere against its primary value, at the coarser precision."""
-    rows, labels, sources = [], quantity_labels(study), _Rows(study)
+    rows, labels, sources = [], quantity_labels(study), study_index(study)
     for _, r in study["restatements"].iterrows():
         arm = r["arm"] if pd.notna(r["arm"]) else None
         prim = _primary(sources, r["key"], r["statistic"], arm)
