@@ -10,7 +10,14 @@ from pathlib import Path
 
 from reanalysis import buildstate
 from reanalysis.data import list_studies
-from reanalysis.pipeline import load_chapters, package_stamp, resolve_parameters, results_read, write_entry
+from reanalysis.pipeline import (
+    load_chapters,
+    package_stamp,
+    resolve_parameters,
+    results_read,
+    write_entry,
+    write_parameters,
+)
 
 PY = sys.executable
 CHAPTERS = load_chapters()
@@ -40,6 +47,8 @@ def parameters(chapter):
 
 # the chapters that render no study's results: nothing to wait for
 FREE = sorted(c for c in CHAPTERS if not results_read(c, parameters(c), STUDIES))
+# every chapter's parameters, read by its step (not Snakemake `params`: see write_parameters)
+PARAMETERS = os.path.relpath(write_parameters({c: parameters(c) for c in CHAPTERS}))
 
 
 def study_data(study):
@@ -89,11 +98,9 @@ rule chapter:
         chapter_inputs,
     output:
         f"{STAMPS}/{{chapter}}.done",
-    params:
-        values=lambda wildcards: json.dumps(parameters(wildcards.chapter), sort_keys=True),
     priority: chapter_priority
     shell:
-        '"{PY}" -m reanalysis execute {wildcards.chapter} --params-json {params.values:q} --stamp {output}'
+        '"{PY}" -m reanalysis execute {wildcards.chapter} --params-file {PARAMETERS:q} --stamp {output}'
 
 
 rule site:

@@ -64,7 +64,14 @@ def cmd_build(args: argparse.Namespace) -> None:
 def cmd_execute(args: argparse.Namespace) -> None:
     from .pipeline import execute_chapter, resolve_parameters
 
-    overrides: dict = json.loads(args.params_json) if args.params_json else {}
+    overrides: dict = {}
+    if args.params_file:  # the workflow's: every chapter's parameters (pipeline.write_parameters)
+        every = json.loads(Path(args.params_file).read_text(encoding="utf-8"))
+        if args.chapter not in every:
+            raise ParameterError(
+                f"--params-file {args.params_file}: no parameters for chapter '{args.chapter}'"
+            )
+        overrides = dict(every[args.chapter])
     overrides.update(P.parse_assignments(args.param))
     _absolute_paths(overrides)
     resolve_parameters(args.chapter, overrides)  # a bad parameter says so, even while a build runs
@@ -263,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("execute", help="execute one chapter with papermill")
     e.add_argument("chapter")
     e.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
-    e.add_argument("--params-json", help=argparse.SUPPRESS)
+    e.add_argument("--params-file", help=argparse.SUPPRESS)
     e.add_argument("--stamp", help=argparse.SUPPRESS)
     e.add_argument("-o", "--output", help="write here instead of book/chapters/CHAPTER.ipynb")
     e.add_argument("--progress", action="store_true", help="cell progress bar (default: on a terminal)")

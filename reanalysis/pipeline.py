@@ -123,6 +123,25 @@ def write_entry(chapter: str, chapters: dict[str, dict[str, Any]] | None = None)
     return path
 
 
+PARAMETERS_FILE = BUILD / ".stamps" / "parameters.json"
+
+
+def write_parameters(values: dict[str, dict[str, Any]]) -> Path:
+    """Write every chapter's parameters for this run to ``_build/.stamps/parameters.json``
+    (rewritten only when they change), which the workflow's ``execute`` steps read
+    (``--params-file``).
+
+    A file, not Snakemake's ``params``: Snakemake records each finished job's ``params``, and
+    its record imports pandas into Snakemake's process when the first chapter finishes (0.4 s
+    before it starts the next job). Not an input of any step: ``build`` compares each chapter's
+    stamp with these values itself (:func:`stale_chapters`)."""
+    text = json.dumps(values, sort_keys=True, indent=1) + "\n"
+    if not PARAMETERS_FILE.is_file() or PARAMETERS_FILE.read_text(encoding="utf-8") != text:
+        PARAMETERS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(PARAMETERS_FILE, text)
+    return PARAMETERS_FILE
+
+
 # parameters a template declares that the pipeline sets (page name, downloads folder), never the user
 SET_BY_PIPELINE = ("page", "downloads_dir")
 

@@ -331,3 +331,27 @@ def test_a_failed_site_build_says_why_in_plain_text(tmp_path):
     assert status == 1
     assert "nonexisting document 'nosuch'" in output and "There was an error in building your book" in output
     assert "\x1b" not in output
+
+
+def test_each_step_reads_its_parameters_from_the_runs_file(tmp_path, monkeypatch, capsys):
+    """The workflow's steps read their parameters from one file the Snakefile writes (rewritten
+    only when they change), not from Snakemake's ``params``, whose record of each finished job
+    imports pandas into Snakemake's process before it starts the next. A step whose chapter the
+    file lacks refuses to run (exit 2, no traceback)."""
+    import os
+
+    from reanalysis import cli
+
+    monkeypatch.setattr(pipeline, "PARAMETERS_FILE", tmp_path / "parameters.json")
+    path = pipeline.write_parameters({"a": {"alpha": 0.1}, "b": {}})
+    assert json.loads(path.read_text()) == {"a": {"alpha": 0.1}, "b": {}}
+    os.utime(path, ns=(10**9, 10**9))
+    pipeline.write_parameters({"b": {}, "a": {"alpha": 0.1}})
+    assert path.stat().st_mtime_ns == 10**9  # the same values: untouched
+    pipeline.write_parameters({"a": {"alpha": 0.2}, "b": {}})
+    assert path.stat().st_mtime_ns != 10**9
+    assert cli.main(["execute", "overview", "--params-file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "no parameters for chapter 'overview'" in err and "Traceback" not in err
+    snakefile = (pipeline.REPO_ROOT / "Snakefile").read_text()
+    assert "--params-file {PARAMETERS:q}" in snakefile and "params:" not in snakefile
