@@ -42,7 +42,7 @@ wildcard_constraints:
 
 @functools.cache  # Snakemake asks again on each pass of its scheduler; they are fixed for the run
 def parameters(chapter):
-    return resolve_parameters(chapter, OVERRIDES.get(chapter))
+    return resolve_parameters(chapter, OVERRIDES.get(chapter), CHAPTERS)
 
 
 # the chapters that render no study's results: nothing to wait for

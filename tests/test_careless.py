@@ -129,7 +129,9 @@ def _stub_chapters(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(pipeline, "BUILD", tmp_path / "_build")
     monkeypatch.setattr(pipeline, "load_chapters", lambda: {"a": {}, "b": {}, "c": {}, "d": {}})
     monkeypatch.setattr(
-        pipeline, "resolve_parameters", lambda chapter, overrides=None: {"alpha": 0.05, **(overrides or {})}
+        pipeline,
+        "resolve_parameters",
+        lambda chapter, overrides=None, chapters=None: {"alpha": 0.05, **(overrides or {})},
     )
     (tmp_path / "chapters").mkdir()
 
