@@ -141,6 +141,26 @@ def test_missing_metadata_file(data_copy):
         load_study("li2022", data_copy)
 
 
+def test_metadata_is_read_anew_when_it_changes_and_each_caller_owns_its_copy(data_copy):
+    """``study.yml`` is parsed once per content (a build asks for it hundreds of times): an edit
+    is seen at once, an edit that breaks it is reported every time, and what one caller changes
+    in its metadata no other caller sees."""
+    from reanalysis.data import load_study_meta
+
+    first = load_study_meta("li2022", data_copy)
+    first.meta["short_title"] = "changed by a caller"
+    first.meta["arms"].clear()
+    again = load_study_meta("li2022", data_copy)
+    assert again.meta["short_title"] != "changed by a caller" and again.meta["arms"]
+    path = data_copy / "li2022" / "study.yml"
+    _edit(path, f"short_title: {again.meta['short_title']}", "short_title: Edited title")
+    assert load_study_meta("li2022", data_copy).meta["short_title"] == "Edited title"
+    _edit(path, "id: li2022", "id: other")
+    for _ in range(2):
+        with pytest.raises(DataError, match="id 'other' does not match its folder 'li2022'"):
+            load_study_meta("li2022", data_copy)
+
+
 def test_unknown_study(tmp_path):
     """The message lists the studies that exist, whichever they are (here: two made-up ones)."""
     for sid in ("zz_second", "aa_first"):
