@@ -131,13 +131,10 @@ class Pooled:
 Include = str | Sequence[Study]  # comma-separated study ids ("": every study), or the studies loaded
 
 
-def select_studies(include: str) -> list[Study]:
-    """The studies ``include`` names (comma-separated ids; "": every study in data/), loaded once
-    for every pool of a page: each load copies the study (about 4 ms), and a page pools six times."""
-    return _studies(include)
-
-
-def _studies(include: Include) -> list[Study]:
+def select_studies(include: Include) -> list[Study]:
+    """The studies ``include`` names (comma-separated ids; "": every study in data/), loaded; or
+    the studies given. A page loads them once for its six pools: each load copies the study
+    (about 4 ms)."""
     if not isinstance(include, str):
         return list(include)
     wanted = [s.strip() for s in include.split(",") if s.strip()]
@@ -168,7 +165,7 @@ def rt_rates(
     studies that do not report it are listed as excluded.
     """
     rows, excluded = [], []
-    studies = _studies(include)
+    studies = select_studies(include)
     if outcome != "AE>=3":
         require_criterion(studies, criterion)
     for st in studies:
@@ -247,7 +244,7 @@ def pool_rates(
 def comparative_hrs(endpoint: str, include: Include = "") -> pd.DataFrame:
     """Printed univariable HRs of an RT-containing arm against a non-RT arm, with the control."""
     out = []
-    for st in _studies(include):
+    for st in select_studies(include):
         if not st.is_two_arm:
             continue
         a, b = st.comparison
