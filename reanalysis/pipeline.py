@@ -94,18 +94,20 @@ def package_stamp() -> Path:
     it changes. Every job of the workflow depends on this one file rather than on each of the
     package's files: Snakemake looks at every input of every ready job each time it picks jobs
     (at 64 studies, some 6,000 files a pick)."""
-    digest = code_digest() + "\n"
+    return _write_if_changed(PACKAGE_STAMP, code_digest() + "\n")
+
+
+def _write_if_changed(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` (atomically) unless it already holds it: the workflow's stamps
+    are inputs Snakemake compares by time, so an unchanged one must keep its time."""
     try:
-        if PACKAGE_STAMP.read_text(encoding="utf-8") == digest:
-            return PACKAGE_STAMP
+        if path.read_text(encoding="utf-8") == text:
+            return path
     except OSError:
         pass
-    PACKAGE_STAMP.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=PACKAGE_STAMP.parent, prefix=".package.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(digest)
-    os.replace(tmp, PACKAGE_STAMP)
-    return PACKAGE_STAMP
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(path, text)
+    return path
 
 
 def write_entry(chapter: str, chapters: dict[str, dict[str, Any]] | None = None) -> Path:
@@ -116,11 +118,7 @@ def write_entry(chapter: str, chapters: dict[str, dict[str, Any]] | None = None)
     if chapter not in chapters:
         raise ParameterError(f"unknown chapter '{chapter}' (known: {', '.join(chapters)})")
     text = json.dumps(chapters[chapter], sort_keys=True, indent=1, default=str) + "\n"
-    path = ENTRIES / f"{chapter}.json"
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(path, text)
-    return path
+    return _write_if_changed(ENTRIES / f"{chapter}.json", text)
 
 
 PARAMETERS_FILE = BUILD / ".stamps" / "parameters.json"
@@ -135,11 +133,7 @@ def write_parameters(values: dict[str, dict[str, Any]]) -> Path:
     its record imports pandas into Snakemake's process when the first chapter finishes (0.4 s
     before it starts the next job). Not an input of any step: ``build`` compares each chapter's
     stamp with these values itself (:func:`stale_chapters`)."""
-    text = json.dumps(values, sort_keys=True, indent=1) + "\n"
-    if not PARAMETERS_FILE.is_file() or PARAMETERS_FILE.read_text(encoding="utf-8") != text:
-        PARAMETERS_FILE.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(PARAMETERS_FILE, text)
-    return PARAMETERS_FILE
+    return _write_if_changed(PARAMETERS_FILE, json.dumps(values, sort_keys=True, indent=1) + "\n")
 
 
 # parameters a template declares that the pipeline sets (page name, downloads folder), never the user
