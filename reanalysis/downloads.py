@@ -42,16 +42,23 @@ MAX_PNG_PIXELS = 2480 * 3508
 # zlib level of the PNG downloads: 3 wrote a 64-study forest plot in 0.30 s against 0.47 s at
 # Pillow's default 6, 0-18 % larger (measured on the scale benchmark's synthesis figures)
 PNG_COMPRESS_LEVEL = 3
+# the PNG text chunk that says how a PNG download was rendered (render_key): a page's run takes
+# the previous run's PNG of a figure only when it was rendered the same way (Page.previous_png)
+RENDER_KEYWORD = "reanalysis-render"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the last chunk of a complete PNG
 
 
 @dataclass
 class Page:
     """One chapter page's downloads: its name (the folder its links point into), where its
-    files are written (``None``: nowhere, links only) and the names already used on it."""
+    files are written (``None``: nowhere, links only), the names already used on it, and the
+    folder of the page's previous run (``None``: none), whose unchanged figures' PNGs are reused."""
 
     name: str
     folder: Path | None = None
     written: set[str] = field(default_factory=set)
+    previous: Path | None = None
 
     def claim(self, name: str) -> str:
         """The link of a new file on this page; a name used twice would overwrite a download."""
@@ -65,17 +72,39 @@ class Page:
         if self.folder is not None:
             (self.folder / name).write_bytes(data)
 
+    def previous_png(self, name: str, svg: bytes, key: str) -> bytes | None:
+        """The previous run's ``<name>.png``, if that run drew the same figure (its ``<name>.svg``
+        is these bytes: the SVG holds every line, glyph, colour and the size) and rendered it
+        the same way (its :data:`RENDER_KEYWORD` chunk is ``key``); ``None`` otherwise."""
+        if self.previous is None:
+            return None
+        try:
+            if (self.previous / f"{name}.svg").read_bytes() != svg:
+                return None
+            png = (self.previous / f"{name}.png").read_bytes()
+        except OSError:
+            return None
+        if not png.endswith(PNG_END) or png_text(png).get(RENDER_KEYWORD) != key:
+            return None
+        return png
+
 
 def start(page: str, folder: str | Path | None = None) -> Page:
     """Begin a page: links go to ``downloads/<page>/``; files to ``folder`` if given (not empty).
 
-    A relative ``folder`` is taken from the current directory (the notebook's, in a kernel)."""
+    A relative ``folder`` is taken from the current directory (the notebook's, in a kernel).
+    The pipeline makes a run's ``folder`` beside the page's own (``downloads/<page>/``), which
+    it replaces when the run succeeds: that one is the page's previous run (:attr:`Page.previous`)."""
     if not NAME_RE.fullmatch(page):
         raise ValueError(f"page name must be lowercase letters, digits, '-' or '_': {page!r}")
     target = Path(folder) if folder else None
+    previous = None
     if target is not None:
         target.mkdir(parents=True, exist_ok=True)
-    return Page(page, target)
+        beside = target.parent / page
+        if beside.is_dir() and not beside.is_symlink() and not beside.samefile(target):
+            previous = beside
+    return Page(page, target, previous=previous)
 
 
 def links_html(links: list[tuple[str, str]]) -> str:
@@ -152,26 +181,71 @@ def svg_bytes(fig, bbox: object = "tight") -> bytes:
 def figure_files(fig, name: str, page: Page | None, bbox: object = "tight", svg: bytes | None = None) -> str:
     """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line (the
     caller sets the style: :func:`reanalysis.plots.show` saves inside its ``rc_context``, and
-    gives the tight ``bbox`` it measured once and the ``svg`` it rendered for the page)."""
+    gives the tight ``bbox`` it measured once and the ``svg`` it rendered for the page).
+
+    The PNG is the costliest of a figure's renderings (up to an A4 page of pixels: ~0.6 s for a
+    64-study forest plot, half a chapter's figure time). A figure the page's previous run drew
+    the same (the same SVG bytes) and rendered the same way (:func:`render_key`) keeps that
+    run's PNG, which is the bytes a new rendering would give (``tests/test_downloads.py``)."""
     if page is None:
         return ""
     if not NAME_RE.fullmatch(name):
         raise ValueError(f"figure name must be lowercase letters, digits, '-' or '_': {name!r}")
     png_href, svg_href = page.claim(f"{name}.png"), page.claim(f"{name}.svg")
     if page.folder is not None:
+        svg = svg_bytes(fig, bbox) if svg is None else svg
         size = (bbox.width, bbox.height) if hasattr(bbox, "width") else tuple(fig.get_size_inches())
-        buf = io.BytesIO()
-        fig.savefig(
-            buf,
-            format="png",
-            dpi=png_dpi(*size),
-            bbox_inches=bbox,
-            metadata={"Software": None},
-            pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
-        )
-        page.write(f"{name}.png", buf.getvalue())
-        page.write(f"{name}.svg", svg_bytes(fig, bbox) if svg is None else svg)
+        dpi = png_dpi(*size)
+        key = render_key(dpi)
+        png = page.previous_png(name, svg, key)
+        if png is None:
+            buf = io.BytesIO()
+            fig.savefig(
+                buf,
+                format="png",
+                dpi=dpi,
+                bbox_inches=bbox,
+                metadata={"Software": None, RENDER_KEYWORD: key},
+                pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
+            )
+            png = buf.getvalue()
+        page.write(f"{name}.png", png)
+        page.write(f"{name}.svg", svg)
     return links_html([("PNG", png_href), ("SVG", svg_href)])
+
+
+def render_key(dpi: int) -> str:
+    """What a PNG download's pixels depend on besides its figure (which its SVG holds): the
+    renderer's and the encoder's versions, the resolution and compression, and every style
+    setting (some only the raster renderer reads: hinting, antialiasing). A digest, kept in the
+    PNG's :data:`RENDER_KEYWORD` text chunk."""
+    import hashlib
+
+    import matplotlib
+    import PIL
+
+    style = sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams) if k != "backend")
+    parts = [matplotlib.__version__, PIL.__version__, dpi, PNG_COMPRESS_LEVEL, style]
+    return "sha256:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def png_text(png: bytes) -> dict[str, str]:
+    """A PNG's ``tEXt`` chunks (keyword → text), read from its head up to the image data (PNG
+    specification, sections 5.3 and 11.3.4.3); empty for anything that is not a PNG."""
+    if not png.startswith(PNG_SIGNATURE):
+        return {}
+    out: dict[str, str] = {}
+    at = len(PNG_SIGNATURE)
+    while at + 8 <= len(png):
+        length = int.from_bytes(png[at : at + 4], "big")
+        kind = png[at + 4 : at + 8]
+        if kind in (b"IDAT", b"IEND"):
+            break
+        if kind == b"tEXt":
+            keyword, _, text = png[at + 8 : at + 8 + length].partition(b"\0")
+            out[keyword.decode("latin-1")] = text.decode("latin-1")
+        at += 12 + length  # length, type, data, CRC
+    return out
 
 
 def png_dpi(width_in: float, height_in: float) -> int:
