@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import buildstate
+from . import buildstate, warm
 from . import params as P
 from .errors import Interrupted, ParameterError, ReanalysisError
 
@@ -47,14 +47,23 @@ def cmd_build(args: argparse.Namespace) -> None:
     if not args.force and manifest.unchanged(overrides):
         print("nothing changed: _build/html/index.html is up to date")
         return
-    from .pipeline import run_workflow
-
     before = buildstate.snapshot()
     profile = Path(args.profile) if args.profile else None
+    local = profile is None and not args.cold_start
     try:
-        run_workflow(
-            overrides, jobs=args.jobs, quiet=not args.verbose, profile=profile, warm_start=not args.cold_start
-        )
+        # the zygote first (reanalysis.warm): it imports the stack while this process imports the
+        # pipeline and checks what changed
+        with warm.starting_zygote() if local else contextlib.nullcontext(dict) as zygote:
+            from .pipeline import run_workflow
+
+            run_workflow(
+                overrides,
+                jobs=args.jobs,
+                quiet=not args.verbose,
+                profile=profile,
+                warm_start=local,
+                zygote=zygote,
+            )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what the run changed before it stopped
         raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
     manifest.record(overrides)  # after the build: executed notebooks are inputs too

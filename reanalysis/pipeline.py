@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -782,6 +783,7 @@ def run_workflow(
     quiet: bool = True,
     profile: Path | None = None,
     warm_start: bool = True,
+    zygote: Callable[[], dict[str, str]] | None = None,
 ) -> None:
     """Run the Snakemake workflow: re-executes only chapters whose inputs or parameters changed
     (or whose notebook is not what this build would write), holding the book's lock.
@@ -790,7 +792,8 @@ def run_workflow(
     ``profile`` a Snakemake profile folder (e.g. ``profiles/slurm``) whose executor runs the
     chapters; without ``jobs`` the profile's own ``jobs`` holds, or :data:`DEFAULT_JOBS` locally.
     ``warm_start``: locally, fork jobs and kernels from one process that has imported the stack
-    (:mod:`reanalysis.warm`); False starts each as a fresh process.
+    (:mod:`reanalysis.warm`); False starts each as a fresh process. ``zygote``: the ``ready`` of
+    a zygote the caller has started already (:func:`reanalysis.warm.starting_zygote`).
     """
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs {jobs}: must be at least 1")
@@ -798,7 +801,15 @@ def run_workflow(
         raise ParameterError(f"--profile {profile}: no config.yaml in that folder (a Snakemake profile)")
     for chapter, values in (overrides or {}).items():
         resolve_parameters(chapter, values)  # fail here, before Snakemake or any kernel starts
-    with buildstate.book_lock() as tree:
+    # locally, the jobs and kernels fork from one process that has imported the stack, started
+    # first: it imports while this process checks what changed; a profile's jobs may run on other
+    # machines, which start their own processes
+    local = profile is None and warm_start
+    if zygote is not None or not local:  # `dict`: no zygote, no entries for the jobs' environment
+        started = contextlib.nullcontext(zygote if zygote is not None and local else dict)
+    else:
+        started = warm.starting_zygote()
+    with buildstate.book_lock() as tree, started as zygote_ready:
         manifest.STAMP.unlink(missing_ok=True)  # until this build succeeds, nothing is "up to date"
         # We hold the lock and no process of an earlier run is left: whatever one left is stale.
         shutil.rmtree(REPO_ROOT / ".snakemake" / "locks", ignore_errors=True)
@@ -844,10 +855,7 @@ def run_workflow(
             cmd += ["--jobs", str(jobs or DEFAULT_JOBS)]  # locally an alias of --cores
         cmd += targets or []  # the order of jobs: rule priorities in the Snakefile
         before = buildstate.snapshot()
-        # locally, the jobs and kernels fork from one process that has imported the stack; a
-        # profile's jobs may run on other machines, which start their own processes
-        with warm.zygote() if profile is None and warm_start else contextlib.nullcontext({}) as found:
-            code = _run_with_progress(cmd, quiet, keep_fds=() if tree is None else (tree,), env=found)
+        code = _run_with_progress(cmd, quiet, keep_fds=() if tree is None else (tree,), env=zygote_ready())
         if code != 0:
             raise ReanalysisError(
                 "workflow failed (see the messages above); "

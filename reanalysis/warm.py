@@ -397,6 +397,16 @@ def zygote() -> Iterator[dict[str, str]]:
     """Start a zygote for the length of the block; yields the environment entries the jobs
     need to find it (empty when it could not start: the jobs then start as usual). Stopped, and
     its folder removed, on the way out; it also dies with this process (SIGKILL included)."""
+    with starting_zygote() as ready:
+        yield ready()
+
+
+@contextlib.contextmanager
+def starting_zygote() -> Iterator[Callable[[], dict[str, str]]]:
+    """:func:`zygote`, in two steps: start it, then (``ready()``, when the first job is near)
+    wait until it is bound and get its environment entries. ``build`` starts it before its own
+    checks of what changed: its imports (~2 s of CPU) then use the core those checks leave idle,
+    instead of delaying the first job."""
     from .buildstate import die_with_parent
 
     folder = tempfile.mkdtemp(prefix="reanalysis-warm-")  # 0700: only this user can connect
@@ -409,11 +419,15 @@ def zygote() -> Iterator[dict[str, str]]:
         start_new_session=True,  # out of the terminal's group: Ctrl-C reaches `build`, which stops it
         preexec_fn=die_with_parent,  # noqa: PLW1509  (no threads in this process yet)
     )
-    try:
+
+    def ready() -> dict[str, str]:
         deadline = time.monotonic() + BIND_TIMEOUT_S
         while not os.path.exists(path) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)  # bound (clients queue on it) before it imports anything
-        yield {ENV: path} if os.path.exists(path) and proc.poll() is None else {}
+        return {ENV: path} if os.path.exists(path) and proc.poll() is None else {}
+
+    try:
+        yield ready
     finally:
         with contextlib.suppress(ProcessLookupError):
             proc.terminate()
