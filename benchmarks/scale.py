@@ -11,10 +11,16 @@ The copies are registered as chapters (``new-study``) and ``validate`` must pass
 2. no-change rebuild: the same command again;
 3. one-study edit: a comment line added to one generated study's ``study.yml`` (with no copies,
    to the first study no other chapter is built on: :func:`edit_target`), then a build;
-   ``--edits`` times in a row (default 3), each a new line: their median.
+   ``--edits`` times in a row (default 3), each a new line: their median. Every chapter that
+   reads the study re-runs, but every number, table and figure comes out as before;
+4. one-number edit: the same study's first arm gets one more patient (:func:`one_more_patient`),
+   then a build, ``--edits`` times: a correction of the extracted data, which changes that
+   arm's percentages, the study's figures and the pooled estimates. A figure whose drawing is
+   unchanged keeps its previous PNG (``reanalysis.downloads``): the comment edit shows the
+   workflow's own cost, this one what a real correction costs.
 
 and reads each executed chapter's own time from the build's output. It prints a Markdown table:
-per N the three wall times, what the edit re-ran, the mean study chapter, each cross-study
+per N the four wall times, what the edit re-ran, the mean study chapter, each cross-study
 chapter (overview, audit, synthesis), and the cost per added study (difference of cold builds
 over the difference of N). Run: ``.venv/bin/python benchmarks/scale.py --studies 4 16``.
 """
@@ -87,6 +93,16 @@ def make_studies(book: Path, n: int, env: dict[str, str]) -> list[str]:
     return made
 
 
+def one_more_patient(study_yml: str) -> str:
+    """``study.yml`` with its first arm's printed size one larger (every count stays within it)."""
+    lines = study_yml.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("- {id:") and ARM_N_RE.search(line):
+            lines[i] = ARM_N_RE.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", line, count=1)
+            return "".join(lines)
+    raise StepFailed("the edited study.yml lists no arm with a size to change")
+
+
 def edit_target(book: Path) -> str:
     """The study the one-study edit changes when no copy was made: the first whose data no
     chapter but its own reads (besides the cross-study ones), as with every generated copy. A
@@ -139,6 +155,13 @@ def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
             edits.append(took)
             own.append(chapter_times(edit_out).get(edited, float("nan")))
             print(f"  N={n} one-study edit: {fmt(took)} s ({', '.join(rerun)})", file=sys.stderr)
+        value_edits, value_own = [], []
+        for _ in range(n_edits):
+            yml.write_text(one_more_patient(yml.read_text(encoding="utf-8")), encoding="utf-8")
+            took, edit_out = run(build, book, env)
+            value_edits.append(took)
+            value_own.append(chapter_times(edit_out).get(edited, float("nan")))
+            print(f"  N={n} one-number edit: {fmt(took)} s", file=sys.stderr)
         studies = [t for c, t in times.items() if c not in (*CROSS_STUDY, *OTHER_CHAPTERS)]
         return {
             "n": n,
@@ -147,6 +170,9 @@ def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
             "edit": statistics.median(edits),
             "edits": edits,
             "edit chapter": statistics.median(own),
+            "value edit": statistics.median(value_edits),
+            "value edits": value_edits,
+            "value edit chapter": statistics.median(value_own),
             "rerun": rerun,
             "edited": edited,
             "study mean": statistics.mean(studies) if studies else float("nan"),
@@ -160,10 +186,10 @@ def report(rows: list[dict[str, object]], jobs: int) -> None:
     print(f"nproc: {len(os.sched_getaffinity(0))}; --jobs {jobs}\n")
     print(
         "| studies | cold build (s) | cost per added study (s) | no-change (s) | one-study edit, median (s) "
-        "| the edits (s) | its chapter (s) | re-ran | study chapter, mean (s) | overview (s) | audit (s) "
-        "| synthesis (s) |"
+        "| the edits (s) | its chapter (s) | re-ran | one-number edit, median (s) | the edits (s) "
+        "| its chapter (s) | study chapter, mean (s) | overview (s) | audit (s) | synthesis (s) |"
     )
-    print("|---" * 12 + "|")
+    print("|---" * 15 + "|")
     prev = None
     for r in rows:
         per = "" if prev is None else fmt((r["cold"] - prev["cold"]) / (r["n"] - prev["n"]))
@@ -172,7 +198,10 @@ def report(rows: list[dict[str, object]], jobs: int) -> None:
         print(
             f"| {r['n']} | {fmt(r['cold'])} | {per} | {fmt(r['no-change'])} | {fmt(r['edit'])} "
             f"| {', '.join(fmt(e) for e in r['edits'])} | {fmt(r['edit chapter'])} | {', '.join(shown)} "
-            f"| {fmt(r['study mean'])} | " + " | ".join(fmt(r[c]) for c in CROSS_STUDY) + " |"
+            f"| {fmt(r['value edit'])} | {', '.join(fmt(e) for e in r['value edits'])} "
+            f"| {fmt(r['value edit chapter'])} | {fmt(r['study mean'])} | "
+            + " | ".join(fmt(r[c]) for c in CROSS_STUDY)
+            + " |"
         )
         prev = r
 
