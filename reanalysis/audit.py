@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from scipy import stats as sps
 
-from .checks import SEVERITIES, CheckOptions, Status, to_frame
+from .checks import SEVERITIES, CheckOptions, Status, rows_frame
 from .data import list_studies, load_study_meta
 from .printed import parse_p_text
 from .recon_checks import StudyOptions
@@ -47,12 +47,12 @@ def audit_all(
 
     Keeps the chapter columns (check, key, arm, test_named, tests_reproducing) beside the audit
     columns; :func:`audit_table` gives the audit's own view. Each study's records come from its
-    workflow artefact when current (:func:`reanalysis.results.study_checks`).
+    workflow artefact when current (:func:`reanalysis.results.study_rows`).
     """
-    from .results import study_checks
+    from .results import study_rows
 
     options = StudyOptions(CheckOptions(test_rule, alpha, alpha_beta))
-    return to_frame(c for s in (studies or list_studies()) for c in study_checks(s, options))
+    return rows_frame(r for s in (studies or list_studies()) for r in study_rows(s, options))
 
 
 def study_names(frame: pd.DataFrame) -> pd.DataFrame:

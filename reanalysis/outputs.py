@@ -13,8 +13,8 @@ import pandas as pd
 
 from . import rates as R
 from .audit import by_severity, severity_text
-from .checks import CheckOptions, Status, quantity_labels, status_counts, to_frame
-from .data import Study, list_studies, load_study, load_study_meta
+from .checks import CheckOptions, Status, quantity_labels, rows_frame, status_counts
+from .data import Study, list_studies, load_study_meta
 from .recon_checks import StudyOptions
 from .tables import Footnotes, TableSpec, checks_table, comparison_table, tidy_checks, tidy_comparison
 from .vocabulary import SOURCE_KINDS
@@ -285,10 +285,10 @@ def study_checks(
 ) -> dict[str, pd.DataFrame]:
     """Study id → its records as a table (every check and the survival reconstruction's, as in
     the audit chapter and each study's chapter), for every study in data/."""
-    from .results import study_checks  # each study's workflow artefact when current
+    from .results import study_rows  # each study's workflow artefact when current
 
     options = StudyOptions(CheckOptions(test_rule, alpha, alpha_beta))
-    return {sid: to_frame(study_checks(sid, options)) for sid in list_studies()}
+    return {sid: rows_frame(study_rows(sid, options)) for sid in list_studies()}
 
 
 def overview(
@@ -304,7 +304,7 @@ def overview(
     per_study = checks_by_study if checks_by_study is not None else study_checks(test_rule, alpha, alpha_beta)
     rows = []
     for sid in list_studies():
-        st = load_study(sid)
+        st = load_study_meta(sid)  # its metadata is all this reads (a study's tables: ~12 ms each)
         checks = per_study[sid]
         counts = checks["status"].value_counts()
         rows.append(

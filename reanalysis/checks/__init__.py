@@ -35,6 +35,8 @@ from .record import (
     Status,
     flat,
     fmt_p,
+    frame_row,
+    rows_frame,
     status_counts,
     to_frame,
 )
@@ -58,7 +60,9 @@ __all__ = [
     "denominator_of",
     "flat",
     "fmt_p",
+    "frame_row",
     "quantity_labels",
+    "rows_frame",
     "run_checks",
     "status_counts",
     "to_frame",

@@ -111,13 +111,21 @@ def to_frame(checks: Iterable[Check]) -> pd.DataFrame:
     ``status`` and ``severity`` hold plain strings (compare with :class:`Status` members);
     ``tests_tried``/``tests_reproducing`` hold tuples (test with ``in``, never by substring).
     """
-    rows = []
-    for c in checks:
-        row = {f: getattr(c, f) for f in FIELDS}
-        row["status"] = c.status.value
-        row["severity"] = c.severity.value if c.severity else ""
-        rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return rows_frame(frame_row(c) for c in checks)
+
+
+def frame_row(check: Check) -> dict[str, object]:
+    """One record as a row of :func:`to_frame`'s table."""
+    row = {f: getattr(check, f) for f in FIELDS}
+    row["status"] = check.status.value
+    row["severity"] = check.severity.value if check.severity else ""
+    return row
+
+
+def rows_frame(rows: Iterable[dict[str, object]]) -> pd.DataFrame:
+    """Rows as :func:`frame_row` makes them (from records, or read back from a study's results
+    artefact: :func:`reanalysis.results.study_rows`) as one table, in the given order."""
+    return pd.DataFrame(list(rows), columns=COLUMNS)
 
 
 def flat(frame: pd.DataFrame) -> pd.DataFrame:
