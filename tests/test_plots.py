@@ -322,9 +322,11 @@ def test_a_laid_out_figure_is_drawn_once_per_save_with_the_same_bytes(monkeypatc
         bbox = twin.get_tightbbox(twin.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
         svg = downloads.svg_bytes(twin, bbox)
         png = io.BytesIO()
+        dpi = downloads.png_dpi(bbox.width, bbox.height)
         twin.savefig(
-            png, format="png", dpi=downloads.png_dpi(bbox.width, bbox.height), bbox_inches=bbox,
-            metadata={"Software": None}, pil_kwargs={"compress_level": downloads.PNG_COMPRESS_LEVEL},
+            png, format="png", dpi=dpi, bbox_inches=bbox,
+            metadata={"Software": None, downloads.RENDER_KEYWORD: downloads.render_key(dpi)},
+            pil_kwargs={"compress_level": downloads.PNG_COMPRESS_LEVEL},
         )  # fmt: skip
     plt.close(twin)
     assert (tmp_path / "fig.svg").read_bytes() == svg
