@@ -13,11 +13,12 @@ The copies are registered as chapters (``new-study``) and ``validate`` must pass
    to the first study no other chapter is built on: :func:`edit_target`), then a build;
    ``--edits`` times in a row (default 3), each a new line: their median. Every chapter that
    reads the study re-runs, but every number, table and figure comes out as before;
-4. one-number edit: the same study's first arm gets one more patient (:func:`one_more_patient`),
-   then a build, ``--edits`` times: a correction of the extracted data, which changes that
-   arm's percentages, the study's figures and the pooled estimates. A figure whose drawing is
-   unchanged keeps its previous PNG (``reanalysis.downloads``): the comment edit shows the
-   workflow's own cost, this one what a real correction costs.
+4. one-number edit: the same study's first arm gets one more patient (:func:`one_more_patient`;
+   without copies, the first such study that prints an arm's size), then a build, ``--edits``
+   times: a correction of the extracted data, which changes that arm's percentages, the study's
+   figures and the pooled estimates. A figure whose drawing is unchanged keeps its previous PNG
+   (``reanalysis.downloads``): the comment edit shows the workflow's own cost, this one what a
+   real correction costs.
 
 and reads each executed chapter's own time from the build's output. It prints a Markdown table:
 per N the four wall times, what the edit re-ran, the mean study chapter, each cross-study
@@ -103,10 +104,11 @@ def one_more_patient(study_yml: str) -> str:
     raise StepFailed("the edited study.yml lists no arm with a size to change")
 
 
-def edit_target(book: Path) -> str:
+def edit_target(book: Path, sized: bool = False) -> str:
     """The study the one-study edit changes when no copy was made: the first whose data no
     chapter but its own reads (besides the cross-study ones), as with every generated copy. A
-    study another chapter is built on (the worked example's) re-runs that chapter too."""
+    study another chapter is built on (the worked example's) re-runs that chapter too.
+    ``sized``: the first such study that prints an arm's size (for :func:`one_more_patient`)."""
     import yaml
 
     chapters = yaml.safe_load((book / "book" / "chapters.yml").read_text(encoding="utf-8"))["chapters"]
@@ -116,9 +118,16 @@ def edit_target(book: Path) -> str:
         if study:
             readers[study] = readers.get(study, 0) + 1
     alone = sorted(s for s, n in readers.items() if n == 1)
+    if sized:
+        alone = [s for s in alone if _has_arm_size(book / "data" / s / "study.yml")]
     if not alone:
         raise StepFailed("no study is read by its own chapter alone: nothing to edit")
     return alone[0]
+
+
+def _has_arm_size(study_yml: Path) -> bool:
+    lines = study_yml.read_text(encoding="utf-8").splitlines()
+    return any(line.lstrip().startswith("- {id:") and ARM_N_RE.search(line) for line in lines)
 
 
 def chapter_times(output: str) -> dict[str, float]:
@@ -155,12 +164,14 @@ def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
             edits.append(took)
             own.append(chapter_times(edit_out).get(edited, float("nan")))
             print(f"  N={n} one-study edit: {fmt(took)} s ({', '.join(rerun)})", file=sys.stderr)
+        sized = made[0] if made else edit_target(book, sized=True)  # a study that prints an arm's size
+        sized_yml = book / "data" / sized / "study.yml"
         value_edits, value_own = [], []
         for _ in range(n_edits):
-            yml.write_text(one_more_patient(yml.read_text(encoding="utf-8")), encoding="utf-8")
+            sized_yml.write_text(one_more_patient(sized_yml.read_text(encoding="utf-8")), encoding="utf-8")
             took, edit_out = run(build, book, env)
             value_edits.append(took)
-            value_own.append(chapter_times(edit_out).get(edited, float("nan")))
+            value_own.append(chapter_times(edit_out).get(sized, float("nan")))
             print(f"  N={n} one-number edit: {fmt(took)} s", file=sys.stderr)
         studies = [t for c, t in times.items() if c not in (*CROSS_STUDY, *OTHER_CHAPTERS)]
         return {
