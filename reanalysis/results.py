@@ -108,15 +108,22 @@ def _to_json(check: Check) -> dict[str, object]:
 _CHECK_NUMBERS = frozenset(f.name for f in dataclasses.fields(Check) if "float" in str(f.type))
 
 
-def _from_json(row: dict[str, object]) -> Check:
-    """A record as :func:`_to_json` wrote it. (A cross-study chapter reads some 16,000 records
-    at 64 studies: which fields hold numbers is worked out once, not per record.)"""
+def _json_values(row: dict[str, object]) -> dict[str, object]:
+    """A record's fields as :func:`_to_json` wrote them, with their tuples and non-finite
+    numbers back. (A cross-study chapter reads some 16,000 records at 64 studies: which fields
+    hold numbers is worked out once, not per record.)"""
     values = dict(row)
     for name, v in row.items():
         if isinstance(v, list):
             values[name] = tuple(v)
         elif isinstance(v, str) and name in _CHECK_NUMBERS and v in NON_FINITE:
             values[name] = NON_FINITE[v]
+    return values
+
+
+def _from_json(row: dict[str, object]) -> Check:
+    """A record as :func:`_to_json` wrote it."""
+    values = _json_values(row)
     if values.get("severity"):
         values["severity"] = Severity(values["severity"])
     return Check(**values)  # type: ignore[arg-type]
@@ -298,14 +305,8 @@ def _row_from_json(row: dict[str, object]) -> dict[str, object]:
     """A record as :func:`_to_json` wrote it, as the row :func:`reanalysis.checks.frame_row`
     makes of it: :func:`_from_json` then ``frame_row`` without the record in between (a record
     built and taken apart again was two thirds of reading 16,000 at 64 studies)."""
-    out = {}
-    for name in FIELDS:
-        v = row[name]
-        if isinstance(v, list):
-            v = tuple(v)
-        elif isinstance(v, str) and name in _CHECK_NUMBERS and v in NON_FINITE:
-            v = NON_FINITE[v]
-        out[name] = v
+    values = _json_values(row)
+    out = {name: values[name] for name in FIELDS}  # frame_row's order
     out["arm"] = out["arm"] or ""  # as Check.__post_init__ (the record was written from a Check)
     out["severity"] = out["severity"] or ""
     return out
