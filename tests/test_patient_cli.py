@@ -285,6 +285,9 @@ def test_html_report_is_standalone_deterministic_and_escaped(tmp_path):
     assert "<script>alert" not in html and "&lt;script&gt;" in html  # data text is text
     assert "<b>New</b>" not in html
     assert str(tmp_path) not in html and "P01" not in html  # no user path, no patient id
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html  # no warning printed as is
+    assert "site-packages" not in html  # ... naming this machine's files
+    assert "ConvergenceWarning: Newton-Raphson convergence completed" in html  # said once, as a note
     again = _run("patient", str(folder), "--report", str(tmp_path / "again.html"))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "again.html").read_text(encoding="utf-8") == html  # same bytes, any cwd

@@ -51,6 +51,21 @@ def show(folder: str, seed: int = 0) -> None:
 
         matplotlib.use("Agg")
 
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:  # the warnings the filters let through
+        _sections(folder, seed)
+    said = dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught)  # once each, in order
+    if said:
+        # a warning printed as is would name this machine's files (where it was raised) and come
+        # out split differently from run to run: the report says what was said, once
+        items = "\n".join(f"- {md(text)}" for text in said)
+        display(Markdown(f"## Warnings\n\nThe analyses above ran to the end with these warnings:\n\n{items}"))
+
+
+def _sections(folder: str, seed: int) -> None:
+    from IPython.display import Markdown, display
+
     from .report import PatientSection
 
     data = load_patient_data(folder)
