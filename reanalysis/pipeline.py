@@ -805,10 +805,10 @@ def run_workflow(
     # first: it imports while this process checks what changed; a profile's jobs may run on other
     # machines, which start their own processes
     local = profile is None and warm_start
-    if zygote is not None or not local:  # `dict`: no zygote, no entries for the jobs' environment
-        started = contextlib.nullcontext(zygote if zygote is not None and local else dict)
-    else:
-        started = warm.starting_zygote()
+    if zygote is not None:
+        started = contextlib.nullcontext(zygote)
+    else:  # `dict`: no zygote, no entries for the jobs' environment
+        started = warm.starting_zygote() if local else contextlib.nullcontext(dict)
     with buildstate.book_lock() as tree, started as zygote_ready:
         manifest.STAMP.unlink(missing_ok=True)  # until this build succeeds, nothing is "up to date"
         # We hold the lock and no process of an earlier run is left: whatever one left is stale.
