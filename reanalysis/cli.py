@@ -115,7 +115,7 @@ def _file_hash(path: str | None) -> str:
 
 def cmd_site(args: argparse.Namespace) -> None:
     with buildstate.book_lock():  # before the heavy imports: a second run stops at once
-        from .pipeline import build_site
+        from .sitebuild import build_site
 
         before = buildstate.snapshot(())  # the site step replaces no notebook: only the site
         try:

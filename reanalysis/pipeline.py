@@ -4,7 +4,7 @@ A chapter is a template notebook (``book/templates/``) plus parameters (``book/c
 overridable per run). Execution writes to a temporary file beside the target, normalises
 run-dependent metadata so re-runs are byte-identical, and only then replaces the executed
 notebook (``book/chapters/``). The site is built into a work folder and swapped into
-``_build/html`` only when the build succeeded.
+``_build/html`` only when the build succeeded (:mod:`reanalysis.sitebuild`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
-import errno
 import functools
 import hashlib
-import io
 import json
 import os
 import re
@@ -56,7 +54,6 @@ EXECUTED = BOOK / "chapters"
 CHAPTERS_FILE = BOOK / "chapters.yml"
 BUILD = REPO_ROOT / "_build"
 SITE = BUILD / "html"
-WORK = BUILD / ".work"
 
 
 CHAPTER_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -439,114 +436,6 @@ def _swap_folder(new: Path, final: Path) -> None:
         os.replace(final, old)
     os.replace(new, final)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def build_site(builder: str = "html") -> Path:
-    """``jupyter-book build`` (execution off) into a work folder, then swap into ``_build/html``."""
-    marker = WORK / "BUILDING"
-    if marker.exists():  # a previous build was interrupted: its work folder is not trusted
-        shutil.rmtree(WORK)
-    if not SITE.exists() and (BUILD / ".html.old").is_dir():  # killed between the two renames of a swap
-        os.replace(BUILD / ".html.old", SITE)
-    WORK.mkdir(parents=True, exist_ok=True)
-    marker.write_text("interrupted build\n")
-    args = [
-        "build",
-        str(REPO_ROOT),
-        "--path-output",
-        str(WORK),
-        "--builder",
-        builder,
-        "--warningiserror",
-        "--quiet",
-    ]
-    status, output = jupyter_book(args)
-    if status != 0:
-        raise ReanalysisError(
-            "jupyter-book build failed; the previous site is left in place.\n" + output[-4000:]
-        )
-    marker.unlink()
-    new, old = BUILD / ".html.new", BUILD / ".html.old"
-    for p in (new, old):
-        shutil.rmtree(p, ignore_errors=True)
-    try:
-        shutil.copytree(WORK / "_build" / "html", new)
-        # the root redirect page has no icon link, so browsers ask for /favicon.ico: serve ours
-        shutil.copyfile(BOOK / "favicon.png", new / "favicon.ico")
-        shelf = EXECUTED / downloads.FOLDER  # the files the pages link to, beside the pages
-        for chapter in load_chapters():
-            if (shelf / chapter).is_dir():
-                into = new / shelf.relative_to(REPO_ROOT) / chapter
-                shutil.copytree(shelf / chapter, into, copy_function=_link)
-        publishable(new)
-    except OSError as exc:  # e.g. a full disk: free what was copied, keep the site
-        shutil.rmtree(new, ignore_errors=True)
-        raise ReanalysisError(_copy_failure(exc)) from None
-    with buildstate.deferred_signals():  # both renames, or neither
-        if SITE.exists():
-            os.replace(SITE, old)
-        os.replace(new, SITE)
-    shutil.rmtree(old, ignore_errors=True)
-    return SITE
-
-
-def _link(src: str, dst: str) -> None:
-    """A download into the site as a hard link (a copy where links fail, e.g. across devices).
-
-    Safe because no download is ever rewritten in place: a chapter's run writes a new folder and
-    swaps it in whole (:func:`execute_chapter`), so the site keeps the files it was built with.
-    (Copying them took 0.15 s of each site step at 64 studies, 2,666 files; linking 0.03 s.)"""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")  # a terminal's colour codes
-
-
-def jupyter_book(args: list[str]) -> tuple[int, str]:
-    """``jupyter-book ARGS``, run in this process: its exit status and output (both streams).
-
-    In this process, not as a command: a build's ``site`` job is forked from the zygote
-    (:mod:`reanalysis.warm`), which has already imported most of what jupyter-book imports
-    (Sphinx, myst-nb, nbformat, docutils); a new interpreter spent 1.2 s starting and importing
-    them on every build. The job's process ends with the step, so Sphinx's global state (it
-    patches docutils) goes with it. An interrupt stays an interrupt: Sphinx hands it back as a
-    result, which jupyter-book passes to ``sys.exit``; click turns one into ``Abort``.
-    """
-    from jupyter_book.cli.main import main
-
-    out = io.StringIO()
-    status = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            main.main(args=args, prog_name="jupyter-book", standalone_mode=False)
-    except SystemExit as exc:
-        if isinstance(exc.code, KeyboardInterrupt):
-            raise KeyboardInterrupt from None
-        status = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1  # as the interpreter
-    except Exception as exc:  # jupyter-book's own errors (a failed build, a bad _toc.yml): its message
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # click's Abort
-            raise KeyboardInterrupt from None
-        status = 1
-        out.write(f"{type(exc).__name__}: {exc}\n")
-    return status, ANSI_RE.sub("", out.getvalue())  # its boxes and Sphinx's warnings are coloured
-
-
-def _copy_failure(exc: OSError) -> str:
-    """The message for a site that could not be copied into place: what happened, and that
-    nothing a reader sees changed."""
-    why, where = exc.strerror or str(exc), exc.filename or ""
-    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
-        _, where, why = exc.args[0][0]  # copytree collects (source, destination, reason) per file
-    if exc.errno == errno.ENOSPC or os.strerror(errno.ENOSPC) in str(why):
-        why = "the disk is full"
-    where = f" ({where})" if where else ""
-    return (
-        f"could not copy the built site into place: {why}{where}; the previous site is left in "
-        "place, unchanged, and the copy was removed"
-    )
 
 
 PLAN_RE = re.compile(r"^chapter\s+(\d+)\s*$")

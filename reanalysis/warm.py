@@ -54,6 +54,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "book" / "templates"
 BASE_MODULES = (
     "reanalysis.cli",
     "reanalysis.pipeline",
+    "reanalysis.sitebuild",
     "reanalysis.results",
     "pandera.pandas",  # a results job validates its study (reanalysis.data imports it when it reads tables)
     "papermill",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reanalysis import pipeline
+from reanalysis import pipeline, sitebuild
 from reanalysis.data import REPO_ROOT
 from reanalysis.errors import ParameterError
 
@@ -98,7 +98,7 @@ def test_an_unwritable_build_folder_is_a_clear_error(monkeypatch, capsys):
     def refuse() -> None:
         raise PermissionError(13, "Permission denied", str(REPO_ROOT / "_build" / ".work"))
 
-    monkeypatch.setattr(pipeline, "build_site", refuse)
+    monkeypatch.setattr(sitebuild, "build_site", refuse)
     assert cli.main(["site"]) == 2
     err = capsys.readouterr().err
     assert err == f"error: {REPO_ROOT / '_build' / '.work'}: Permission denied\n"
@@ -199,10 +199,10 @@ def test_a_full_disk_during_the_site_copy_keeps_the_site_and_says_so(tmp_path, m
     from reanalysis import buildstate, cli
 
     build = tmp_path / "_build"
-    for module in (pipeline, buildstate):
+    for module in (pipeline, sitebuild, buildstate):
         monkeypatch.setattr(module, "BUILD", build)
         monkeypatch.setattr(module, "SITE", build / "html")
-    monkeypatch.setattr(pipeline, "WORK", build / ".work")
+    monkeypatch.setattr(sitebuild, "WORK", build / ".work")
     monkeypatch.setattr(buildstate, "LOCK", build / ".build.lock")
     monkeypatch.setattr(buildstate, "TREE", build / ".build.tree")
     monkeypatch.setattr(buildstate, "EXECUTED", tmp_path / "chapters")
@@ -226,7 +226,7 @@ def test_a_full_disk_during_the_site_copy_keeps_the_site_and_says_so(tmp_path, m
     def copytree(src, dst, **kwargs):  # the disk fills up at the third page
         return real_copytree(src, dst, copy_function=copy_until_full)
 
-    monkeypatch.setattr(pipeline, "jupyter_book", jupyter_book)
+    monkeypatch.setattr(sitebuild, "jupyter_book", jupyter_book)
     monkeypatch.setattr(shutil, "copytree", copytree)
     assert cli.main(["site"]) == 2
     err = capsys.readouterr().err
@@ -286,17 +286,17 @@ def test_the_site_keeps_the_downloads_it_was_built_with(tmp_path, monkeypatch):
     from reanalysis import buildstate, downloads
 
     build = tmp_path / "_build"
-    for module in (pipeline, buildstate):
+    for module in (pipeline, sitebuild, buildstate):
         monkeypatch.setattr(module, "BUILD", build)
         monkeypatch.setattr(module, "SITE", build / "html")
-    monkeypatch.setattr(pipeline, "WORK", build / ".work")
-    monkeypatch.setattr(pipeline, "REPO_ROOT", tmp_path)
-    monkeypatch.setattr(pipeline, "BOOK", tmp_path / "book")
+    monkeypatch.setattr(sitebuild, "WORK", build / ".work")
+    monkeypatch.setattr(sitebuild, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(sitebuild, "BOOK", tmp_path / "book")
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "favicon.png").write_bytes(b"icon")
     chapters = tmp_path / "book" / "chapters"
-    monkeypatch.setattr(pipeline, "EXECUTED", chapters)
-    monkeypatch.setattr(pipeline, "load_chapters", lambda: {"a": {}})
+    monkeypatch.setattr(sitebuild, "EXECUTED", chapters)
+    monkeypatch.setattr(sitebuild, "load_chapters", lambda: {"a": {}})
 
     def jupyter_book(args):
         out = build / ".work" / "_build" / "html"
@@ -304,12 +304,12 @@ def test_the_site_keeps_the_downloads_it_was_built_with(tmp_path, monkeypatch):
         (out / "index.html").write_text("site", encoding="utf-8")
         return 0, ""
 
-    monkeypatch.setattr(pipeline, "jupyter_book", jupyter_book)
+    monkeypatch.setattr(sitebuild, "jupyter_book", jupyter_book)
     shelf = chapters / downloads.FOLDER
     (shelf / "a").mkdir(parents=True)
     (shelf / "a" / "fig.png").write_bytes(b"first run")
     served = build / "html" / "book" / "chapters" / downloads.FOLDER / "a" / "fig.png"
-    pipeline.build_site()
+    sitebuild.build_site()
     assert (
         served.read_bytes() == b"first run"
         and served.stat().st_ino == (shelf / "a" / "fig.png").stat().st_ino
@@ -324,5 +324,5 @@ def test_the_site_keeps_the_downloads_it_was_built_with(tmp_path, monkeypatch):
         raise OSError(18, "Invalid cross-device link")
 
     monkeypatch.setattr(os, "link", no_links)
-    pipeline.build_site()
+    sitebuild.build_site()
     assert served.read_bytes() == b"second run" and served.stat().st_nlink == 1

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="nee
 
 CHAPTERS = ("a", "b")
 SITE_STUB = """\
-# jupyter-book stand-in (jupyter_book.cli.main.main, as reanalysis.pipeline.jupyter_book calls
+# jupyter-book stand-in (jupyter_book.cli.main.main, as reanalysis.sitebuild.jupyter_book calls
 # it): build ROOT --path-output WORK ...; one page per executed notebook
 import os, time
 from pathlib import Path

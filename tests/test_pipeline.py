@@ -319,13 +319,13 @@ def test_the_workflow_process_imports_no_table_library():
 
 
 def test_a_failed_site_build_says_why_in_plain_text(tmp_path):
-    """jupyter-book runs in the site step's own process (pipeline.jupyter_book): a failed build
+    """jupyter-book runs in the site step's own process (sitebuild.jupyter_book): a failed build
     gives its status and jupyter-book's and Sphinx's messages, without terminal colour codes."""
     (tmp_path / "_config.yml").write_text("title: t\nexecute:\n  execute_notebooks: 'off'\n")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: nosuch\n")
     (tmp_path / "intro.md").write_text("# Intro\n")
     args = ["build", str(tmp_path), "--path-output", str(tmp_path / "out"), "--warningiserror", "--quiet"]
-    code = f"import json, reanalysis.pipeline as p; print(json.dumps(p.jupyter_book({args!r})))"
+    code = f"import json, reanalysis.sitebuild as p; print(json.dumps(p.jupyter_book({args!r})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     status, output = json.loads(out.stdout)
     assert status == 1
