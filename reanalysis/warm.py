@@ -34,6 +34,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -48,6 +49,7 @@ from typing import Any
 ZYGOTE_COMMAND = "_zygote"  # `python -m reanalysis _zygote SOCKET`: not a command for users
 ENV = "REANALYSIS_WARM"  # the zygote's socket, set by `build` for the jobs of its workflow
 SOCKET_NAME = "zygote.sock"
+FOLDER_PREFIX = "reanalysis-warm-"  # then the pid of the `build` that made it, in the temp folder
 TEMPLATES = Path(__file__).resolve().parent.parent / "book" / "templates"
 # always imported: the command line and what its `execute`, `results` and `site` jobs use, and
 # the kernel itself; the chapter templates' own imports are added (preload_modules)
@@ -393,6 +395,27 @@ def _run_kernel(argv: list[str]) -> int:
     return 0
 
 
+def remove_orphaned_folders(tmp: str | None = None) -> list[Path]:
+    """Remove the socket folders that killed builds left: a zygote dies with its ``build`` even
+    by SIGKILL, but then nothing removes its folder. A folder is orphaned when it is this user's
+    and the process it is named for is gone; a live (or reused) pid, another user's folder or a
+    name without a pid is left alone. Returns the folders removed."""
+    removed = []
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        try:
+            st = folder.lstat()  # a symlink is not followed, nor removed
+            if not pid.isdigit() or st.st_uid != os.getuid() or not stat.S_ISDIR(st.st_mode):
+                continue
+            os.kill(int(pid), 0)  # raises ProcessLookupError when the process is gone
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except (OSError, OverflowError):  # another user's process has that pid; or unreadable
+            continue
+    return removed
+
+
 @contextlib.contextmanager
 def zygote() -> Iterator[dict[str, str]]:
     """Start a zygote for the length of the block; yields the environment entries the jobs
@@ -410,7 +433,10 @@ def starting_zygote() -> Iterator[Callable[[], dict[str, str]]]:
     instead of delaying the first job."""
     from .buildstate import die_with_parent
 
-    folder = tempfile.mkdtemp(prefix="reanalysis-warm-")  # 0700: only this user can connect
+    remove_orphaned_folders()
+    # 0700: only this user can connect; named for this process, so that the next build can tell
+    # the folder of a killed one (remove_orphaned_folders)
+    folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
     path = os.path.join(folder, SOCKET_NAME)
     proc = subprocess.Popen(
         [sys.executable, "-m", "reanalysis", ZYGOTE_COMMAND, path],

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -253,3 +254,28 @@ def _children_of_zygote() -> list[int]:
             if warm.ZYGOTE_COMMAND.encode() in cmd and ppid != os.getpid():
                 out.append(int(proc.name))
     return out
+
+
+def test_the_folders_of_killed_builds_are_removed_by_the_next(tmp_path, monkeypatch):
+    """A zygote dies with its `build` even by SIGKILL, but its socket folder stayed in the temp
+    folder (two per kill test in CI); the next build removes the folders of gone processes only."""
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+    orphan = tmp_path / f"{warm.FOLDER_PREFIX}{gone.pid}-x1y2"
+    orphan.mkdir()
+    (orphan / warm.SOCKET_NAME).write_text("")
+    alive = tmp_path / f"{warm.FOLDER_PREFIX}{os.getpid()}-x1y2"  # a build that still runs
+    alive.mkdir()
+    unnamed = tmp_path / f"{warm.FOLDER_PREFIX}152d3_f_"  # no pid in its name: not judged
+    unnamed.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = tmp_path / f"{warm.FOLDER_PREFIX}{gone.pid}-link"  # a symlink is neither followed nor removed
+    link.symlink_to(elsewhere)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with warm.zygote() as found:
+        mine = Path(found[warm.ENV]).parent
+        assert mine.name.startswith(f"{warm.FOLDER_PREFIX}{os.getpid()}-")
+        assert not orphan.exists()
+        assert alive.is_dir() and unnamed.is_dir() and elsewhere.is_dir() and link.is_symlink()
+    assert not mine.exists()
