@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -256,9 +257,19 @@ def _children_of_zygote() -> list[int]:
     return out
 
 
-def test_the_folders_of_killed_builds_are_removed_by_the_next(tmp_path, monkeypatch):
+@pytest.fixture
+def short_tmp():
+    """A temporary folder with a short path: a socket's path has at most 107 bytes, and pytest's
+    ``tmp_path`` under xdist is too long for the zygote's (which then does not start)."""
+    folder = Path(tempfile.mkdtemp(prefix="rw"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_folders_of_killed_builds_are_removed_by_the_next(short_tmp, monkeypatch):
     """A zygote dies with its `build` even by SIGKILL, but its socket folder stayed in the temp
     folder (two per kill test in CI); the next build removes the folders of gone processes only."""
+    tmp_path = short_tmp
     gone = subprocess.Popen([sys.executable, "-c", ""])
     gone.wait()
     orphan = tmp_path / f"{warm.FOLDER_PREFIX}{gone.pid}-x1y2"
