@@ -11,6 +11,7 @@ from .checks import SEVERITIES, CheckOptions, Status, rows_frame
 from .data import list_studies, load_study_meta
 from .printed import parse_p_text
 from .recon_checks import StudyOptions
+from .text import GLANCE_STUDIES, listing
 
 # the audit CSV: its original columns, then severity (inconsistent rows only)
 # the audit page lists at most this many inconsistent numbers (critical first): a reader scans
@@ -178,13 +179,24 @@ def commonest_reasons(checks: pd.DataFrame) -> list[str]:
 
 
 def glance_rows(checks: pd.DataFrame) -> list[tuple[str, str]]:
-    """The audit's 'at a glance' rows: scale, verdicts, where the inconsistencies are, and the
-    commonest reason a printed number cannot be recomputed."""
+    """The audit's 'at a glance' rows: scale, verdicts, where the inconsistencies are (the
+    studies with the most critical ones first), and the commonest reason a printed number cannot
+    be recomputed. Studies in the order of the checks (the book's), at most
+    :data:`GLANCE_STUDIES` named per row."""
+    studies = list(dict.fromkeys(checks["study"]))
     bad = checks[checks["status"] == Status.INCONSISTENT]
-    per_study = [f"{s}: {severity_text(g)}" for s, g in bad.groupby("study", sort=True)]
+    groups = list(bad.groupby("study", sort=False))
+    worst_first = sorted(
+        groups, key=lambda sg: [-int((sg[1]["severity"] == s).sum()) for s in reversed(SEVERITIES)]
+    )
+    per_study = [f"{s}: {severity_text(g)}" for s, g in worst_first]
+    named = listing(studies, GLANCE_STUDIES, more=", each in “Checks per study”")
     return [
-        ("Studies", f"{checks['study'].nunique()} ({', '.join(sorted(checks['study'].unique()))})"),
+        ("Studies", f"{len(studies)} ({named})"),
         ("Checked", f"{len(checks)} printed numbers: {verdicts_text(checks)}"),
-        ("Inconsistent, by study", "; ".join(per_study) or "none"),
+        (
+            "Inconsistent, by study",
+            listing(per_study, GLANCE_STUDIES, more=", each in “Every inconsistency”") or "none",
+        ),
         ("Not recomputable, most often because", (commonest_reasons(checks) or [""])[0]),
     ]

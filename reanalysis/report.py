@@ -22,7 +22,7 @@ from . import stats as S
 from .checks import SEVERITIES, Status, status_counts, to_frame
 from .data import Study, load_study
 from .feasibility import feasible_counts
-from .text import md
+from .text import listing, md
 
 CATEGORICAL_TESTS = (S.TEST_PEARSON, S.TEST_YATES, S.TEST_FISHER)
 
@@ -240,7 +240,7 @@ class Chapter:
             f"{_plural(check)} {int((st == Status.REPRODUCED).sum())} of {len(st)}" for check, st in by_check
         )
         bad = audit.by_severity(c)
-        inconsistent = tables.listing(
+        inconsistent = listing(
             list(
                 dict.fromkeys(
                     f"{sev}: {q} ({loc})"
@@ -249,7 +249,7 @@ class Chapter:
             ),
             more=" (see the reproducibility summary)",
         )
-        missing = tables.listing(audit.commonest_reasons(c), limit=2)
+        missing = listing(audit.commonest_reasons(c), limit=2)
         survival = []
         for ep, _, table in self.reconstructions()[0]:
             summaries = table[~table["arm"].eq("both arms")]

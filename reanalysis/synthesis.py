@@ -9,7 +9,7 @@ IO + targeted therapy and TACE + sorafenib are different comparators.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import meta
 from .checks import count_for, fmt_p
-from .data import Study, list_studies, load_study, require_criterion
+from .data import Arm, Study, list_studies, load_study, require_criterion
 from .params import DEFAULT_CRITERION
 
 # The default estimator: REML τ² (Cochrane Handbook 10.10.4: preferred to DL, which
@@ -35,6 +35,11 @@ HKSJ_BELOW_K = 5
 # at least a 100-fold range (from 10-fold benefit to 10-fold harm around 1).
 PI_UNINFORMATIVE_RATE_WIDTH = 0.90
 PI_UNINFORMATIVE_RATIO_SPAN = 100.0
+
+# Below this many studies in every analysis the page calls its pooled numbers fragile: τ² is
+# poorly estimated and small-study effects cannot be examined (the Cochrane Handbook, §13.3.5.4,
+# asks for at least 10 studies before a test of funnel-plot asymmetry)
+FEW_STUDIES = 10
 
 
 def resolve_estimator(estimator: str, k: int) -> tuple[str, str]:
@@ -67,6 +72,32 @@ def method_text(result: meta.MetaResult) -> str:
     if result.test == "knha":
         what += f", Hartung–Knapp–Sidik–Jonkman CI (t on {result.k - 1} df)"
     return what
+
+
+def controls_text(hrs: Iterable[Pooled], across_comparators: bool) -> str:
+    """The controls of the comparative hazard ratios, and so whether they were pooled together."""
+    controls = sorted({c for p in hrs for c in p.rows["control"]})
+    if not controls:
+        return "no study here compares an RT-containing arm with a non-RT arm"
+    if len(controls) == 1:
+        return f"here every such comparison has the same control, {controls[0]}"
+    named = ", ".join(controls[:-1]) + f" and {controls[-1]}"
+    if across_comparators:
+        return f"here the controls differ ({named}) and were pooled together, as asked"
+    return f"here the controls differ ({named}), so the hazard ratios are shown side by side, not pooled"
+
+
+def precision_text(max_k: int) -> str:
+    """How much the pooled numbers can carry, from the most studies in any one analysis."""
+    if max_k < FEW_STUDIES:
+        return (
+            f"With at most {max_k} {'study' if max_k == 1 else 'studies'} per analysis every pooled "
+            "number here is fragile; the confidence and prediction intervals say how fragile."
+        )
+    return (
+        f"Up to {max_k} studies per analysis; the confidence and prediction intervals say how "
+        "precise each pooled number is."
+    )
 
 
 def heterogeneity_text(result: meta.MetaResult) -> str:
@@ -170,7 +201,7 @@ def rt_rates(
         require_criterion(studies, criterion)
     for st in studies:
         for arm in [a for a in st.arms if a.contains_rt]:
-            label = f"{st.meta['short_title']}: {arm.label}"
+            label = rate_label(st, arm)
             if outcome == "AE>=3":
                 ae = st["adverse_events"]
                 keys, others = _overall_ae_keys(st, attribution)
@@ -239,6 +270,23 @@ def pool_rates(
         rows["events"], rows["total"], method=how, level=1 - alpha, continuity=continuity, test=test
     )
     return Pooled(rows, excluded, res)
+
+
+def rate_label(st: Study, arm: Arm) -> str:
+    """How a rate's row names its arm: 'short title: arm label'."""
+    return f"{st.meta['short_title']}: {arm.label}"
+
+
+def contributing(pools: Iterable[Pooled], studies: Sequence[Study]) -> list[str]:
+    """The short titles of the ``studies`` with a row in any of ``pools`` (a rate's row names
+    the study's arm, a hazard ratio's the study), in the order given."""
+    labels = {label for p in pools for label in p.rows["study"]}
+    rt_arms = {st.id: [rate_label(st, a) for a in st.arms if a.contains_rt] for st in studies}
+    return [
+        st.meta["short_title"]
+        for st in studies
+        if st.meta["short_title"] in labels or any(label in labels for label in rt_arms[st.id])
+    ]
 
 
 def comparative_hrs(endpoint: str, include: Include = "") -> pd.DataFrame:

@@ -11,7 +11,7 @@ from IPython.display import HTML, Markdown
 from . import downloads, plots, synthesis, tables
 from . import params as P
 from .data import load_study
-from .text import md
+from .text import GLANCE_STUDIES, listing, md
 from .vocabulary import AE_ATTRIBUTIONS
 
 
@@ -27,6 +27,7 @@ class SynthesisChapter:
         outcomes = {f"{o} ({crit})": (o, "all-cause") for o in ("ORR", "DCR")}
         outcomes |= {f"grade ≥ 3 AE, {a}": ("AE>=3", a) for a in AE_ATTRIBUTIONS}
         studies = synthesis.select_studies(p["include"])  # once for the six pools
+        self.studies = studies
         self.rates = {
             name: synthesis.pool_rates(
                 o, crit, studies, p["estimator"], p["alpha"], p["continuity"], attribution=a
@@ -42,7 +43,10 @@ class SynthesisChapter:
         from myst_nb import glue
 
         glue("estimator", Markdown(md(synthesis.estimator_text(self.params["estimator"]))), display=False)
-        glue("max_k", max(len(x.rows) for x in [*self.rates.values(), *self.hrs.values()]), display=False)
+        max_k = max(len(x.rows) for x in [*self.rates.values(), *self.hrs.values()])
+        glue("precision", Markdown(md(synthesis.precision_text(max_k))), display=False)
+        controls = synthesis.controls_text(self.hrs.values(), self.params["pool_across_comparators"])
+        glue("controls", Markdown(md(controls)), display=False)
 
     def at_a_glance(self) -> HTML:
         """What was pooled (k, estimate) and what was not, and why; computed from the pools."""
@@ -56,14 +60,15 @@ class SynthesisChapter:
                 not_pooled.append(f"{name}: {x.note or f'k = {len(x.rows)}'}")
             else:
                 pooled.append(f"{name} {r['pooled (CI)']} (k = {r['k']}, I² {r['I²']})")
-        studies = sorted({st for _, x, _, _ in items for st in x.rows.get("study", [])})
+        named = synthesis.contributing([x for _, x, _, _ in items], self.studies)
+        listed = listing(named, GLANCE_STUDIES, more=", each in its outcome's table below")
         rows = [
             (
                 "Design",
                 f"meta-analysis of study-level aggregates: "
                 f"{synthesis.estimator_text(self.params['estimator'])}",
             ),
-            ("Studies contributing", ", ".join(studies) or "none"),
+            ("Studies contributing", f"{len(named)} of {len(self.studies)}: {listed}" if named else "none"),
             ("Pooled", "; ".join(pooled) or "nothing: fewer than two studies per outcome"),
             ("Not pooled", "; ".join(not_pooled) or "none"),
         ]

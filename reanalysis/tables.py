@@ -463,12 +463,3 @@ def key_values(
         f'<table class="table reanalysis-key-values"><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table>"
     )
-
-
-def listing(items: list[str], limit: int = 4, more: str = "") -> str:
-    """'a; b; c; d and 3 more (see …)': a short list for a glance row."""
-    if not items:
-        return ""
-    shown = "; ".join(items[:limit])
-    rest = len(items) - limit
-    return shown + (f"; and {rest} more{more}" if rest > 0 else "")

@@ -62,3 +62,17 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].map(spreadsheet_cell)
     out.columns = [spreadsheet_cell(c) for c in out.columns]
     return out
+
+
+# studies an 'at a glance' row names before "and N more": the box is a page's first screen, and a
+# living review has dozens of studies (each is in the page's tables)
+GLANCE_STUDIES = 6
+
+
+def listing(items: list[str], limit: int = 4, more: str = "") -> str:
+    """'a; b; c; d and 3 more (see …)': a short list for a glance row."""
+    if not items:
+        return ""
+    shown = "; ".join(items[:limit])
+    rest = len(items) - limit
+    return shown + (f"; and {rest} more{more}" if rest > 0 else "")

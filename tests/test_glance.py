@@ -92,3 +92,41 @@ def test_unprinted_arm_sizes_are_said():
     assert box["Patients"] == "238 in all; arm sizes not printed"
     assert box["Survival reconstructed from summaries"] == "not possible from what is printed"
     assert box["Inconsistent, worst first"] == "none"
+
+
+def test_the_audits_box_names_a_few_studies_and_the_worst_first():
+    """At 64 studies the audit's box named every study twice (Studies; Inconsistent, by study)
+    and filled the first screen. It names six, in the book's order, then how many more and where
+    they are; inconsistencies are listed worst first (critical, then major, then minor)."""
+    import pandas as pd
+
+    from reanalysis.audit import glance_rows
+    from reanalysis.checks import Status
+
+    names = [f"Study {i}" for i in range(1, 9)]  # the book's order, not the alphabet's
+    severities = {"Study 2": ["minor"], "Study 5": ["major", "major"], "Study 8": ["critical", "minor"]}
+    rows_ = [{"study": s, "status": Status.REPRODUCED, "severity": None} for s in names]
+    rows_ += [
+        {"study": s, "status": Status.INCONSISTENT, "severity": sev}
+        for s, sevs in severities.items()
+        for sev in sevs
+    ]
+    checks = pd.DataFrame(rows_).assign(reason="")
+    box = dict(glance_rows(checks))
+    assert box["Studies"] == (
+        "8 (Study 1; Study 2; Study 3; Study 4; Study 5; Study 6; and 2 more, each in “Checks per study”)"
+    )
+    assert box["Inconsistent, by study"] == (
+        "Study 8: 1 critical, 1 minor; Study 5: 2 major; Study 2: 1 minor"
+    )
+
+
+def test_the_synthesis_names_the_studies_that_contributed_once_each():
+    """'Studies contributing' named a study and each of its arms as if they were studies
+    ('Li 2022, Li 2022: RT + anti-PD1, …'). Of the four studies, Multicentre 2026 prints for its
+    RT arm no mRECIST ORR or DCR and no grade ≥ 3 total, and no hazard ratio against a non-RT arm
+    (the synthesis's tables of studies left out): it is not named."""
+    from reanalysis.synthesis_report import SynthesisChapter
+
+    box = rows(SynthesisChapter().at_a_glance().data)
+    assert box["Studies contributing"] == "3 of 4: Li 2022; RT+IO+T cohort 2025; Single-centre RT + ICI 2025"

@@ -97,6 +97,29 @@ def test_hazard_ratios_are_not_pooled_across_different_controls():
     assert set(p.rows["control"]) == {"TACE + sorafenib", "IO + T"}
     forced = synthesis.pool_hrs("PFS", across_comparators=True)
     assert forced.result is not None and forced.result.k == 2 and "different controls" in forced.note
+    # the page's lede says so from the pools (it named the two controls in typed text before)
+    assert synthesis.controls_text([p], across_comparators=False) == (
+        "here the controls differ (IO + T and TACE + sorafenib), so the hazard ratios are shown "
+        "side by side, not pooled"
+    )
+    assert "pooled together, as asked" in synthesis.controls_text([forced], across_comparators=True)
+    one_control = synthesis.Pooled(p.rows[p.rows["control"] == "IO + T"], p.excluded, None)
+    assert (
+        synthesis.controls_text([one_control], False)
+        == "here every such comparison has the same control, IO + T"
+    )
+
+
+def test_the_page_calls_pooled_numbers_fragile_only_with_few_studies():
+    """It said 'every pooled number here is fragile' whatever the number of studies: at 64
+    studies, with 48 in one analysis, too. Fragile below FEW_STUDIES (10, the Cochrane Handbook's
+    minimum for a funnel-plot test) in every analysis."""
+    assert synthesis.precision_text(3).startswith(
+        "With at most 3 studies per analysis every pooled number here is fragile"
+    )
+    assert synthesis.precision_text(9).startswith("With at most 9 studies")
+    assert synthesis.precision_text(10).startswith("Up to 10 studies per analysis")
+    assert "fragile" not in synthesis.precision_text(48)
 
 
 def test_include_and_bad_parameters():
