@@ -11,9 +11,10 @@ import io
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
-from . import buildstate, downloads
+from . import buildstate, downloads, warm
 from .errors import ReanalysisError
 from .pipeline import BOOK, BUILD, EXECUTED, REPO_ROOT, SITE, load_chapters, publishable
 
@@ -39,11 +40,13 @@ def build_site(builder: str = "html") -> Path:
         "--warningiserror",
         "--quiet",
     ]
+    before = set(sys.modules)
     status, output = jupyter_book(args)
     if status != 0:
         raise ReanalysisError(
             "jupyter-book build failed; the previous site is left in place.\n" + output[-4000:]
         )
+    warm.record_site_modules(before)  # what the next build's site zygote imports
     marker.unlink()
     new, old = BUILD / ".html.new", BUILD / ".html.old"
     for p in (new, old):

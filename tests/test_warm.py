@@ -11,6 +11,7 @@ byte).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -290,3 +291,99 @@ def test_the_folders_of_killed_builds_are_removed_by_the_next(short_tmp, monkeyp
         assert not orphan.exists()
         assert alive.is_dir() and unnamed.is_dir() and elsewhere.is_dir() and link.is_symlink()
     assert not mine.exists()
+
+
+def test_the_site_command_goes_to_the_sites_zygote_and_others_to_the_jobs(short_tmp, monkeypatch):
+    """`site` is forked from the site's zygote (which imported jupyter-book and Sphinx), every
+    other command from the jobs' zygote; without the site's, `site` goes to the jobs' zygote."""
+    import socket as sock
+
+    listeners = {}
+    for name in ("jobs", "site"):
+        listener = sock.socket(sock.AF_UNIX, sock.SOCK_STREAM)
+        listener.bind(str(short_tmp / f"{name}.sock"))
+        listener.listen(4)
+        listeners[name] = listener
+    monkeypatch.setenv(warm.ENV, str(short_tmp / "jobs.sock"))
+    monkeypatch.setenv(warm.SITE_ENV, str(short_tmp / "site.sock"))
+
+    def served(kind: str, argv: list[str]) -> str | None:
+        conn = warm._connect(kind, argv)
+        if conn is None:
+            return None
+        peer = Path(conn.getpeername()).stem
+        conn.close()
+        return peer
+
+    assert served("cli", ["site"]) == "site"
+    assert served("cli", ["execute", "site"]) == "jobs"  # a chapter that happens to be called "site"
+    assert served("kernel", ["site"]) == "jobs"
+    listeners["site"].close()
+    (short_tmp / "site.sock").unlink()
+    assert served("cli", ["site"]) == "jobs"
+    monkeypatch.delenv(warm.ENV)
+    assert served("cli", ["site"]) is None  # no zygote: run it here
+    listeners["jobs"].close()
+
+
+def test_the_site_step_records_what_its_zygote_imports_next_time(tmp_path, monkeypatch):
+    """The site's zygote imports what the last site step imported: every module of a package
+    the step imported from, or that the last record named; never this package's (they would
+    pull in the analysis stack); sorted, and not rewritten when unchanged."""
+    import importlib
+
+    record = tmp_path / "site-modules.txt"
+    monkeypatch.setattr(warm, "SITE_MODULES", record)
+    monkeypatch.setitem(sys.modules, "email.mime.fakepart", sys)  # a module of a package already loaded
+    before = set(sys.modules) - {"email.mime.fakepart"}  # ... imported by the site step
+    importlib.import_module("reanalysis.glossary")  # this package's: never recorded
+    before.discard("reanalysis.glossary")
+    record.write_text("json\nnot_a_module_here\n")  # the last record
+    warm.record_site_modules(before)
+    names = record.read_text().split()
+    assert names == sorted(names)
+    assert "email.mime.fakepart" in names and "email" in names  # the whole package the step used
+    assert "json" in names and "json.decoder" in names  # a package of the last record, all of it
+    assert "not_a_module_here" not in names  # only what this process holds
+    assert not [n for n in names if n.split(".")[0] in ("reanalysis", "pytest")]
+    assert warm.site_preload_modules()[:2] == ["reanalysis.cli", "reanalysis.sitebuild"]
+    stamp = record.stat().st_mtime_ns
+    time.sleep(0.01)
+    warm.record_site_modules(before)
+    assert record.stat().st_mtime_ns == stamp  # the same record: not rewritten
+
+
+def test_the_sites_zygote_starts_once_a_site_step_recorded_its_imports(short_tmp, monkeypatch):
+    """Before the first site step there is nothing to preload: the jobs' zygote serves `site`.
+    After it, a second zygote, niced (its imports wait for idle time), serves the site step."""
+    monkeypatch.setattr(tempfile, "tempdir", str(short_tmp))
+    monkeypatch.setattr(warm, "SITE_MODULES", short_tmp / "no-record.txt")
+    with warm.zygote(site=True) as found:
+        assert set(found) == {warm.ENV}
+    record = short_tmp / "record.txt"
+    record.write_text("json\n")
+    monkeypatch.setattr(warm, "SITE_MODULES", record)
+    with warm.zygote(site=True) as found:
+        assert set(found) == {warm.ENV, warm.SITE_ENV}
+        site_socket = found[warm.SITE_ENV].encode()
+        pids = [p for p in _zygote_processes() if site_socket in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert len(pids) == 1
+        deadline = time.monotonic() + 20
+        while _niceness(pids[0]) != os.nice(0) + warm.SITE_NICENESS:
+            assert time.monotonic() < deadline, "the site's zygote did not lower its priority"
+            time.sleep(0.05)
+    assert not list(short_tmp.glob(f"{warm.FOLDER_PREFIX}*"))  # both folders went with them
+
+
+def _zygote_processes() -> list[int]:
+    out = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if warm.ZYGOTE_COMMAND.encode() in (proc / "cmdline").read_bytes().split(b"\0"):
+                    out.append(int(proc.name))
+    return out
+
+
+def _niceness(pid: int) -> int:
+    return int((Path("/proc", str(pid)) / "stat").read_text().rsplit(")", 1)[1].split()[16])
