@@ -13,7 +13,9 @@ chapter templates import), then waits on a Unix socket in a private temporary fo
   zygote forks, and the child runs the command as a fresh process would and reports its exit
   status;
 - a chapter's kernel is started by :func:`kernel_manager_class` as ``python -m reanalysis.warm
-  kernel -f CONNECTION_FILE``, which asks the zygote for a forked ipykernel the same way.
+  kernel -f CONNECTION_FILE``, which asks the zygote for a forked ipykernel the same way;
+- the ``site`` step is forked from a second zygote (:data:`SITE_ENV`), which imports what the
+  last site step imported (jupyter-book, Sphinx and its extensions) at a lower priority.
 
 Nothing here changes what a job computes. The zygote only imports; it never runs a job, so a
 child holds no state of another job. Without a zygote (``REANALYSIS_WARM`` unset, or its socket
