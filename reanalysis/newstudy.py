@@ -80,7 +80,10 @@ def choose_template(meta: dict, arms: list) -> str:
 
 
 def _study_chapters(chapters: dict) -> list[str]:
-    return [c for c, ch in chapters.items() if (ch.get("parameters") or {}).get("study_id")]
+    """The studies' own chapters (named for their study, as :func:`register` names them); not a
+    chapter that only borrows a study, as the patient-level worked example does (its chapter is
+    under About: a new study placed after it went there too)."""
+    return [c for c, ch in chapters.items() if (ch.get("parameters") or {}).get("study_id") == c]
 
 
 def register(study_id: str, data_dir: Path, book_root: Path) -> list[str]:
