@@ -130,3 +130,17 @@ def test_the_synthesis_names_the_studies_that_contributed_once_each():
 
     box = rows(SynthesisChapter().at_a_glance().data)
     assert box["Studies contributing"] == "3 of 4: Li 2022; RT+IO+T cohort 2025; Single-centre RT + ICI 2025"
+
+
+def test_checks_per_study_follow_the_book_not_the_alphabet():
+    """At 64 studies the table read 'copy 0, copy 12, copy 16, …, copy 4': the alphabet's order."""
+    import pandas as pd
+
+    from reanalysis.audit import counts_by_study
+    from reanalysis.checks import Status
+
+    statuses = [Status.REPRODUCED, Status.INCONSISTENT, Status.REPRODUCED, Status.NOT_RECOMPUTABLE]
+    checks = pd.DataFrame({"study": ["copy 4", "copy 12", "copy 12", "copy 0"], "status": statuses})
+    counts = counts_by_study(checks)
+    assert list(counts["Study"]) == ["copy 4", "copy 12", "copy 0", "total"]
+    assert list(counts["reproduced"]) == [1, 1, 0, 2] and list(counts["inconsistent"]) == [0, 1, 0, 1]
