@@ -46,7 +46,8 @@ def build_site(builder: str = "html") -> Path:
         raise ReanalysisError(
             "jupyter-book build failed; the previous site is left in place.\n" + output[-4000:]
         )
-    warm.record_site_modules(before)  # what the next build's site zygote imports
+    # what the next build's site zygote imports: warm.SITE_MODULES, in this build folder
+    warm.record_site_modules(before, BUILD / warm.SITE_MODULES.name)
     marker.unlink()
     new, old = BUILD / ".html.new", BUILD / ".html.old"
     for p in (new, old):

@@ -249,9 +249,9 @@ def preload_modules(templates: Path = TEMPLATES) -> list[str]:
 SITE_BASE = ("reanalysis.cli", "reanalysis.sitebuild")  # what the site's zygote always imports
 
 
-def _recorded_site_modules() -> list[str]:
+def _recorded_site_modules(path: Path | None = None) -> list[str]:
     try:
-        return SITE_MODULES.read_text(encoding="utf-8").split()
+        return (path or SITE_MODULES).read_text(encoding="utf-8").split()
     except OSError:
         return []
 
@@ -262,26 +262,28 @@ def site_preload_modules() -> list[str]:
     return list(dict.fromkeys([*SITE_BASE, *_recorded_site_modules()]))
 
 
-def record_site_modules(before: set[str]) -> None:
+def record_site_modules(before: set[str], path: Path | None = None) -> None:
     """After a site step: the modules the next site zygote should import (sorted: a package
     before its modules, and no rewrite when only the order of imports differs).
     Every module this process holds of a package the site step imported from (not in
     ``before``: a job forked from the jobs' zygote holds Sphinx already, but not its HTML
     builder), or of one the last record named (a job forked from the site's zygote imported
     them there); not this package's (its zygote's pages would pull in the whole analysis stack),
-    of which :data:`SITE_BASE` is imported anyway. Rewritten only when it changes; only ever
-    read as names to try to import."""
+    of which :data:`SITE_BASE` is imported anyway. Rewritten only when it changes, never
+    empty; only ever read as names to try to import. ``path``: :data:`SITE_MODULES`, or the
+    site step's own build folder's (a test's)."""
+    path = path or SITE_MODULES
     new = [m for m in sys.modules if m not in before]
-    packages = {m.split(".")[0] for m in [*_recorded_site_modules(), *new]} - {__package__}
+    packages = {m.split(".")[0] for m in [*_recorded_site_modules(path), *new]} - {__package__}
     names = sorted(m for m in sys.modules if m.split(".")[0] in packages and not m.startswith("__"))
     text = "\n".join(names) + "\n"
     with contextlib.suppress(OSError):
-        if SITE_MODULES.is_file() and SITE_MODULES.read_text(encoding="utf-8") == text:
+        if not names or (path.is_file() and path.read_text(encoding="utf-8") == text):
             return
-        SITE_MODULES.parent.mkdir(parents=True, exist_ok=True)
-        tmp = SITE_MODULES.with_name(f".{SITE_MODULES.name}.{os.getpid()}.tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, SITE_MODULES)
+        os.replace(tmp, path)
 
 
 def serve(path: str, run_cli: Callable[[list[str]], int], site: bool = False) -> int:
@@ -497,9 +499,7 @@ def starting_zygote(site: bool = True) -> Iterator[Callable[[], dict[str, str]]]
     checks of what changed: its imports (~2 s of CPU) then use the core those checks leave idle,
     instead of delaying the first job. ``site``: the site step's zygote too."""
     remove_orphaned_folders()
-    started = [_start(ENV, [])]
-    if site and SITE_MODULES.is_file():  # before the first site step, the jobs' zygote serves it
-        started.append(_start(SITE_ENV, [SITE_ZYGOTE]))
+    started: list[tuple[str, subprocess.Popen, str, str]] = []
 
     def ready() -> dict[str, str]:
         deadline = time.monotonic() + BIND_TIMEOUT_S
@@ -512,6 +512,9 @@ def starting_zygote(site: bool = True) -> Iterator[Callable[[], dict[str, str]]]
         return found
 
     try:
+        started.append(_start(ENV, []))
+        if site and SITE_MODULES.is_file():  # before the first site step, the jobs' zygote serves it
+            started.append(_start(SITE_ENV, [SITE_ZYGOTE]))
         yield ready
     finally:
         for _, proc, _, _ in started:  # both stop at once

@@ -351,6 +351,9 @@ def test_the_site_step_records_what_its_zygote_imports_next_time(tmp_path, monke
     time.sleep(0.01)
     warm.record_site_modules(before)
     assert record.stat().st_mtime_ns == stamp  # the same record: not rewritten
+    nothing = tmp_path / "nothing.txt"  # a site step that imported nothing, without a record
+    warm.record_site_modules(set(sys.modules), nothing)
+    assert not nothing.exists()  # an empty record would start a site zygote that preloads nothing
 
 
 def test_the_sites_zygote_starts_once_a_site_step_recorded_its_imports(short_tmp, monkeypatch):
