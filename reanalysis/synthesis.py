@@ -83,7 +83,7 @@ def controls_text(hrs: Iterable[Pooled], across_comparators: bool) -> str:
         return f"here every such comparison has the same control, {controls[0]}"
     named = ", ".join(controls[:-1]) + f" and {controls[-1]}"
     if across_comparators:
-        return f"here the controls differ ({named}) and were pooled together, as asked"
+        return f"here the controls differ ({named}); as asked, the hazard ratios are pooled across them"
     return f"here the controls differ ({named}), so the hazard ratios are shown side by side, not pooled"
 
 

@@ -102,7 +102,7 @@ def test_hazard_ratios_are_not_pooled_across_different_controls():
         "here the controls differ (IO + T and TACE + sorafenib), so the hazard ratios are shown "
         "side by side, not pooled"
     )
-    assert "pooled together, as asked" in synthesis.controls_text([forced], across_comparators=True)
+    assert "as asked, the hazard ratios are pooled across them" in synthesis.controls_text([forced], True)
     one_control = synthesis.Pooled(p.rows[p.rows["control"] == "IO + T"], p.excluded, None)
     assert (
         synthesis.controls_text([one_control], False)
