@@ -11,10 +11,9 @@ import io
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
-from . import buildstate, downloads, warm
+from . import buildstate, downloads
 from .errors import ReanalysisError
 from .pipeline import BOOK, BUILD, EXECUTED, REPO_ROOT, SITE, load_chapters, publishable
 
@@ -40,14 +39,11 @@ def build_site(builder: str = "html") -> Path:
         "--warningiserror",
         "--quiet",
     ]
-    before = set(sys.modules)
     status, output = jupyter_book(args)
     if status != 0:
         raise ReanalysisError(
             "jupyter-book build failed; the previous site is left in place.\n" + output[-4000:]
         )
-    # what the next build's site zygote imports: warm.SITE_MODULES, in this build folder
-    warm.record_site_modules(before, BUILD / warm.SITE_MODULES.name)
     marker.unlink()
     new, old = BUILD / ".html.new", BUILD / ".html.old"
     for p in (new, old):

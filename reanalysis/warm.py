@@ -13,9 +13,7 @@ chapter templates import), then waits on a Unix socket in a private temporary fo
   zygote forks, and the child runs the command as a fresh process would and reports its exit
   status;
 - a chapter's kernel is started by :func:`kernel_manager_class` as ``python -m reanalysis.warm
-  kernel -f CONNECTION_FILE``, which asks the zygote for a forked ipykernel the same way;
-- the ``site`` step is forked from a second zygote (:data:`SITE_ENV`), which imports what the
-  last site step imported (jupyter-book, Sphinx and its extensions) at a lower priority.
+  kernel -f CONNECTION_FILE``, which asks the zygote for a forked ipykernel the same way.
 
 Nothing here changes what a job computes. The zygote only imports; it never runs a job, so a
 child holds no state of another job. Without a zygote (``REANALYSIS_WARM`` unset, or its socket
@@ -53,17 +51,6 @@ ENV = "REANALYSIS_WARM"  # the zygote's socket, set by `build` for the jobs of i
 SOCKET_NAME = "zygote.sock"
 FOLDER_PREFIX = "reanalysis-warm-"  # then the pid of the `build` that made it, in the temp folder
 TEMPLATES = Path(__file__).resolve().parent.parent / "book" / "templates"
-# The site step's own zygote (`python -m reanalysis _zygote SOCKET site`): it imports what the last
-# site step imported (jupyter-book, Sphinx, the theme and extensions: :func:`record_site_modules`),
-# about 1 s of a site step's 3-6 s, which the jobs' zygote leaves out so that the first jobs do not
-# wait for it. The `site` command is forked from it when it is there.
-SITE_ENV = "REANALYSIS_WARM_SITE"
-SITE_ZYGOTE = "site"
-SITE_COMMAND = "site"
-SITE_MODULES = TEMPLATES.parent.parent / "_build" / ".site-modules.txt"
-# its imports run at this niceness, on the time the jobs leave idle: the jobs' zygote and
-# Snakemake, which the first jobs wait for, come first. Its site job runs with nothing beside it.
-SITE_NICENESS = 10
 # always imported: the command line and what its `execute`, `results` and `site` jobs use, and
 # the kernel itself; the chapter templates' own imports are added (preload_modules)
 BASE_MODULES = (
@@ -96,8 +83,14 @@ def run_forked(kind: str, argv: list[str]) -> int | None:
     ipykernel_launcher ARGV``) in a process forked from the zygote, with this process's working
     folder, environment and standard streams; return its exit status. None when there is no
     zygote to ask (then run it here). Signals this process gets are passed on to the job."""
-    conn = _connect(kind, argv)
-    if conn is None:  # no zygote, or gone, or another machine's: run it here
+    path = os.environ.get(ENV)
+    if not path:
+        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError:  # gone, or another machine's: run it here
+        conn.close()
         return None
     request = {
         "kind": kind,
@@ -150,23 +143,6 @@ def run_forked(kind: str, argv: list[str]) -> int | None:
     # instead: a zygote goes away only when its build stops, and the job must stop with it.
     print("reanalysis: the job ended without an exit status (killed, or its build stopped)", file=sys.stderr)
     return 128 + signal.SIGKILL
-
-
-def _connect(kind: str, argv: list[str]) -> socket.socket | None:
-    """A connection to the zygote for this job: the site's for the `site` command (else, or
-    when it is gone, the jobs' zygote), or None."""
-    paths = [os.environ.get(ENV)]
-    if kind == "cli" and argv[:1] == [SITE_COMMAND]:
-        paths.insert(0, os.environ.get(SITE_ENV))
-    for path in filter(None, paths):
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            conn.connect(path)
-        except OSError:
-            conn.close()
-            continue
-        return conn
-    return None
 
 
 def _is_open(fd: int) -> bool:
@@ -246,61 +222,19 @@ def preload_modules(templates: Path = TEMPLATES) -> list[str]:
     return list(found)
 
 
-SITE_BASE = ("reanalysis.cli", "reanalysis.sitebuild")  # what the site's zygote always imports
-
-
-def _recorded_site_modules(path: Path | None = None) -> list[str]:
-    try:
-        return (path or SITE_MODULES).read_text(encoding="utf-8").split()
-    except OSError:
-        return []
-
-
-def site_preload_modules() -> list[str]:
-    """What the site's zygote imports: the command line and the site step, then the modules the
-    last site step imported (:data:`SITE_MODULES`; none before the first)."""
-    return list(dict.fromkeys([*SITE_BASE, *_recorded_site_modules()]))
-
-
-def record_site_modules(before: set[str], path: Path | None = None) -> None:
-    """After a site step: the modules the next site zygote should import (sorted: a package
-    before its modules, and no rewrite when only the order of imports differs).
-    Every module this process holds of a package the site step imported from (not in
-    ``before``: a job forked from the jobs' zygote holds Sphinx already, but not its HTML
-    builder), or of one the last record named (a job forked from the site's zygote imported
-    them there); not this package's (its zygote's pages would pull in the whole analysis stack),
-    of which :data:`SITE_BASE` is imported anyway. Rewritten only when it changes, never
-    empty; only ever read as names to try to import. ``path``: :data:`SITE_MODULES`, or the
-    site step's own build folder's (a test's)."""
-    path = path or SITE_MODULES
-    new = [m for m in sys.modules if m not in before]
-    packages = {m.split(".")[0] for m in [*_recorded_site_modules(path), *new]} - {__package__}
-    names = sorted(m for m in sys.modules if m.split(".")[0] in packages and not m.startswith("__"))
-    text = "\n".join(names) + "\n"
-    with contextlib.suppress(OSError):
-        if not names or (path.is_file() and path.read_text(encoding="utf-8") == text):
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-
-
-def serve(path: str, run_cli: Callable[[list[str]], int], site: bool = False) -> int:
-    """The zygote (``python -m reanalysis _zygote PATH [site]``, whose ``__main__`` passes the
-    command line's ``main`` as ``run_cli``): listen on ``path``, import the stack (``site``:
-    what the site step imports, at :data:`SITE_NICENESS`), then fork one child per request.
+def serve(path: str, run_cli: Callable[[list[str]], int]) -> int:
+    """The zygote (``python -m reanalysis _zygote PATH``, whose ``__main__`` passes the command
+    line's ``main`` as ``run_cli``): listen on ``path``, import the stack, then fork one child
+    per request.
     Returns only in a child, with its exit status (the caller exits with it, so the child ends
     as a fresh process would: threads joined, ``atexit`` run, streams flushed)."""
-    if site:
-        os.nice(SITE_NICENESS)
     gc.disable()  # no collection leaves holes in the pages the children share (see gc.freeze)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # `build` stops the zygote with SIGTERM
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)  # clients may queue while the imports run
-    for name in site_preload_modules() if site else preload_modules():
+    for name in preload_modules():
         with contextlib.suppress(Exception):  # a module that fails here fails in its job, as usual
             importlib.import_module(name)
     # what the imports made is never collected: a child's collections then skip it instead of
@@ -483,70 +417,53 @@ def remove_orphaned_folders(tmp: str | None = None) -> list[Path]:
 
 
 @contextlib.contextmanager
-def zygote(site: bool = False) -> Iterator[dict[str, str]]:
+def zygote() -> Iterator[dict[str, str]]:
     """Start a zygote for the length of the block; yields the environment entries the jobs
     need to find it (empty when it could not start: the jobs then start as usual). Stopped, and
-    its folder removed, on the way out; it also dies with this process (SIGKILL included).
-    ``site``: and the site step's zygote (:data:`SITE_ENV`)."""
-    with starting_zygote(site) as ready:
+    its folder removed, on the way out; it also dies with this process (SIGKILL included)."""
+    with starting_zygote() as ready:
         yield ready()
 
 
 @contextlib.contextmanager
-def starting_zygote(site: bool = True) -> Iterator[Callable[[], dict[str, str]]]:
+def starting_zygote() -> Iterator[Callable[[], dict[str, str]]]:
     """:func:`zygote`, in two steps: start it, then (``ready()``, when the first job is near)
     wait until it is bound and get its environment entries. ``build`` starts it before its own
     checks of what changed: its imports (~2 s of CPU) then use the core those checks leave idle,
-    instead of delaying the first job. ``site``: the site step's zygote too."""
-    remove_orphaned_folders()
-    started: list[tuple[str, subprocess.Popen, str, str]] = []
-
-    def ready() -> dict[str, str]:
-        deadline = time.monotonic() + BIND_TIMEOUT_S
-        found = {}
-        for env, proc, path, _ in started:
-            while not os.path.exists(path) and proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.01)  # bound (clients queue on it) before it imports anything
-            if os.path.exists(path) and proc.poll() is None:
-                found[env] = path
-        return found
-
-    try:
-        started.append(_start(ENV, []))
-        if site and SITE_MODULES.is_file():  # before the first site step, the jobs' zygote serves it
-            started.append(_start(SITE_ENV, [SITE_ZYGOTE]))
-        yield ready
-    finally:
-        for _, proc, _, _ in started:  # both stop at once
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-        for _, proc, _, folder in started:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _start(env: str, extra: list[str]) -> tuple[str, subprocess.Popen, str, str]:
-    """One zygote on a socket in a new private folder: (its environment entry, its process,
-    the socket's path, the folder)."""
+    instead of delaying the first job."""
     from .buildstate import die_with_parent
 
+    remove_orphaned_folders()
     # 0700: only this user can connect; named for this process, so that the next build can tell
     # the folder of a killed one (remove_orphaned_folders)
     folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
     path = os.path.join(folder, SOCKET_NAME)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reanalysis", ZYGOTE_COMMAND, path, *extra],
+        [sys.executable, "-m", "reanalysis", ZYGOTE_COMMAND, path],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,  # a job writes to its client's streams, never to these
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # out of the terminal's group: Ctrl-C reaches `build`, which stops it
         preexec_fn=die_with_parent,  # noqa: PLW1509  (no threads in this process yet)
     )
-    return env, proc, path, folder
+
+    def ready() -> dict[str, str]:
+        deadline = time.monotonic() + BIND_TIMEOUT_S
+        while not os.path.exists(path) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # bound (clients queue on it) before it imports anything
+        return {ENV: path} if os.path.exists(path) and proc.poll() is None else {}
+
+    try:
+        yield ready
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:
