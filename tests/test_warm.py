@@ -268,7 +268,7 @@ def short_tmp():
 
 def test_the_folders_of_killed_builds_are_removed_by_the_next(short_tmp, monkeypatch):
     """A zygote dies with its `build` even by SIGKILL, but its socket folder stayed in the temp
-    folder (two per kill test in CI); the next build removes the folders of gone processes only."""
+    folder (one per killed build); the next build removes the folders of gone processes only."""
     tmp_path = short_tmp
     gone = subprocess.Popen([sys.executable, "-c", ""])
     gone.wait()
