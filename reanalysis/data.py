@@ -93,7 +93,8 @@ class Study:
     meta: dict
     arms: list[Arm]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    folder: Path | None = None
+    # where the study was read from, not what it says: a figure drawn from it does not depend on it
+    folder: Path | None = field(default=None, metadata={"content": False})
 
     def arm(self, arm_id: str) -> Arm:
         return next(a for a in self.arms if a.id == arm_id)

@@ -16,11 +16,13 @@ salt and no date, PNG with no timestamp.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +47,10 @@ PNG_COMPRESS_LEVEL = 3
 # the PNG text chunk that says how a PNG download was rendered (render_key): a page's run takes
 # the previous run's PNG of a figure only when it was rendered the same way (Page.previous_png)
 RENDER_KEYWORD = "reanalysis-render"
+# the PNG text chunk that names the drawing a figure was drawn from (reanalysis.drawing.key), the
+# digest of its SVG, its width on the page and the characters its font lacked: a page's run keeps
+# the previous run's rendering of a figure drawn from the same key (Page.previous_figure)
+DRAWING_KEYWORD = "reanalysis-drawing"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the last chunk of a complete PNG
 
@@ -53,7 +59,9 @@ PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the last chunk of a complete PNG
 class Page:
     """One chapter page's downloads: its name (the folder its links point into), where its
     files are written (``None``: nowhere, links only), the names already used on it, and the
-    folder of the page's previous run (``None``: none), whose unchanged figures' PNGs are reused."""
+    folder of the page's previous run (``None``: none), whose unchanged figures are kept: a
+    figure drawn from the same key whole (:meth:`previous_figure`), one that comes out the same its
+    PNG (:meth:`previous_png`)."""
 
     name: str
     folder: Path | None = None
@@ -87,6 +95,68 @@ class Page:
         if not png.endswith(PNG_END) or png_text(png).get(RENDER_KEYWORD) != key:
             return None
         return png
+
+    def previous_figure(self, name: str, key: str) -> Kept | None:
+        """The previous run's rendering of ``<name>``, if that run drew it from a drawing of this
+        ``key`` (its PNG says so, and its SVG is the one the PNG names); ``None`` otherwise."""
+        if self.previous is None or self.folder is None:
+            return None
+        try:
+            png = (self.previous / f"{name}.png").read_bytes()
+            svg = (self.previous / f"{name}.svg").read_bytes()
+        except OSError:
+            return None
+        if not png.endswith(PNG_END):
+            return None
+        try:
+            drawn = Drawn.from_text(png_text(png).get(DRAWING_KEYWORD, ""))
+        except ValueError:
+            return None
+        if drawn.key != key or drawn.svg != sha256(svg):
+            return None
+        return Kept(svg, png, drawn)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What a PNG download records about the drawing it was rendered from (:data:`DRAWING_KEYWORD`)."""
+
+    key: str  # reanalysis.drawing.key
+    svg: str  # sha256 of the SVG rendered with it
+    width: int  # CSS px of the figure on the page
+    missing: tuple[str, ...]  # characters the font could not draw, in order of first use
+
+    def text(self) -> str:
+        """As the PNG chunk holds it: ASCII JSON (a ``tEXt`` chunk is Latin-1)."""
+        fields = {"key": self.key, "svg": self.svg, "width": self.width, "missing": list(self.missing)}
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+    @classmethod
+    def from_text(cls, text: str) -> Drawn:
+        """Read back :meth:`text`; ValueError for anything else."""
+        try:
+            fields = json.loads(text)
+            drawn = cls(fields["key"], fields["svg"], fields["width"], tuple(fields["missing"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a drawing record: {text[:40]!r}") from exc
+        if not (isinstance(drawn.key, str) and isinstance(drawn.svg, str) and type(drawn.width) is int):
+            raise ValueError(f"not a drawing record: {text[:40]!r}")
+        if not all(isinstance(ch, str) for ch in drawn.missing):
+            raise ValueError(f"not a drawing record: {text[:40]!r}")
+        return drawn
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A previous run's rendering of a figure: its SVG and PNG bytes, and what was drawn."""
+
+    svg: bytes
+    png: bytes
+    drawn: Drawn
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def start(page: str, folder: str | Path | None = None) -> Page:
@@ -178,7 +248,14 @@ def svg_bytes(fig, bbox: object = "tight") -> bytes:
     return buf.getvalue()
 
 
-def figure_files(fig, name: str, page: Page | None, bbox: object = "tight", svg: bytes | None = None) -> str:
+def figure_files(
+    fig,
+    name: str,
+    page: Page | None,
+    bbox: object = "tight",
+    svg: bytes | None = None,
+    drawn: Drawn | None = None,
+) -> str:
     """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line (the
     caller sets the style: :func:`reanalysis.plots.show` saves inside its ``rc_context``, and
     gives the tight ``bbox`` it measured once and the ``svg`` it rendered for the page).
@@ -186,12 +263,11 @@ def figure_files(fig, name: str, page: Page | None, bbox: object = "tight", svg:
     The PNG is the costliest of a figure's renderings (up to an A4 page of pixels: ~0.6 s for a
     64-study forest plot, half a chapter's figure time). A figure the page's previous run drew
     the same (the same SVG bytes) and rendered the same way (:func:`render_key`) keeps that
-    run's PNG, which is the bytes a new rendering would give (``tests/test_downloads.py``)."""
+    run's PNG, which is the bytes a new rendering would give (``tests/test_downloads.py``).
+    ``drawn``: the drawing the figure came from, recorded in the PNG (:meth:`Page.previous_figure`)."""
     if page is None:
         return ""
-    if not NAME_RE.fullmatch(name):
-        raise ValueError(f"figure name must be lowercase letters, digits, '-' or '_': {name!r}")
-    png_href, svg_href = page.claim(f"{name}.png"), page.claim(f"{name}.svg")
+    png_href, svg_href = _claim_figure(name, page)
     if page.folder is not None:
         svg = svg_bytes(fig, bbox) if svg is None else svg
         size = (bbox.width, bbox.height) if hasattr(bbox, "width") else tuple(fig.get_size_inches())
@@ -205,13 +281,33 @@ def figure_files(fig, name: str, page: Page | None, bbox: object = "tight", svg:
                 format="png",
                 dpi=dpi,
                 bbox_inches=bbox,
-                metadata={"Software": None, RENDER_KEYWORD: key},
+                metadata={"Software": None, RENDER_KEYWORD: key}
+                | ({DRAWING_KEYWORD: drawn.text()} if drawn is not None else {}),
                 pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
             )
             png = buf.getvalue()
+        elif drawn is not None and png_text(png).get(DRAWING_KEYWORD) != drawn.text():
+            # the same figure from another drawing (new code, other inputs): the pixels stand,
+            # the record is this drawing's, where a new rendering would put it
+            png = with_text(png, DRAWING_KEYWORD, drawn.text(), after=RENDER_KEYWORD)
         page.write(f"{name}.png", png)
         page.write(f"{name}.svg", svg)
     return links_html([("PNG", png_href), ("SVG", svg_href)])
+
+
+def kept_figure_files(name: str, page: Page, kept: Kept) -> str:
+    """Write a figure's previous rendering (:meth:`Page.previous_figure`) and return its link
+    line: the files and links :func:`figure_files` gives for the same figure."""
+    png_href, svg_href = _claim_figure(name, page)
+    page.write(f"{name}.png", kept.png)
+    page.write(f"{name}.svg", kept.svg)
+    return links_html([("PNG", png_href), ("SVG", svg_href)])
+
+
+def _claim_figure(name: str, page: Page) -> tuple[str, str]:
+    if not NAME_RE.fullmatch(name):
+        raise ValueError(f"figure name must be lowercase letters, digits, '-' or '_': {name!r}")
+    return page.claim(f"{name}.png"), page.claim(f"{name}.svg")
 
 
 def render_key(dpi: int) -> str:
@@ -246,6 +342,32 @@ def png_text(png: bytes) -> dict[str, str]:
             out[keyword.decode("latin-1")] = text.decode("latin-1")
         at += 12 + length  # length, type, data, CRC
     return out
+
+
+def with_text(png: bytes, keyword: str, text: str, after: str) -> bytes:
+    """The PNG with its ``tEXt`` chunk ``keyword`` set to ``text``: replaced where it is, else put
+    just after the ``tEXt`` chunk ``after`` (after the header without one), where a rendering
+    given both in that order writes it; every other byte as it was."""
+    data = (keyword + "\0" + text).encode("latin-1")
+    chunk = len(data).to_bytes(4, "big") + b"tEXt" + data + zlib.crc32(b"tEXt" + data).to_bytes(4, "big")
+    at, insert = len(PNG_SIGNATURE), None
+    while at + 8 <= len(png):
+        length = int.from_bytes(png[at : at + 4], "big")
+        kind, end = png[at + 4 : at + 8], at + 12 + length
+        if kind in (b"IDAT", b"IEND"):
+            break
+        if kind == b"IHDR" and insert is None:
+            insert = end
+        if kind == b"tEXt":
+            word = png[at + 8 : at + 8 + length].partition(b"\0")[0].decode("latin-1")
+            if word == keyword:
+                return png[:at] + chunk + png[end:]
+            if word == after:
+                insert = end
+        at = end
+    if insert is None:
+        raise ValueError("not a PNG with a header")
+    return png[:insert] + chunk + png[insert:]
 
 
 def png_dpi(width_in: float, height_in: float) -> int:

@@ -23,9 +23,10 @@ import seaborn as sns
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.transforms import Bbox
 
-from . import downloads
+from . import downloads, drawing
 from .checks import STATUSES
 from .data import Study
+from .drawing import later as later  # figures a page draws only when it must: show(later(builder, ...))
 from .text import html
 from .vocabulary import ENDPOINT_CODES
 
@@ -612,11 +613,10 @@ def baseline_ecdf(baseline: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Fig
 
 
 @styled
-def audit_bars(checks: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
-    """Checks per study, stacked by status."""
-    return status_bars(
-        pd.crosstab(checks["study"], checks["status"]).reindex(columns=list(STATUSES), fill_value=0), ax=ax
-    )
+def audit_bars(counts: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
+    """Checks per study, stacked by status, in the order of ``counts``
+    (:func:`reanalysis.audit.counts_by_study`: a ``Study`` column, a total row left out)."""
+    return status_bars(counts.set_index("Study"), ax=ax)
 
 
 @styled
@@ -677,15 +677,23 @@ def figure_html(
     cost of showing a figure (a rendering of its own); the SVG is rendered anyway, for download."""
     bbox = tight_bbox(fig) if bbox is None else bbox
     svg = downloads.svg_bytes(fig, bbox) if svg is None else svg
+    return _figure_tag(svg, page_width(bbox), alt, caption)
+
+
+def page_width(bbox: Bbox) -> int:
+    """A figure's width on the page, in CSS px: the size a page PNG had."""
+    return round(bbox.width * STYLE["figure.dpi"])
+
+
+def _figure_tag(svg: bytes, width: int, alt: str, caption: str) -> str:
     src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-    width = round(bbox.width * STYLE["figure.dpi"])  # CSS px: the size a page PNG had
     cap = f"<figcaption>{html(caption)}</figcaption>" if caption else ""
     img = f'<img src="{src}" width="{width}" alt="{html(alt)}"/>'
     return f'<figure class="reanalysis-figure">{img}{cap}</figure>'
 
 
 def show(
-    fig: plt.Figure | None,
+    fig: plt.Figure | drawing.Drawing | None,
     name: str,
     page: downloads.Page | None = None,
     *,
@@ -698,7 +706,12 @@ def show(
     page's pixels: :func:`reanalysis.downloads.png_dpi`) and SVG
     downloads on the chapter's ``page``, then closed. A ``synthetic`` figure is watermarked
     first. ``None`` (no figure to draw) shows nothing. Shown and saved inside
-    ``rc_context(STYLE)`` (dpi, SVG hash salt)."""
+    ``rc_context(STYLE)`` (dpi, SVG hash salt).
+
+    A :class:`~reanalysis.drawing.Drawing` (``drawing.later(builder, *args)``) is drawn only
+    when the page's previous run did not show it drawn from the same key
+    (:func:`reanalysis.drawing.key`): otherwise that run's SVG and PNG are kept, the same bytes,
+    without drawing, laying out or rendering anything (most of a chapter's time)."""
     if fig is None:
         return
     if not alt.strip():
@@ -706,14 +719,29 @@ def show(
     from IPython.display import HTML, display
 
     with plt.rc_context(STYLE), glyphs_as_boxes():
-        if synthetic:
-            watermark(fig)
-        bbox = tight_bbox(fig)
-        svg = downloads.svg_bytes(fig, bbox)
-        page_html = figure_html(fig, alt, caption, bbox, svg)
-        links = downloads.figure_files(fig, name, page, bbox, svg)
-    missing = missing_glyphs(fig)  # the saves drew it: tick labels hold their text
-    plt.close(fig)
+        key = kept = None
+        if isinstance(fig, drawing.Drawing):
+            if page is not None and page.folder is not None:
+                key = drawing.key(fig, synthetic)
+                kept = page.previous_figure(name, key) if key else None
+            fig = None if kept else fig.draw()
+            if fig is None and kept is None:
+                return
+        if kept is not None:
+            missing = list(kept.drawn.missing)
+            page_html = _figure_tag(kept.svg, kept.drawn.width, alt, caption)
+            links = downloads.kept_figure_files(name, page, kept)  # type: ignore[arg-type]
+        else:
+            if synthetic:
+                watermark(fig)
+            bbox = tight_bbox(fig)
+            missing = missing_glyphs(fig)  # the measuring draw drew it: tick labels hold their text
+            svg = downloads.svg_bytes(fig, bbox)
+            width = page_width(bbox)
+            drawn = downloads.Drawn(key, downloads.sha256(svg), width, tuple(missing)) if key else None
+            page_html = _figure_tag(svg, width, alt, caption)
+            links = downloads.figure_files(fig, name, page, bbox, svg, drawn)
+            plt.close(fig)
     note = f"<p><em>{html(_missing_note(missing))}</em></p>" if missing else ""
     display(HTML(page_html + links + note))
 

@@ -21,6 +21,7 @@ from . import params as P
 from . import stats as S
 from .checks import SEVERITIES, Status, status_counts, to_frame
 from .data import Study, load_study
+from .drawing import later
 from .feasibility import feasible_counts
 from .text import listing, md
 
@@ -397,7 +398,7 @@ class Chapter:
 
     def factor_figure(self) -> None:
         plots.show(
-            plots.factor_medians(self.study),
+            later(plots.factor_medians, self.study),
             "factor-medians",
             page=self.page,
             alt="Dot plot of median survival, as printed, per level of each prognostic factor, "
@@ -416,7 +417,7 @@ class Chapter:
         endpoints = ", ".join(rows.loc[rows["kind"] == "header", "label"])
         left_out = f" Not shown: {'; '.join(excluded)}." if excluded else ""
         plots.show(
-            plots.forest(self.study),
+            later(plots.forest, self.study),
             "forest",
             page=self.page,
             alt=f"Forest plot of {int((rows['kind'] == 'row').sum())} hazard ratios as printed, with "
@@ -444,7 +445,8 @@ class Chapter:
         for ep, ipd, table in done:
             display(Markdown(f"**{md(ep.title)}**"))
             effect = _km_effect(table)
-            fig = plots.km_reconstructed(
+            fig = later(
+                plots.km_reconstructed,
                 ipd,
                 self.study,
                 ep.name,
@@ -590,7 +592,7 @@ class Chapter:
         )
 
     def feasibility_figure(self) -> None:
-        fig = plots.feasibility_scatter(self.feasible(False), self.feasible(True), self._orr_inputs())
+        fig = later(plots.feasibility_scatter, self.feasible(False), self.feasible(True), self._orr_inputs())
         plots.show(
             fig,
             "feasibility",
@@ -606,7 +608,7 @@ class Chapter:
             return
         arms = " and ".join(a.label for a in self.study.arms)
         plots.show(
-            plots.response_bars(self.study),
+            later(plots.response_bars, self.study),
             "response",
             page=self.page,
             alt=f"Bar chart of best overall response (CR, PR, SD, PD, ORR, DCR) as % of each arm, "
@@ -623,7 +625,8 @@ class Chapter:
     def ae_figure(self) -> None:
         if self.study["adverse_events"].empty:
             return
-        fig = plots.ae_grades(self.study, self.a) if self.b is None else plots.ae_diverging(self.study)
+        one_arm = self.b is None
+        fig = later(plots.ae_grades, self.study, self.a) if one_arm else later(plots.ae_diverging, self.study)
         arms = " and ".join(a.label for a in self.study.arms)
         plots.show(
             fig,
@@ -639,7 +642,7 @@ class Chapter:
         total = counts.loc["total"] if "total" in counts.index else counts.sum()
         parts = ", ".join(f"{int(total[st])} {st}" for st in total.index if int(total[st]))
         plots.show(
-            plots.status_bars(counts),
+            later(plots.status_bars, counts),
             "status",
             page=self.page,
             alt=f"Stacked bar chart of the checks of this study by kind of check and verdict: {parts}.",

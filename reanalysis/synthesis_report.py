@@ -11,6 +11,7 @@ from IPython.display import HTML, Markdown
 from . import downloads, plots, synthesis, tables
 from . import params as P
 from .data import load_study
+from .drawing import later
 from .text import GLANCE_STUDIES, listing, md
 from .vocabulary import AE_ATTRIBUTIONS
 
@@ -104,7 +105,8 @@ class SynthesisChapter:
         if "events" in x.rows:
             n = [f"{e}/{t}" for e, t in zip(x.rows["events"], x.rows["total"], strict=True)]
             frame = frame.assign(n=[*n, f"{sum(x.rows['events'])}/{sum(x.rows['total'])}"])
-        fig = plots.forest_meta(
+        fig = later(
+            plots.forest_meta,
             frame,
             name,
             xlabel,

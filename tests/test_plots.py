@@ -85,7 +85,7 @@ def test_validation_figure_takes_ax():
 
 def test_audit_figures_take_ax():
     checks = audit.audit_all(["li2022", "rtiot2025"])
-    _draws_on_given_axes(lambda ax: plots.audit_bars(checks, ax=ax))
+    _draws_on_given_axes(lambda ax: plots.audit_bars(audit.counts_by_study(checks), ax=ax))
     _draws_on_given_axes(lambda ax: plots.baseline_ecdf(audit.baseline_pvalues(checks), ax=ax))
 
 
