@@ -1,8 +1,10 @@
-"""Shared fixtures: a writable copy of the extracted data for bad-input tests."""
+"""Shared fixtures: a writable copy of the extracted data for bad-input tests; a page's runs."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,3 +23,25 @@ def data_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "data"
     shutil.copytree(DATA_DIR, dst)
     return dst
+
+
+@pytest.fixture()
+def page_runs(tmp_path: Path):
+    """Runs of one page ('demo') as the pipeline makes them: each in a new folder beside the
+    page's own (``downloads/demo/``), swapped in when it is done. Yields (page, swap-in)."""
+    from reanalysis import downloads
+
+    shelf = tmp_path / "downloads"
+    shelf.mkdir()
+
+    def runs():
+        while True:
+            folder = Path(tempfile.mkdtemp(dir=shelf, prefix=".demo."))
+
+            def swap(folder: Path = folder) -> None:
+                shutil.rmtree(shelf / "demo", ignore_errors=True)
+                os.replace(folder, shelf / "demo")
+
+            yield downloads.start("demo", folder), swap
+
+    return runs()

@@ -109,25 +109,6 @@ def test_figure_png_and_svg_are_byte_stable(page, monkeypatch):
     assert {ext: (page.folder / f"km.{ext}").read_bytes() for ext in ("png", "svg")} == first
 
 
-def _pages(shelf: Path):
-    """Runs of one page as the pipeline makes them: each in a new folder beside the page's own
-    (``downloads/<page>/``), swapped in when it is done. Yields (page, swap-in)."""
-    import os
-    import shutil
-    import tempfile
-
-    shelf.mkdir(exist_ok=True)
-    while True:
-        folder = Path(tempfile.mkdtemp(dir=shelf, prefix=".demo."))
-        page = downloads.start("demo", folder)
-
-        def swap(folder=folder):
-            shutil.rmtree(shelf / "demo", ignore_errors=True)
-            os.replace(folder, shelf / "demo")
-
-        yield page, swap
-
-
 def _step_figure(level: float = 0.4):
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1, 2], [1, 0.6, level], drawstyle="steps-post")
@@ -135,7 +116,9 @@ def _step_figure(level: float = 0.4):
     return fig
 
 
-def test_an_unchanged_figure_keeps_the_previous_runs_png_which_rendering_would_give(tmp_path, monkeypatch):
+def test_an_unchanged_figure_keeps_the_previous_runs_png_which_rendering_would_give(
+    tmp_path, monkeypatch, page_runs
+):
     monkeypatch.setattr("IPython.display.display", lambda obj: None)
     saved: list[str] = []
     real_savefig = plt.Figure.savefig
@@ -145,8 +128,7 @@ def test_an_unchanged_figure_keeps_the_previous_runs_png_which_rendering_would_g
         return real_savefig(fig, *args, **kwargs)
 
     monkeypatch.setattr(plt.Figure, "savefig", savefig)
-    runs = _pages(tmp_path / "downloads")
-    page, swap = next(runs)
+    page, swap = next(page_runs)
     assert page.previous is None  # a first run
     plots.show(_step_figure(), "km", page=page, alt="a step curve")
     swap()
@@ -154,7 +136,7 @@ def test_an_unchanged_figure_keeps_the_previous_runs_png_which_rendering_would_g
     assert saved.count("png") == 1
     assert downloads.png_text(first)[downloads.RENDER_KEYWORD].startswith("sha256:")
 
-    page, swap = next(runs)
+    page, swap = next(page_runs)
     assert page.previous == tmp_path / "downloads" / "demo"
     plots.show(_step_figure(), "km", page=page, alt="a step curve")
     assert saved.count("png") == 1, "the unchanged figure was rendered to PNG again"
@@ -167,19 +149,18 @@ def test_an_unchanged_figure_keeps_the_previous_runs_png_which_rendering_would_g
     assert (fresh.folder / "km.png").read_bytes() == first  # the reused PNG is what rendering gives
 
 
-def test_a_changed_figure_or_rendering_or_a_damaged_png_is_rendered_again(tmp_path, monkeypatch):
+def test_a_changed_figure_or_rendering_or_a_damaged_png_is_rendered_again(tmp_path, monkeypatch, page_runs):
     monkeypatch.setattr("IPython.display.display", lambda obj: None)
-    runs = _pages(tmp_path / "downloads")
-    page, swap = next(runs)
+    page, swap = next(page_runs)
     plots.show(_step_figure(), "km", page=page, alt="a step curve")
     swap()
     shown = tmp_path / "downloads" / "demo" / "km.png"
     first = shown.read_bytes()
 
-    page, swap = next(runs)  # other data: another SVG
+    page, swap = next(page_runs)  # other data: another SVG
     plots.show(_step_figure(level=0.3), "km", page=page, alt="a step curve")
     assert (page.folder / "km.png").read_bytes() != first
-    page, swap = next(runs)  # the same figure rendered otherwise (a raster-only setting)
+    page, swap = next(page_runs)  # the same figure rendered otherwise (a raster-only setting)
     with plt.rc_context({"text.antialiased": False}):
         plots.show(_step_figure(), "km", page=page, alt="a step curve")
     other = (page.folder / "km.png").read_bytes()
@@ -193,7 +174,7 @@ def test_a_changed_figure_or_rendering_or_a_damaged_png_is_rendered_again(tmp_pa
     Image.new("RGBA", Image.open(io.BytesIO(first)).size, "red").save(doctored, format="PNG")
     for damaged in (doctored.getvalue(), first[:-12], first.replace(b"sha256:", b"sha256-")):
         shown.write_bytes(damaged)  # no render key, cut short, another key
-        page, _ = next(runs)
+        page, _ = next(page_runs)
         plots.show(_step_figure(), "km", page=page, alt="a step curve")
         assert (page.folder / "km.png").read_bytes() == first
 

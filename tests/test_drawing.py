@@ -77,23 +77,6 @@ def test_a_study_is_keyed_on_what_it_says_not_where_it_was_read_or_its_comments(
     assert study_key(tmp_path / "a") != base
 
 
-def _runs(shelf: Path):
-    """Runs of one page as the pipeline makes them (tests/test_downloads.py: ``_pages``)."""
-    import os
-    import tempfile
-
-    shelf.mkdir(exist_ok=True)
-    while True:
-        folder = Path(tempfile.mkdtemp(dir=shelf, prefix=".demo."))
-        page = downloads.start("demo", folder)
-
-        def swap(folder=folder):
-            shutil.rmtree(shelf / "demo", ignore_errors=True)
-            os.replace(folder, shelf / "demo")
-
-        yield page, swap
-
-
 def _show(page, frame=FRAME, synthetic=False) -> str:
     shown = []
     import IPython.display
@@ -111,10 +94,9 @@ def _files(page) -> dict[str, bytes]:
     return {ext: (page.folder / f"km.{ext}").read_bytes() for ext in ("png", "svg")}
 
 
-def test_a_figure_drawn_from_the_same_key_is_kept_and_is_what_drawing_gives(tmp_path):
+def test_a_figure_drawn_from_the_same_key_is_kept_and_is_what_drawing_gives(tmp_path, page_runs):
     CALLS.clear()
-    runs = _runs(tmp_path / "downloads")
-    page, swap = next(runs)
+    page, swap = next(page_runs)
     first_html = _show(page)
     first = _files(page)
     swap()
@@ -122,13 +104,13 @@ def test_a_figure_drawn_from_the_same_key_is_kept_and_is_what_drawing_gives(tmp_
     record = downloads.Drawn.from_text(downloads.png_text(first["png"])[downloads.DRAWING_KEYWORD])
     assert record.svg == downloads.sha256(first["svg"]) and record.width > 0
 
-    page, swap = next(runs)
+    page, swap = next(page_runs)
     assert _show(page) == first_html
     assert _files(page) == first
     assert CALLS == ["overall survival"], "a figure drawn from the same key was drawn again"
     swap()
 
-    page, swap = next(runs)  # another value: drawn
+    page, swap = next(page_runs)  # another value: drawn
     _show(page, FRAME.assign(s=[1.0, 0.6, 0.3]))
     assert len(CALLS) == 2 and _files(page)["svg"] != first["svg"]
 
@@ -140,9 +122,8 @@ def test_a_figure_drawn_from_the_same_key_is_kept_and_is_what_drawing_gives(tmp_
     assert len(CALLS) == 4
 
 
-def test_a_damaged_rendering_or_record_is_drawn_again(tmp_path):
-    runs = _runs(tmp_path / "downloads")
-    page, swap = next(runs)
+def test_a_damaged_rendering_or_record_is_drawn_again(tmp_path, page_runs):
+    page, swap = next(page_runs)
     _show(page)
     swap()
     kept = tmp_path / "downloads" / "demo"
@@ -158,7 +139,7 @@ def test_a_damaged_rendering_or_record_is_drawn_again(tmp_path):
     for ext, data in damaged:
         (kept / f"km.{ext}").write_bytes(data)
         CALLS.clear()
-        page, _ = next(runs)
+        page, _ = next(page_runs)
         _show(page)
         assert CALLS, f"a damaged {ext} was kept"
         assert _files(page) == good
@@ -194,7 +175,9 @@ SECTIONS = ["forest_figure", "response_figure", "status_figure", "reconstructed_
 
 
 @pytest.mark.parametrize("section", SECTIONS)
-def test_a_chapters_figures_are_kept_on_its_next_run_as_drawing_gives_them(tmp_path, monkeypatch, section):
+def test_a_chapters_figures_are_kept_on_its_next_run_as_drawing_gives_them(
+    tmp_path, monkeypatch, section, page_runs
+):
     """On a real chapter: the second run draws nothing and shows and writes the bytes the first
     did; a run with no previous one draws them again, the same bytes."""
     import IPython.display
@@ -212,11 +195,10 @@ def test_a_chapters_figures_are_kept_on_its_next_run_as_drawing_gives_them(tmp_p
         files = {p.name: p.read_bytes() for p in sorted(page.folder.iterdir())}
         return len(drawn) - before, [getattr(x, "data", x) for x in shown], files
 
-    runs = _runs(tmp_path / "downloads")
-    page, swap = next(runs)
+    page, swap = next(page_runs)
     first = run(page)
     swap()
-    page, swap = next(runs)
+    page, swap = next(page_runs)
     second = run(page)
     assert first[0] > 0 and second[0] == 0, f"{section}: drew {first[0]} then {second[0]} figures"
     assert second[1:] == first[1:]
