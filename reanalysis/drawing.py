@@ -18,6 +18,7 @@ import dataclasses
 import datetime
 import functools
 import hashlib
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -74,22 +75,27 @@ def key(drawing: Drawing, synthetic: bool = False) -> str | None:
         _feed(h, (drawing.build.__module__, drawing.build.__qualname__, drawing.args, dict(drawing.kwargs)))
     except Unkeyed:
         return None
-    from .data import code_digest
-
-    _feed(h, (code_digest(), _libraries(), _fonts(), synthetic))
-    _feed(h, sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams) if k != "backend"))
+    _feed(h, (_environment(), synthetic))
+    style = sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams) if k != "backend")
+    _feed(h, json.dumps(style))  # one string: the style is some 300 settings
     return h.hexdigest()
 
 
 @functools.cache
-def _libraries() -> tuple[tuple[str, str], ...]:
+def _environment() -> str:
+    """The digest of what every figure of this process is drawn with: the package's code, the
+    libraries' versions and the fonts (worked out once: a chapter draws a dozen figures)."""
+    from .data import code_digest
+
     def known(name: str) -> str:
         try:
             return version(name)
         except PackageNotFoundError:
             return ""
 
-    return tuple((name, known(name)) for name in LIBRARIES)
+    h = hashlib.sha256()
+    _feed(h, (code_digest(), tuple((name, known(name)) for name in LIBRARIES), _fonts()))
+    return h.hexdigest()
 
 
 @functools.cache
