@@ -179,8 +179,9 @@ def commonest_reasons(checks: pd.DataFrame) -> list[str]:
 
 
 def counts_by_study(checks: pd.DataFrame) -> pd.DataFrame:
-    """Checks per study and status (a Study column, a total row), the studies in the book's
-    order (the checks'), not the alphabet's: 'copy 12' before 'copy 4' read as a shuffle."""
+    """Checks per study and status (a Study column, a total row), the studies in the checks'
+    order (their ids', as ``data/`` lists them), not the alphabet of their names: 'copy 12' before
+    'copy 4' read as a shuffle."""
     counts = status_counts(checks.assign(check=checks["study"]))
     order = [*dict.fromkeys(checks["study"]), "total"]
     return counts.reindex(order).reset_index().rename(columns={"check": "Study"})
@@ -189,7 +190,7 @@ def counts_by_study(checks: pd.DataFrame) -> pd.DataFrame:
 def glance_rows(checks: pd.DataFrame) -> list[tuple[str, str]]:
     """The audit's 'at a glance' rows: scale, verdicts, where the inconsistencies are (the
     studies with the most critical ones first), and the commonest reason a printed number cannot
-    be recomputed. Studies in the order of the checks (the book's), at most
+    be recomputed. Studies in the order of the checks (the studies' ids), at most
     :data:`GLANCE_STUDIES` named per row."""
     studies = list(dict.fromkeys(checks["study"]))
     bad = checks[checks["status"] == Status.INCONSISTENT]
