@@ -666,26 +666,17 @@ def tight_bbox(fig: plt.Figure) -> Bbox:
     return fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
 
 
-def figure_html(
-    fig: plt.Figure, alt: str, caption: str = "", bbox: Bbox | None = None, svg: bytes | None = None
-) -> str:
-    """The figure as the page shows it: its SVG (sharp at any zoom and on high-density screens)
-    inside ``<figure>``, sized at the page's :data:`STYLE` dpi, with its alt text and caption
-    (both escaped: they may quote data). ``bbox`` and ``svg``: already measured / rendered.
-
-    An SVG in an ``<img>`` runs no script and fetches nothing. A page PNG was a fourth of the
-    cost of showing a figure (a rendering of its own); the SVG is rendered anyway, for download."""
-    bbox = tight_bbox(fig) if bbox is None else bbox
-    svg = downloads.svg_bytes(fig, bbox) if svg is None else svg
-    return _figure_tag(svg, page_width(bbox), alt, caption)
-
-
 def page_width(bbox: Bbox) -> int:
     """A figure's width on the page, in CSS px: the size a page PNG had."""
     return round(bbox.width * STYLE["figure.dpi"])
 
 
 def _figure_tag(svg: bytes, width: int, alt: str, caption: str) -> str:
+    """The figure as the page shows it: its SVG (sharp at any zoom and on high-density screens)
+    inside ``<figure>``, ``width`` CSS px wide (:func:`page_width`), with its alt text and
+    caption (both escaped: they may quote data). An SVG in an ``<img>`` runs no script and
+    fetches nothing; the SVG is rendered anyway, for download, so a page PNG (a fourth of a
+    figure's cost) is not."""
     src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
     cap = f"<figcaption>{html(caption)}</figcaption>" if caption else ""
     img = f'<img src="{src}" width="{width}" alt="{html(alt)}"/>'
