@@ -103,18 +103,13 @@ class Page:
             return None
         try:
             png = (self.previous / f"{name}.png").read_bytes()
-            svg = (self.previous / f"{name}.svg").read_bytes()
-        except OSError:
-            return None
-        if not png.endswith(PNG_END):
-            return None
-        try:
             drawn = Drawn.from_text(png_text(png).get(DRAWING_KEYWORD, ""))
-        except ValueError:
+            if drawn.key != key or not png.endswith(PNG_END):
+                return None  # another drawing's (the SVG, read only for a match, is not needed)
+            svg = (self.previous / f"{name}.svg").read_bytes()
+        except (OSError, ValueError):
             return None
-        if drawn.key != key or drawn.svg != sha256(svg):
-            return None
-        return Kept(svg, png, drawn)
+        return Kept(svg, png, drawn) if drawn.svg == sha256(svg) else None
 
 
 @dataclass(frozen=True)

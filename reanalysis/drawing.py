@@ -40,7 +40,7 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(value: object) -> bool:
-    return type(value) in _PLAIN or (type(value) is tuple and all(type(v) in _PLAIN for v in value))  # type: ignore[union-attr]
+    return type(value) in _PLAIN or (type(value) is tuple and all(type(v) in _PLAIN for v in value))
 
 
 class Unkeyed(TypeError):
