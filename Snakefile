@@ -46,7 +46,7 @@ def parameters(chapter):
 
 
 # the chapters that render no study's results: nothing to wait for
-FREE = sorted(c for c in CHAPTERS if not results_read(c, parameters(c), STUDIES))
+FREE = sorted(c for c in CHAPTERS if not results_read(c, parameters(c), STUDIES, CHAPTERS))
 # every chapter's parameters, read by its step (not Snakemake `params`: see write_parameters)
 PARAMETERS = os.path.relpath(write_parameters({c: parameters(c) for c in CHAPTERS}))
 
@@ -57,18 +57,27 @@ def study_data(study):
 
 def chapter_inputs(wildcards):
     values = parameters(wildcards.chapter)
-    # a chapter without a study (the overview) reads every study, unless it reads none
-    data = sorted(str(p) for p in Path("data", values.get("study_id") or ".").glob("**/*") if p.is_file())
-    if CHAPTERS[wildcards.chapter].get("reads_data", True) is False:
-        data = []
     # the results artefacts the chapter renders (reanalysis.pipeline.results_read)
-    results = expand(RESULTS, study=results_read(wildcards.chapter, values, STUDIES))
+    read = results_read(wildcards.chapter, values, STUDIES, CHAPTERS)
+    # the data the chapter reads: its study's, or all of data/ (the overview), unless it reads
+    # none. A study whose results it renders is not listed file by file: any change to those
+    # files re-runs the study's results job, and Snakemake re-runs whatever renders its output.
+    # (At 64 studies the overview's and audit's ~600 data files each were a fifth of
+    # Snakemake's start: it matches every input against every rule's outputs.)
+    data = []
+    if CHAPTERS[wildcards.chapter].get("reads_data", True) is not False:
+        covered = {Path("data", study) for study in read}
+        root = Path("data", values.get("study_id") or ".")
+        entries = [] if root in covered or not root.is_dir() else sorted(root.iterdir())
+        for entry in (e for e in entries if e not in covered):
+            found = entry.glob("**/*") if entry.is_dir() else [entry]
+            data += sorted(str(p) for p in found if p.is_file())
     return [
         ENTRY[wildcards.chapter],
         "book/templates/" + CHAPTERS[wildcards.chapter]["template"],
         *PACKAGE,
         *data,
-        *results,
+        *expand(RESULTS, study=read),
     ]
 
 

@@ -214,13 +214,19 @@ def resolve_parameters(
     return values
 
 
-def results_read(chapter: str, values: dict[str, Any], studies: list[str] | None = None) -> list[str]:
+def results_read(
+    chapter: str,
+    values: dict[str, Any],
+    studies: list[str] | None = None,
+    chapters: dict[str, dict[str, Any]] | None = None,
+) -> list[str]:
     """The studies whose results artefact (``reanalysis.results``) the chapter renders: a study
     chapter its study's, a chapter across studies every study's, none for a chapter whose
     ``chapters.yml`` entry says ``reads_results: false`` (the worked example) or ``reads_data:
     false``. The workflow runs those ``results`` jobs first; a chapter whose parameters change a
-    verdict computes its own result (the artefact's key differs)."""
-    entry = load_chapters()[chapter]
+    verdict computes its own result (the artefact's key differs). ``chapters``: ``chapters.yml``
+    as :func:`load_chapters` gave it, when the caller has it (the workflow asks for every job)."""
+    entry = (chapters or load_chapters())[chapter]
     if entry.get("reads_data", True) is False or entry.get("reads_results", True) is False:
         return []
     studies = list_studies() if studies is None else studies
