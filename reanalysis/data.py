@@ -93,7 +93,8 @@ class Study:
     meta: dict
     arms: list[Arm]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    # where the study was read from, not what it says: a figure drawn from it does not depend on it
+    # where the study was read from, not what it says: neither a figure drawn from it nor its
+    # results depend on it (reanalysis.digest)
     folder: Path | None = field(default=None, metadata={"content": False})
 
     def arm(self, arm_id: str) -> Arm:

@@ -2,10 +2,11 @@
 
 A figure builder (:mod:`reanalysis.plots`) is a function of its arguments, the package's code,
 the plotting libraries, the style and the fonts installed. :class:`Drawing` holds a builder and
-its arguments without calling it; :func:`key` digests all of those. When a page's previous run
-showed a figure under the same key, :func:`reanalysis.plots.show` keeps that run's rendering
-(its SVG, PNG and page size) instead of drawing, laying out and rendering the figure again:
-the bytes are the ones a new drawing would give (``tests/test_drawing.py`` compares them).
+its arguments without calling it; :func:`key` digests all of those (:mod:`reanalysis.digest`).
+When a page's previous run showed a figure under the same key, :func:`reanalysis.plots.show`
+keeps that run's rendering (its SVG, PNG and page size) instead of drawing, laying out and
+rendering the figure again: the bytes are the ones a new drawing would give
+(``tests/test_drawing.py`` compares them).
 
 An argument this module cannot digest (a function, a path, an open figure's axes) makes the
 drawing unkeyed: it is drawn every time, as a plain figure is. A dataclass field marked
@@ -14,17 +15,16 @@ drawing unkeyed: it is drawn every time, as a plain figure is. A dataclass field
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import functools
 import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+from .digest import Unkeyed, feed
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -33,18 +33,6 @@ FORMAT = 1  # the key's layout: a new layout never matches an old rendering
 # the libraries a figure's pixels and coordinates come from (the package's own files and the
 # pandas and pandera versions are in reanalysis.data.code_digest)
 LIBRARIES = ("numpy", "scipy", "matplotlib", "seaborn", "lifelines", "pillow", "fonttools")
-
-
-# values whose repr is exact and holds no line break: a column of them is digested in one piece
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _plain(value: object) -> bool:
-    return type(value) in _PLAIN or (type(value) is tuple and all(type(v) in _PLAIN for v in value))
-
-
-class Unkeyed(TypeError):
-    """An argument whose content this module cannot digest: the figure is drawn every time."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +60,12 @@ def key(drawing: Drawing, synthetic: bool = False) -> str | None:
 
     h = hashlib.sha256(f"drawing {FORMAT}\0".encode())
     try:
-        _feed(h, (drawing.build.__module__, drawing.build.__qualname__, drawing.args, dict(drawing.kwargs)))
+        feed(h, (drawing.build.__module__, drawing.build.__qualname__, drawing.args, dict(drawing.kwargs)))
     except Unkeyed:
         return None
-    _feed(h, (_environment(), synthetic))
+    feed(h, (_environment(), synthetic))
     style = sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams) if k != "backend")
-    _feed(h, json.dumps(style))  # one string: the style is some 300 settings
+    feed(h, json.dumps(style))  # one string: the style is some 300 settings
     return h.hexdigest()
 
 
@@ -94,7 +82,7 @@ def _environment() -> str:
             return ""
 
     h = hashlib.sha256()
-    _feed(h, (code_digest(), tuple((name, known(name)) for name in LIBRARIES), _fonts()))
+    feed(h, (code_digest(), tuple((name, known(name)) for name in LIBRARIES), _fonts()))
     return h.hexdigest()
 
 
@@ -115,68 +103,3 @@ def _fonts() -> tuple[tuple[str, ...], ...]:
         for f in font_manager.fontManager.ttflist + font_manager.fontManager.afmlist
     }
     return tuple(sorted(entries))
-
-
-def _feed(h: Any, value: object) -> None:
-    """Add a value to the digest: its type and content, unambiguously (lengths and type names
-    delimit every part), or raise :class:`Unkeyed`."""
-    import numpy as np
-    import pandas as pd
-
-    def put(tag: str, data: bytes = b"") -> None:
-        h.update(f"{tag}:{len(data)}:".encode())
-        h.update(data)
-
-    if value is None or isinstance(value, (bool, int, float, str, bytes, np.generic, datetime.date)):
-        put(type(value).__name__, repr(value).encode())
-    elif value is pd.NA or value is pd.NaT:
-        put("missing", repr(value).encode())
-    elif isinstance(value, Enum):
-        put(f"enum {type(value).__qualname__}", repr(value.value).encode())
-    elif isinstance(value, (tuple, list)):
-        put(f"{type(value).__name__} {len(value)}")
-        for item in value:
-            _feed(h, item)
-    elif isinstance(value, Mapping):  # in order: a builder may draw in the order it is given
-        put(f"mapping {len(value)}")
-        for k, v in value.items():
-            _feed(h, k)
-            _feed(h, v)
-    elif isinstance(value, pd.DataFrame):
-        put(f"frame {value.shape}")
-        _feed(h, [str(t) for t in value.dtypes])
-        _feed(h, list(value.columns))
-        _feed(h, value.index)
-        for _, column in value.items():
-            _feed(h, column.array)
-    elif isinstance(value, pd.MultiIndex):
-        put(f"multiindex {len(value)}")
-        _feed(h, list(value.names))
-        _feed(h, value.tolist())
-    elif isinstance(value, (pd.Series, pd.Index)):
-        put(f"{type(value).__name__} {value.dtype} {len(value)}")
-        _feed(h, value.name)
-        if isinstance(value, pd.Series):
-            _feed(h, value.index)
-        _feed(h, value.array)
-    elif isinstance(value, (np.ndarray, pd.api.extensions.ExtensionArray)):
-        array = np.asarray(value)
-        put(f"array {array.dtype} {array.shape}")
-        if array.dtype.hasobject:
-            items = array.ravel().tolist()
-            if all(_plain(item) for item in items):  # one update, not two an item
-                text = "\n".join(f"{type(item).__name__}:{item!r}" for item in items)
-                put("plain", text.encode("utf-8", "surrogatepass"))
-            else:
-                for item in items:
-                    _feed(h, item)
-        else:
-            h.update(np.ascontiguousarray(array).tobytes())
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        put(f"dataclass {type(value).__module__}.{type(value).__qualname__}")
-        for f in dataclasses.fields(value):
-            if f.metadata.get("content", True):
-                _feed(h, f.name)
-                _feed(h, getattr(value, f.name))
-    else:
-        raise Unkeyed(type(value).__qualname__)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from enum import Enum
@@ -29,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import digest
 from . import findings as F
 from .checks import Check, Severity, Status, frame_row, to_frame
 from .checks.record import FIELDS
@@ -213,12 +215,10 @@ def _finding(row: dict[str, Any]) -> F.Finding:
     return F.Finding(row["outcome"], {arm: text for arm, text in row["printed"]}, row["effect"], verdict)
 
 
-def _payload(study_id: str, options: StudyOptions, result: StudyResult) -> dict[str, object]:
-    study = load_study(study_id)
+def _payload(study: Study, options: StudyOptions, result: StudyResult) -> dict[str, object]:
     return {
         "format": FORMAT,
-        "study": study_id,
-        "key": content_key(study_id, options),
+        "study": study.id,
         "options": dataclasses.asdict(options.for_study(study)),
         "records": [_to_json(c) for c in result.records],
         # the overview's rows of this study: worked out here, once per change of the study,
@@ -236,11 +236,34 @@ def _payload(study_id: str, options: StudyOptions, result: StudyResult) -> dict[
     }
 
 
+def meaning(study: Study, options: StudyOptions) -> str | None:
+    """SHA-256 of what the result is computed from: the study as loaded (its values and tables,
+    not its files' bytes: a comment or a file's layout is not in it; :mod:`reanalysis.digest`),
+    the options and the package's code; None for a value the digest cannot take. The
+    artefact's ``key`` (:func:`content_key`) is over the files' bytes instead, so that a reader
+    can check it without loading the study."""
+    options = options.for_study(study)
+    try:
+        return digest.of("study result", FORMAT, code_digest(), dataclasses.asdict(options), study)
+    except digest.Unkeyed:
+        return None
+
+
 def write_results(study_id: str, options: StudyOptions | None = None) -> Path:
     """Compute a study's result and write it, keyed, atomically; the same inputs give the
-    same bytes (no time, path or machine in the file)."""
+    same bytes (no time, path or machine in the file).
+
+    When the study's files changed but what they say did not (the previous artefact's
+    :func:`meaning` is this one's: a comment, a file's layout), the previous result is written
+    again under the new key instead of computed again: it is the result computing would give,
+    at a fraction of the cost (the reconstruction's replicates are most of a study's time)."""
     options = options or StudyOptions()
-    payload = _payload(study_id, options, compute(study_id, options))
+    study = load_study(study_id)
+    said = meaning(study, options)
+    payload = _previous(study_id, said)
+    if payload is None:
+        payload = _payload(study, options, _study_result(study, options.for_study(study)))
+    payload |= {"key": content_key(study_id, options), "meaning": said}
     path = artefact_path(study_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".checks.", suffix=".tmp")
@@ -249,11 +272,39 @@ def write_results(study_id: str, options: StudyOptions | None = None) -> Path:
             json.dump(payload, fh, ensure_ascii=False, indent=0, sort_keys=True, allow_nan=False)
             fh.write("\n")
         os.chmod(tmp, 0o644)  # mkstemp's file is private; the artefact is read by every job
+        # the same file under a second name, which the workflow does not remove before the
+        # study's next run (Snakemake removes a job's outputs first): what _previous reads
+        kept = tmp + ".kept"
+        try:
+            os.link(tmp, kept)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(tmp, kept)
+        os.replace(kept, kept_path(study_id))
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for name in (tmp, tmp + ".kept"):
+            Path(name).unlink(missing_ok=True)
         raise
     return path
+
+
+def kept_path(study_id: str) -> Path:
+    """The study's last artefact under a name that is not the workflow's output: the result
+    its next run may write again (:func:`write_results`)."""
+    return artefact_path(study_id).with_name("kept.json")
+
+
+def _previous(study_id: str, said: str | None) -> dict[str, Any] | None:
+    """The study's last artefact (:func:`kept_path`) when it holds the result of what the study
+    says now (this layout, the same :func:`meaning`), whatever its key, else None."""
+    if said is None:
+        return None
+    try:
+        payload = json.loads(kept_path(study_id).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(payload, dict) and payload.get("format") == FORMAT and payload.get("meaning") == said
+    return payload if ok else None
 
 
 def _current(study_id: str, options: StudyOptions) -> dict[str, Any] | None:

@@ -89,6 +89,47 @@ def _doctored_artefact() -> int:
     return len(payload["records"])
 
 
+def test_an_edit_that_changes_no_value_writes_the_previous_result_again(shelf, tmp_path, monkeypatch):
+    """A comment and a quoted field change the files' bytes (the key) but not what the study
+    says: the result is not computed again, and the bytes written are those computing gives.
+    A changed value, other options or other code compute it again."""
+    data = tmp_path / "data"
+    shutil.copytree(results.DATA_DIR, data)
+    monkeypatch.setattr(results, "DATA_DIR", data)
+    monkeypatch.setattr(data_module, "DATA_DIR", data)
+    path = results.write_results(STUDY)
+    before = json.loads(path.read_text())
+    with (data / STUDY / "study.yml").open("a") as fh:
+        fh.write("# a comment\n")
+    table = data / STUDY / "response.csv"
+    table.write_text(table.read_text().replace(",Table 3,", ',"Table 3",'))
+    computing = results._study_result
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(results, "_study_result", refuse)
+    path.unlink()  # as the workflow does before it runs the study's results job
+    kept = results.write_results(STUDY).read_bytes()
+    assert json.loads(kept)["key"] != before["key"]  # other bytes: readers see the new key
+    assert results.cached_records(STUDY, StudyOptions()) is not None
+    monkeypatch.setattr(results, "_study_result", computing)
+    path.unlink()
+    results.kept_path(STUDY).unlink()
+    assert results.write_results(STUDY).read_bytes() == kept
+    assert results.kept_path(STUDY).read_bytes() == kept
+    assert sorted(p.name for p in path.parent.iterdir()) == ["checks.json", "kept.json"]  # no temporary left
+    monkeypatch.setattr(results, "_study_result", refuse)
+    with pytest.raises(AssertionError, match="computed again"):  # other options
+        results.write_results(STUDY, StudyOptions(CheckOptions(test_rule="paper")))
+    with monkeypatch.context() as m, pytest.raises(AssertionError, match="computed again"):
+        m.setattr(results, "code_digest", lambda: "other code")
+        results.write_results(STUDY)
+    table.write_text(table.read_text().replace('"Table 3"', "Table 3a", 1))  # a value a record shows
+    with pytest.raises(AssertionError, match="computed again"):
+        results.write_results(STUDY)
+
+
 def test_cross_study_readers_use_the_current_artefact(shelf):
     """A doctored artefact under the current key shows through the audit and the overview:
     proof that they read the artefact instead of re-checking the study."""
