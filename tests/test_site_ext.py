@@ -64,3 +64,41 @@ def test_the_site_numbers_no_figures():
     config, _ = get_final_config(user_yaml=root / "_config.yml", cli_config=cli, sourcedir=root)
     assert config["numfig"] is False
     assert "sphinx_jupyterbook_latex" not in config["extensions"]
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXT / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compiled_templates_are_kept_beside_the_doctrees_and_follow_their_source(tmp_path):
+    """A template compiled by one site build is read back by the next (a new process, here a
+    new environment), renders the same, and a changed template is compiled again."""
+    from jinja2 import FileSystemLoader
+    from jinja2.sandbox import SandboxedEnvironment
+
+    template_cache = _load("template_cache")
+    source = tmp_path / "theme"
+    source.mkdir()
+    page = "<h1>{{ title|e }}</h1>{% for x in items %}<li>{{ x }}</li>{% endfor %}"
+    (source / "page.html").write_text(page)
+    out = tmp_path / "work" / "_build"
+
+    def render() -> str:
+        environment = SandboxedEnvironment(loader=FileSystemLoader(str(source)))
+        app = type("App", (), {"doctreedir": str(out / ".doctrees")})()
+        app.builder = type("Builder", (), {"templates": type("T", (), {"environment": environment})()})()
+        template_cache._use_cache(app)
+        return environment.get_template("page.html").render(title="<b>", items=[1, 2])
+
+    plain = SandboxedEnvironment(loader=FileSystemLoader(str(source))).get_template("page.html")
+    assert render() == plain.render(title="<b>", items=[1, 2]) == "<h1>&lt;b&gt;</h1><li>1</li><li>2</li>"
+    kept = list((out / template_cache.FOLDER).iterdir())
+    assert len(kept) == 1  # in the work folder, not in the site (out / "html")
+    assert render() == "<h1>&lt;b&gt;</h1><li>1</li><li>2</li>"  # read back
+    (source / "page.html").write_text("<h2>{{ title|e }}</h2>")
+    assert render() == "<h2>&lt;b&gt;</h2>"  # a changed template is compiled again
+    # no builder templates (e.g. a LaTeX build): nothing to do
+    template_cache._use_cache(type("App", (), {"builder": object(), "doctreedir": str(out)})())
