@@ -19,32 +19,27 @@ Nothing here changes what a job computes. The zygote only imports; it never runs
 child holds no state of another job. Without a zygote (``REANALYSIS_WARM`` unset, or its socket
 gone: a command run by hand, another node of a cluster) every path falls back to a fresh
 process. The stored notebooks, executed through the zygote, are compared by nbval against fresh
-kernels. Stdlib only at import, like :mod:`reanalysis.manifest`: the clients must start fast.
+kernels. Stdlib only at import, like :mod:`reanalysis.manifest`, and only what a client needs:
+the zygote's own modules are imported where it uses them (a build that finds nothing changed
+imports this module too, and must return fast).
 """
 
 from __future__ import annotations
 
-import ast
-import atexit
 import contextlib
-import gc
-import importlib
 import json
 import os
-import shutil
 import signal
 import socket
-import stat
 import struct
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import threading
 
 ZYGOTE_COMMAND = "_zygote"  # `python -m reanalysis _zygote SOCKET`: not a command for users
 ENV = "REANALYSIS_WARM"  # the zygote's socket, set by `build` for the jobs of its workflow
@@ -200,6 +195,8 @@ def kernel_manager_class() -> type:
 def preload_modules(templates: Path = TEMPLATES) -> list[str]:
     """:data:`BASE_MODULES` and the modules the chapter templates' code cells import (read
     with ``ast``, not run), in a stable order."""
+    import ast
+
     found: dict[str, None] = dict.fromkeys(BASE_MODULES)
     for template in sorted(templates.glob("*.ipynb")):
         try:
@@ -228,6 +225,9 @@ def serve(path: str, run_cli: Callable[[list[str]], int]) -> int:
     per request.
     Returns only in a child, with its exit status (the caller exits with it, so the child ends
     as a fresh process would: threads joined, ``atexit`` run, streams flushed)."""
+    import gc
+    import importlib
+
     gc.disable()  # no collection leaves holes in the pages the children share (see gc.freeze)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # `build` stops the zygote with SIGTERM
@@ -287,6 +287,11 @@ def _child(
 ) -> int:
     """In the forked child: become the client's process (streams, folder, environment,
     arguments, default signal handling), run the job, report its status on exit."""
+    import atexit
+    import gc
+    import threading
+    import traceback
+
     gc.enable()
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
@@ -400,6 +405,10 @@ def remove_orphaned_folders(tmp: str | None = None) -> list[Path]:
     by SIGKILL, but then nothing removes its folder. A folder is orphaned when it is this user's
     and the process it is named for is gone; a live (or reused) pid, another user's folder or a
     name without a pid is left alone. Returns the folders removed."""
+    import shutil
+    import stat
+    import tempfile
+
     removed = []
     for folder in Path(tmp or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
@@ -431,6 +440,10 @@ def starting_zygote() -> Iterator[Callable[[], dict[str, str]]]:
     wait until it is bound and get its environment entries. ``build`` starts it before its own
     checks of what changed: its imports (~2 s of CPU) then use the core those checks leave idle,
     instead of delaying the first job."""
+    import shutil
+    import subprocess
+    import tempfile
+
     from .buildstate import die_with_parent
 
     remove_orphaned_folders()
