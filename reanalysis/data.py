@@ -523,15 +523,20 @@ def _remembered(mark: Path, folder: Path) -> Study | None:
 
 
 def _remember(mark: Path, study: Study) -> None:
-    """Keep the validated study at ``mark``, whole or not at all (written aside, then renamed);
-    a read-only checkout simply validates again next time."""
+    """Keep the validated study at ``mark`` (:func:`_write_aside`)."""
+    _write_aside(mark, pickle.dumps(replace(study, folder=None), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _write_aside(path: Path, data: bytes) -> None:
+    """Write a file of the build's own whole or not at all (written aside, then renamed); a
+    read-only checkout simply works it out again next time."""
     try:
-        mark.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=mark.parent, prefix=".", suffix=".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(replace(study, folder=None), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, mark)
+                fh.write(data)
+            os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -585,6 +590,34 @@ def load_study(study_id: str, data_dir: Path | str | None = None) -> Study:
     while len(_LOADED) > _LOADED_MAX:
         _LOADED.popitem(last=False)
     return study
+
+
+def study_meaning(study_id: str, data_dir: Path | str | None = None) -> str:
+    """SHA-256 of what the study says as loaded (:func:`load_study`; :mod:`reanalysis.digest`):
+    its values and tables, not its files' bytes, so a comment or a file's layout does not change
+    it. Kept beside the validated study (``_build/validated/``), under the same name: one
+    study's is worked out once per content and code, in about 20 ms, then read back in well
+    under one (a chapter across 64 studies asks for all of them)."""
+    from . import digest
+
+    folder = Path(data_dir or DATA_DIR) / require_study_id(study_id)
+    if folder.is_dir():
+        refuse_links(folder)
+    kept = _mark(study_id, _digest(folder)).with_suffix(".meaning") if folder.is_dir() else None
+    try:
+        said = kept.read_text(encoding="ascii").strip() if kept is not None else ""
+    except OSError:
+        said = ""
+    if re.fullmatch(r"[0-9a-f]{64}", said):
+        return said
+    study = load_study(study_id, data_dir)  # an unknown or invalid study fails here, as loading does
+    try:
+        said = digest.of("study", study)
+    except digest.Unkeyed:  # a value the digest cannot take: its files' bytes stand for it
+        said = digest.of("study files", study_id, _digest(folder))
+    if kept is not None:
+        _write_aside(kept, f"{said}\n".encode())
+    return said
 
 
 def refuse_links(folder: Path) -> None:

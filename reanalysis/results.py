@@ -34,7 +34,16 @@ from . import digest
 from . import findings as F
 from .checks import Check, Severity, Status, frame_row, to_frame
 from .checks.record import FIELDS
-from .data import DATA_DIR, REPO_ROOT, Study, code_digest, load_study, load_study_meta, refuse_links
+from .data import (
+    DATA_DIR,
+    REPO_ROOT,
+    Study,
+    code_digest,
+    load_study,
+    load_study_meta,
+    refuse_links,
+    study_meaning,
+)
 from .pseudo import Endpoint, ReconKind, ReconRow
 from .recon_checks import Reconstruction, StudyOptions, StudyResult
 from .recon_checks import study_result as _study_result
@@ -236,17 +245,15 @@ def _payload(study: Study, options: StudyOptions, result: StudyResult) -> dict[s
     }
 
 
-def meaning(study: Study, options: StudyOptions) -> str | None:
-    """SHA-256 of what the result is computed from: the study as loaded (its values and tables,
-    not its files' bytes: a comment or a file's layout is not in it; :mod:`reanalysis.digest`),
-    the options and the package's code; None for a value the digest cannot take. The
-    artefact's ``key`` (:func:`content_key`) is over the files' bytes instead, so that a reader
-    can check it without loading the study."""
+def meaning(study: Study, options: StudyOptions) -> str:
+    """SHA-256 of what the result is computed from: what the study says as loaded (its values
+    and tables, not its files' bytes: a comment or a file's layout is not in it;
+    :func:`reanalysis.data.study_meaning`), the options and the package's code. The artefact's
+    ``key`` (:func:`content_key`) is over the files' bytes instead, so that a reader can check it
+    without loading the study."""
     options = options.for_study(study)
-    try:
-        return digest.of("study result", FORMAT, code_digest(), dataclasses.asdict(options), study)
-    except digest.Unkeyed:
-        return None
+    said = study_meaning(study.id, study.folder.parent if study.folder is not None else None)
+    return digest.of("study result", FORMAT, code_digest(), dataclasses.asdict(options), said)
 
 
 def write_results(study_id: str, options: StudyOptions | None = None) -> Path:
@@ -294,11 +301,9 @@ def kept_path(study_id: str) -> Path:
     return artefact_path(study_id).with_name("kept.json")
 
 
-def _previous(study_id: str, said: str | None) -> dict[str, Any] | None:
+def _previous(study_id: str, said: str) -> dict[str, Any] | None:
     """The study's last artefact (:func:`kept_path`) when it holds the result of what the study
     says now (this layout, the same :func:`meaning`), whatever its key, else None."""
-    if said is None:
-        return None
     try:
         payload = json.loads(kept_path(study_id).read_text(encoding="utf-8"))
     except (OSError, ValueError):
