@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from reanalysis import buildstate
+from reanalysis.chapter_inputs import data_files
 from reanalysis.data import list_studies
 from reanalysis.pipeline import (
     load_chapters,
@@ -57,26 +58,14 @@ def study_data(study):
 
 def chapter_inputs(wildcards):
     values = parameters(wildcards.chapter)
-    # the results artefacts the chapter renders (reanalysis.pipeline.results_read)
+    # the results artefacts the chapter renders (reanalysis.pipeline.results_read), and the
+    # data it reads apart from those studies' (reanalysis.chapter_inputs.data_files)
     read = results_read(wildcards.chapter, values, STUDIES, CHAPTERS)
-    # the data the chapter reads: its study's, or all of data/ (the overview), unless it reads
-    # none. A study whose results it renders is not listed file by file: any change to those
-    # files re-runs the study's results job, and Snakemake re-runs whatever renders its output.
-    # (At 64 studies the overview's and audit's ~600 data files each were a fifth of
-    # Snakemake's start: it matches every input against every rule's outputs.)
-    data = []
-    if CHAPTERS[wildcards.chapter].get("reads_data", True) is not False:
-        covered = {Path("data", study) for study in read}
-        root = Path("data", values.get("study_id") or ".")
-        entries = [] if root in covered or not root.is_dir() else sorted(root.iterdir())
-        for entry in (e for e in entries if e not in covered):
-            found = entry.glob("**/*") if entry.is_dir() else [entry]
-            data += sorted(str(p) for p in found if p.is_file())
     return [
         ENTRY[wildcards.chapter],
         "book/templates/" + CHAPTERS[wildcards.chapter]["template"],
         *PACKAGE,
-        *data,
+        *data_files(wildcards.chapter, values, read, CHAPTERS, Path("data")),
         *expand(RESULTS, study=read),
     ]
 

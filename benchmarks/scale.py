@@ -21,7 +21,7 @@ The copies are registered as chapters (``new-study``) and ``validate`` must pass
    real correction costs.
 
 and reads each executed chapter's own time from the build's output. It prints a Markdown table:
-per N the four wall times, what the edit re-ran, the mean study chapter, each cross-study
+per N the four wall times, what the edit re-ran and kept, the mean study chapter, each cross-study
 chapter (overview, audit, synthesis), and the cost per added study (difference of cold builds
 over the difference of N). Run: ``.venv/bin/python benchmarks/scale.py --studies 4 16``.
 """
@@ -39,13 +39,14 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, StepFailed, copy_repository, fmt, run, stamps  # noqa: E402
+from bench import ROOT, StepFailed, copy_repository, fmt, run  # noqa: E402
 
 PY = sys.executable
 CROSS_STUDY = ("overview", "audit", "synthesis")  # the chapters that read every study
 OTHER_CHAPTERS = ("patient_demo", "validation")  # neither a study's chapter nor cross-study
 MAX_EXTRA_PATIENTS = 3  # an arm's printed size is raised by 0..3: counts stay within it
 EXECUTED_RE = re.compile(r"^executed (\S+) in ([\d.]+) s")
+KEPT_RE = re.compile(r"^kept (\S+) \(")  # a chapter whose inputs said nothing new (chapter_inputs)
 ARM_N_RE = re.compile(r"(\{[^}]*\bn:\s*)(\d+)")
 
 
@@ -153,17 +154,17 @@ def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
         print(f"  N={n} no-change: {fmt(nochange)} s", file=sys.stderr)
         edited = made[0] if made else edit_target(book)
         yml = book / "data" / edited / "study.yml"
-        edits, own, rerun = [], [], []
+        edits, own, rerun, kept = [], [], [], []
         for k in range(n_edits):  # one machine's speed varies by a third: the median of a few
             text = yml.read_text(encoding="utf-8") + f"# scale benchmark edit {k}\n"
             yml.write_text(text, encoding="utf-8")
-            before = stamps(book)
             took, edit_out = run(build, book, env)
-            after = stamps(book)
-            rerun = sorted(c for c in after if before.get(c) != after[c])
+            rerun = sorted(chapter_times(edit_out))
+            kept = sorted(m.group(1) for line in edit_out.splitlines() if (m := KEPT_RE.match(line)))
             edits.append(took)
             own.append(chapter_times(edit_out).get(edited, float("nan")))
-            print(f"  N={n} one-study edit: {fmt(took)} s ({', '.join(rerun)})", file=sys.stderr)
+            said = f"{', '.join(rerun)}; kept: {', '.join(kept) or 'none'}"
+            print(f"  N={n} one-study edit: {fmt(took)} s ({said})", file=sys.stderr)
         sized = made[0] if made else edit_target(book, sized=True)  # a study that prints an arm's size
         sized_yml = book / "data" / sized / "study.yml"
         value_edits, value_own = [], []
@@ -185,6 +186,7 @@ def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
             "value edits": value_edits,
             "value edit chapter": statistics.median(value_own),
             "rerun": rerun,
+            "kept": kept,
             "edited": edited,
             "study mean": statistics.mean(studies) if studies else float("nan"),
             **{c: times.get(c, float("nan")) for c in CROSS_STUDY},
@@ -206,6 +208,8 @@ def report(rows: list[dict[str, object]], jobs: int) -> None:
         per = "" if prev is None else fmt((r["cold"] - prev["cold"]) / (r["n"] - prev["n"]))
         rerun = r["rerun"]
         shown = [c if c != r["edited"] else "the edited study" for c in rerun]
+        if r["kept"]:
+            shown.append(f"kept: {', '.join(r['kept'])}")
         print(
             f"| {r['n']} | {fmt(r['cold'])} | {per} | {fmt(r['no-change'])} | {fmt(r['edit'])} "
             f"| {', '.join(fmt(e) for e in r['edits'])} | {fmt(r['edit chapter'])} | {', '.join(shown)} "

@@ -83,19 +83,32 @@ def cmd_execute(args: argparse.Namespace) -> None:
         overrides = dict(every[args.chapter])
     overrides.update(P.parse_assignments(args.param))
     _absolute_paths(overrides)
-    resolve_parameters(args.chapter, overrides)  # a bad parameter says so, even while a build runs
+    values = resolve_parameters(args.chapter, overrides)  # a bad parameter says so, even while a build runs
     start = time.perf_counter()
     progress = args.progress or sys.stderr.isatty()  # papermill's cell bar, on a terminal
     into_book = args.output is None  # the book's notebook: hold the book, as build and site do
     with buildstate.book_lock() if into_book else contextlib.nullcontext():
         # what this step can change: its own notebook (others may be replaced by other jobs meanwhile)
         before, written = buildstate.snapshot([args.chapter]), _file_hash(args.output)
+        stamp = Path(args.stamp) if args.stamp and into_book else None
+        if stamp is not None:  # in the workflow: a chapter whose inputs say nothing new is kept
+            from . import chapter_inputs
+            from .pipeline import EXECUTED, write_stamp
+
+            inputs = chapter_inputs.digest(args.chapter, values)
+            notebook = EXECUTED / f"{args.chapter}.ipynb"
+            if chapter_inputs.unchanged(stamp, inputs, notebook):
+                write_stamp(stamp, notebook, values)
+                print(f"kept {args.chapter} (what it reads says the same) -> {notebook}", flush=True)
+                return
         try:
             out = execute_chapter(args.chapter, overrides, output=args.output, progress=progress)
             if args.stamp:  # the workflow's record of the notebook it wrote (pipeline.stale_chapters)
                 from .pipeline import write_stamp
 
-                write_stamp(Path(args.stamp), out, resolve_parameters(args.chapter, overrides))
+                write_stamp(Path(args.stamp), out, values)
+                if stamp is not None:
+                    chapter_inputs.remember(stamp, inputs, out)
                 buildstate.record_seconds(args.chapter, time.perf_counter() - start)  # its priority next time
         except KeyboardInterrupt:
             if into_book:

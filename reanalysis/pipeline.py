@@ -446,9 +446,10 @@ def _swap_folder(new: Path, final: Path) -> None:
 
 PLAN_RE = re.compile(r"^chapter\s+(\d+)\s*$")
 STEP_RE = re.compile(r"^(\d+) of (\d+) steps \((\d+%)\) done")
-# a chapter's or the site's closing line (cli.cmd_execute, cli.cmd_site), found anywhere in a line:
-# the jobs share one pipe, and a job's unfinished line (no newline yet) can come just before it
-DONE_RE = re.compile(r"(?:executed \S+ in [\d.]+ s|site) -> .*")
+# a chapter's (executed or kept) or the site's closing line (cli.cmd_execute, cli.cmd_site), found
+# anywhere in a line: the jobs share one pipe, and a job's unfinished line (no newline yet) can
+# come just before it
+DONE_RE = re.compile(r"(?:executed \S+ in [\d.]+ s|kept \S+ \([^)]*\)|site) -> .*")
 
 
 # after SIGINT/SIGTERM, how long the workflow's processes get to stop and clean up (a chapter

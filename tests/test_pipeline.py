@@ -164,7 +164,8 @@ def test_warnings_are_not_stored(tmp_path, monkeypatch):
 
 
 def test_workflow_progress_shows_chapters_steps_and_errors(capsys):
-    """Unless verbose, the build shows the plan, each executed chapter, the step count and errors."""
+    """Unless verbose, the build shows the plan, each executed or kept chapter, the step count and
+    errors."""
     script = (
         "import sys\n"
         "print('Building DAG of jobs...')\n"
@@ -174,6 +175,7 @@ def test_workflow_progress_shows_chapters_steps_and_errors(capsys):
         # another job's unfinished line just before a chapter's closing line, in the shared pipe
         "print('Select jobs to execute', end='')\n"
         "print('executed audit in 2.0 s -> book/chapters/audit.ipynb')\n"
+        "print('kept overview (what it reads says the same) -> book/chapters/overview.ipynb')\n"
         "print('1 of 4 steps (25%) done')\n"
         "print('error: data/li2022/baseline.csv, line 2: bad', file=sys.stderr)\n"
         "sys.exit(1)\n"
@@ -185,6 +187,7 @@ def test_workflow_progress_shows_chapters_steps_and_errors(capsys):
         "executing 3 chapter(s), then building the site\n"
         "executed li2022 in 1.0 s -> book/chapters/li2022.ipynb\n"
         "executed audit in 2.0 s -> book/chapters/audit.ipynb\n"
+        "kept overview (what it reads says the same) -> book/chapters/overview.ipynb\n"
         "  [1/4 steps done, 25%]\n"
     )
     assert err == "error: data/li2022/baseline.csv, line 2: bad\n"

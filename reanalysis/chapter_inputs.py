@@ -1,0 +1,127 @@
+"""What a chapter reads, and whether it says anything new since the chapter was last executed.
+
+The workflow lists a chapter's inputs (:func:`data_files`, for the Snakefile) and re-runs the
+chapter when one of them changes. A chapter job whose inputs still *say* the same as when its
+notebook was written keeps that notebook instead of executing again: an early cut-off, as
+ninja's ``restat``, Shake and Bazel make one. The typical case is an edit of one study that
+changes no value (a comment, a file's layout): the study's results are the same
+(:func:`reanalysis.results.write_results` writes them again without computing them), and the
+chapters across studies have nothing new to show.
+
+What the chapter's inputs say (:func:`digest`): its template, its ``chapters.yml`` entry, the
+package's code, its parameters, the bytes of data files that belong to no study, the bytes of
+its own study's files (a study's chapter publishes them as a zip), and, for every other study
+it reads (its results, or its files), what the study says as loaded
+(:func:`reanalysis.data.study_meaning`). A study's results artefact is a function of that, the
+options and the code, so it need not be read here. This assumes a chapter reads another study
+only as loaded, never its files' bytes: a chapter that publishes the files of studies other than
+its own would need their bytes here. The job records the digest beside its stamp with the
+notebook's hash (:func:`remember`); the next run keeps the notebook only when both match and
+every download the notebook links to is there (:func:`unchanged`).
+
+Nothing here imports a table library at import: the Snakefile imports :func:`data_files`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1  # the digest's layout: a record of another layout never matches
+SUFFIX = ".inputs"  # beside the chapter's stamp, _build/.stamps/<chapter>.done: not a workflow output
+
+
+def data_files(
+    chapter: str, values: dict[str, Any], read: list[str], chapters: dict[str, dict[str, Any]], data: Path
+) -> list[str]:
+    """The data files the workflow lists as the chapter's inputs, as paths under ``data``: its
+    study's, or everything in ``data`` for a chapter without a study, none when its entry says
+    ``reads_data: false``. The files of a study whose results it renders (``read``) are not
+    listed one by one: a change to them re-runs the study's results job, and Snakemake re-runs
+    whatever renders its output. (At 64 studies the ~600 data files the overview and the audit
+    listed each were a fifth of Snakemake's start: it matches every input against every rule's
+    outputs.)"""
+    if chapters[chapter].get("reads_data", True) is False:
+        return []
+    covered = {data / study for study in read}
+    root = data / values["study_id"] if values.get("study_id") else data
+    entries = [] if root in covered or not root.is_dir() else sorted(root.iterdir())
+    files: list[str] = []
+    for entry in (e for e in entries if e not in covered):
+        found = entry.glob("**/*") if entry.is_dir() else [entry]
+        files += sorted(str(p) for p in found if p.is_file())
+    return files
+
+
+def digest(
+    chapter: str,
+    values: dict[str, Any],
+    chapters: dict[str, dict[str, Any]] | None = None,
+    studies: list[str] | None = None,
+) -> str:
+    """SHA-256 of what the chapter's inputs say (see the module's docstring)."""
+    from .data import DATA_DIR, code_digest, list_studies, study_meaning
+    from .pipeline import TEMPLATES, load_chapters, results_read
+
+    chapters = chapters if chapters is not None else load_chapters()
+    studies = studies if studies is not None else list_studies()
+    entry = chapters[chapter]
+    read = results_read(chapter, values, studies, chapters)
+    own = values.get("study_id")
+    data = Path(DATA_DIR)
+    h = hashlib.sha256(f"chapter inputs {FORMAT}\0".encode())
+
+    def put(name: str, payload: bytes) -> None:
+        h.update(f"{name}\0{len(payload)}\0".encode())
+        h.update(payload)
+
+    put("template", (TEMPLATES / entry["template"]).read_bytes())
+    put("entry", json.dumps(entry, sort_keys=True, default=str).encode())
+    put("code", code_digest().encode())
+    put("parameters", json.dumps(values, sort_keys=True, default=str).encode())
+    files = data_files(chapter, values, read, chapters, data)
+    if own in read:  # its own study's files, which the chapter publishes: their bytes
+        files += sorted(str(p) for p in (data / own).glob("**/*") if p.is_file())
+    # every other study it reads (its results, or its files): what the study says as loaded
+    said = set(read) | {Path(f).relative_to(data).parts[0] for f in files}
+    said = {study for study in said if study != own and study in studies}
+    for name in sorted(files):
+        rel = Path(name).relative_to(data)
+        if rel.parts[0] not in said:
+            put(f"data/{rel.as_posix()}", Path(name).read_bytes())
+    for study in sorted(said):
+        put(f"study/{study}", study_meaning(study).encode())
+    return h.hexdigest()
+
+
+def record_path(stamp: Path) -> Path:
+    """Where a chapter's record of its inputs is kept: beside its stamp, which the workflow
+    removes before it runs the chapter (Snakemake removes a job's outputs first)."""
+    return stamp.with_suffix(SUFFIX)
+
+
+def remember(stamp: Path, inputs: str, notebook: Path) -> None:
+    """Record what the inputs said when the chapter wrote ``notebook``."""
+    from .pipeline import _atomic_write_text, notebook_hash
+
+    path = record_path(stamp)
+    record = {"format": FORMAT, "inputs": inputs, "notebook": notebook_hash(notebook)}
+    _atomic_write_text(path, json.dumps(record, sort_keys=True) + "\n")
+
+
+def unchanged(stamp: Path, inputs: str, notebook: Path) -> bool:
+    """True when the chapter's inputs say what they said when it wrote ``notebook``, the
+    notebook is that one, and every download it links to is there: it need not run again."""
+    from .pipeline import download_links, notebook_hash
+
+    try:
+        record = json.loads(record_path(stamp).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record, dict) or record.get("format") != FORMAT or record.get("inputs") != inputs:
+        return False
+    if record.get("notebook") != notebook_hash(notebook):
+        return False
+    return all((notebook.parent / link).is_file() for link in download_links(notebook))
