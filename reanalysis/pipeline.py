@@ -513,7 +513,8 @@ def _follow(proc: subprocess.Popen, quiet: bool) -> int:
         if not quiet:
             print(line, end="", flush=True)
         elif m := PLAN_RE.match(line):
-            print(f"executing {m.group(1)} chapter(s), then building the site", flush=True)
+            n = m.group(1)
+            print(f"checking {n} chapter(s) (each is executed or kept), then building the site", flush=True)
         elif m := STEP_RE.match(line):
             print(f"  [{m.group(1)}/{m.group(2)} steps done, {m.group(3)}]", flush=True)
         elif m := DONE_RE.search(line):

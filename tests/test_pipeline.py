@@ -184,7 +184,7 @@ def test_workflow_progress_shows_chapters_steps_and_errors(capsys):
     out, err = capsys.readouterr()
     assert code == 1
     assert out == (
-        "executing 3 chapter(s), then building the site\n"
+        "checking 3 chapter(s) (each is executed or kept), then building the site\n"
         "executed li2022 in 1.0 s -> book/chapters/li2022.ipynb\n"
         "executed audit in 2.0 s -> book/chapters/audit.ipynb\n"
         "kept overview (what it reads says the same) -> book/chapters/overview.ipynb\n"
