@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from reanalysis import buildstate
-from reanalysis.chapter_inputs import data_files
+from reanalysis.chapter_inputs import data_files, study_files
 from reanalysis.data import list_studies
 from reanalysis.pipeline import (
     load_chapters,
@@ -52,10 +52,6 @@ FREE = sorted(c for c in CHAPTERS if not results_read(c, parameters(c), STUDIES,
 PARAMETERS = os.path.relpath(write_parameters({c: parameters(c) for c in CHAPTERS}))
 
 
-def study_data(study):
-    return sorted(str(p) for p in Path("data", study).glob("**/*") if p.is_file())
-
-
 def chapter_inputs(wildcards):
     values = parameters(wildcards.chapter)
     # the results artefacts the chapter renders (reanalysis.pipeline.results_read), and the
@@ -83,7 +79,7 @@ def chapter_priority(wildcards):
 rule results:
     input:
         PACKAGE,
-        lambda wildcards: study_data(wildcards.study),
+        lambda wildcards: study_files(wildcards.study, Path("data")),
     output:
         RESULTS,
     priority: buildstate.RESULTS_PRIORITY

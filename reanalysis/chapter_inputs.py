@@ -33,6 +33,12 @@ FORMAT = 1  # the digest's layout: a record of another layout never matches
 SUFFIX = ".inputs"  # beside the chapter's stamp, _build/.stamps/<chapter>.done: not a workflow output
 
 
+def study_files(study: str, data: Path) -> list[str]:
+    """A study's files, as paths under ``data``, sorted: what its results job reads, and what
+    its chapter publishes as a zip."""
+    return sorted(str(p) for p in (data / study).glob("**/*") if p.is_file())
+
+
 def data_files(
     chapter: str, values: dict[str, Any], read: list[str], chapters: dict[str, dict[str, Any]], data: Path
 ) -> list[str]:
@@ -83,7 +89,7 @@ def digest(
     put("parameters", json.dumps(values, sort_keys=True, default=str).encode())
     files = data_files(chapter, values, read, chapters, data)
     if own in read:  # its own study's files, which the chapter publishes: their bytes
-        files += sorted(str(p) for p in (data / own).glob("**/*") if p.is_file())
+        files += study_files(own, data)
     # every other study it reads (its results, or its files): what the study says as loaded
     said = set(read) | {Path(f).relative_to(data).parts[0] for f in files}
     said = {study for study in said if study != own and study in studies}
