@@ -120,8 +120,11 @@ def force_config(text: str) -> str:
     return new
 
 
+KEPT_RE = re.compile(r"^kept (\S+) \(", re.MULTILINE)  # a chapter whose inputs said nothing new
+
+
 def stamps(book: Path) -> dict[str, int]:
-    """Chapter → mtime of its workflow stamp (touched whenever the chapter is executed)."""
+    """Chapter → mtime of its workflow stamp (touched whenever the chapter is executed or kept)."""
     return {
         p.stem: p.stat().st_mtime_ns for p in (book / "_build" / ".stamps").glob("*.done") if p.stem != "site"
     }
@@ -139,10 +142,13 @@ def bench_once(book: Path, tmp: Path, env: dict[str, str]) -> tuple[dict[str, fl
 
     def timed_build(step: str, cmd: list[str]) -> None:
         before = stamps(book)
-        seconds[step], _ = run(cmd, book, env)
+        seconds[step], out = run(cmd, book, env)
         after = stamps(book)
-        names = sorted(c for c in after if before.get(c) != after[c])
+        kept = sorted(KEPT_RE.findall(out))
+        names = sorted(c for c in after if before.get(c) != after[c] and c not in kept)
         executed[step] = f"all {len(names)} chapters" if not before else (", ".join(names) or "nothing")
+        if kept:
+            executed[step] += f"; kept: {', '.join(kept)}"
         print(f"  {step}: {fmt(seconds[step])} s ({executed[step]})", file=sys.stderr)
 
     shutil.rmtree(book / "_build", ignore_errors=True)

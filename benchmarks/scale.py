@@ -39,14 +39,13 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, StepFailed, copy_repository, fmt, run  # noqa: E402
+from bench import KEPT_RE, ROOT, StepFailed, copy_repository, fmt, run  # noqa: E402
 
 PY = sys.executable
 CROSS_STUDY = ("overview", "audit", "synthesis")  # the chapters that read every study
 OTHER_CHAPTERS = ("patient_demo", "validation")  # neither a study's chapter nor cross-study
 MAX_EXTRA_PATIENTS = 3  # an arm's printed size is raised by 0..3: counts stay within it
 EXECUTED_RE = re.compile(r"^executed (\S+) in ([\d.]+) s")
-KEPT_RE = re.compile(r"^kept (\S+) \(")  # a chapter whose inputs said nothing new (chapter_inputs)
 ARM_N_RE = re.compile(r"(\{[^}]*\bn:\s*)(\d+)")
 
 
@@ -160,7 +159,7 @@ def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
             yml.write_text(text, encoding="utf-8")
             took, edit_out = run(build, book, env)
             rerun = sorted(chapter_times(edit_out))
-            kept = sorted(m.group(1) for line in edit_out.splitlines() if (m := KEPT_RE.match(line)))
+            kept = sorted(KEPT_RE.findall(edit_out))
             edits.append(took)
             own.append(chapter_times(edit_out).get(edited, float("nan")))
             said = f"{', '.join(rerun)}; kept: {', '.join(kept) or 'none'}"
