@@ -601,22 +601,23 @@ def study_meaning(study_id: str, data_dir: Path | str | None = None) -> str:
     from . import digest
 
     folder = Path(data_dir or DATA_DIR) / require_study_id(study_id)
-    if folder.is_dir():
-        refuse_links(folder)
-    kept = _mark(study_id, _digest(folder)).with_suffix(".meaning") if folder.is_dir() else None
+    if not folder.is_dir():
+        load_study(study_id, data_dir)  # says the study is unknown, as loading does
+    refuse_links(folder)
+    content = _digest(folder)
+    kept = _mark(study_id, content).with_suffix(".meaning")
     try:
-        said = kept.read_text(encoding="ascii").strip() if kept is not None else ""
+        said = kept.read_text(encoding="ascii").strip()
     except OSError:
         said = ""
     if re.fullmatch(r"[0-9a-f]{64}", said):
         return said
-    study = load_study(study_id, data_dir)  # an unknown or invalid study fails here, as loading does
+    study = load_study(study_id, data_dir)  # an invalid study fails here, as loading does
     try:
         said = digest.of("study", study)
     except digest.Unkeyed:  # a value the digest cannot take: its files' bytes stand for it
-        said = digest.of("study files", study_id, _digest(folder))
-    if kept is not None:
-        _write_aside(kept, f"{said}\n".encode())
+        said = digest.of("study files", study_id, content)
+    _write_aside(kept, f"{said}\n".encode())
     return said
 
 
