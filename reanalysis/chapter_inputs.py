@@ -9,14 +9,15 @@ changes no value (a comment, a file's layout): the study's results are the same
 chapters across studies have nothing new to show.
 
 What the chapter's inputs say (:func:`digest`): its template, its ``chapters.yml`` entry, the
-package's code, its parameters, the bytes of data files that belong to no study, the bytes of
-its own study's files (a study's chapter publishes them as a zip), and, for every other study
-it reads (its results, or its files), what the study says as loaded
-(:func:`reanalysis.data.study_meaning`). A study's results artefact is a function of that, the
-options and the code, so it need not be read here. This assumes a chapter reads another study
-only as loaded, never its files' bytes: a chapter that publishes the files of studies other than
-its own would need their bytes here. The job records the digest beside its stamp with the
-notebook's hash (:func:`remember`); the next run keeps the notebook only when both match and
+package's code, its parameters, the bytes of data files that belong to no study, and what every
+study it reads (its results, or its files) says as loaded
+(:func:`reanalysis.data.study_meaning`); but the bytes of its own study's files when it publishes
+them (a study's chapter links them as a zip, :func:`publishes`; the worked example, built on a
+study, links none). A study's results artefact is a function of what the study says, the options
+and the code, so it need not be read here. This assumes a chapter reads a study only as loaded,
+never its files' bytes, unless it publishes them: a chapter that published the files of studies
+other than its own would need their bytes here. The job records the digest beside its stamp with
+the notebook's hash (:func:`remember`); the next run keeps the notebook only when both match and
 every download the notebook links to is there (:func:`unchanged`).
 
 Nothing here imports a table library at import: the Snakefile imports :func:`data_files`.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +45,21 @@ def data_files(
     chapter: str, values: dict[str, Any], read: list[str], chapters: dict[str, dict[str, Any]], data: Path
 ) -> list[str]:
     """The data files the workflow lists as the chapter's inputs, as paths under ``data``: its
-    study's, or everything in ``data`` for a chapter without a study, none when its entry says
-    ``reads_data: false``. The files of a study whose results it renders (``read``) are not
-    listed one by one: a change to them re-runs the study's results job, and Snakemake re-runs
-    whatever renders its output. (At 64 studies the ~600 data files the overview and the audit
-    listed each were a fifth of Snakemake's start: it matches every input against every rule's
-    outputs.)"""
+    study's and the data folder's format notes (which the study's zip carries), or everything in
+    ``data`` for a chapter without a study, none when its entry says ``reads_data: false``. The
+    files of a study whose results it renders (``read``) are not listed one by one: a change to
+    them re-runs the study's results job, and Snakemake re-runs whatever renders its output. (At
+    64 studies the ~600 data files the overview and the audit listed each were a fifth of
+    Snakemake's start: it matches every input against every rule's outputs.)"""
+    from .data import FORMAT_NOTES
+
     if chapters[chapter].get("reads_data", True) is False:
         return []
     covered = {data / study for study in read}
     root = data / values["study_id"] if values.get("study_id") else data
     entries = [] if root in covered or not root.is_dir() else sorted(root.iterdir())
+    if root != data and (data / FORMAT_NOTES).is_file():
+        entries.append(data / FORMAT_NOTES)  # in the study's zip (downloads.study_zip)
     files: list[str] = []
     for entry in (e for e in entries if e not in covered):
         found = entry.glob("**/*") if entry.is_dir() else [entry]
@@ -61,14 +67,64 @@ def data_files(
     return files
 
 
+def publishes(study: str | None, notebook: Path) -> bool:
+    """Whether the chapter of ``notebook`` publishes the files of ``study`` (its own): the
+    notebook links the study's zip (:func:`reanalysis.downloads.study_zip`). A chapter not yet
+    executed counts as publishing them. Whether it does is a function of what :func:`digest`
+    digests besides the study's bytes (the template, the parameters, the code, what the study
+    says), so a chapter whose digest as a non-publisher is unchanged publishes nothing now either."""
+    from .downloads import study_zip_name
+    from .pipeline import download_links
+
+    if not study:
+        return False
+    if not notebook.is_file():
+        return True
+    name = study_zip_name(study)
+    return any(link.rsplit("/", 1)[-1] == name for link in download_links(notebook))
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a chapter's inputs said before it ran (:func:`current`): as a chapter that publishes its
+    study's files would read them and as one that reads its study only as loaded (the same for
+    a chapter without a study of its own). Worked out together, so that what is recorded after
+    the chapter ran (as its new notebook turns out) is what it read, even if a file changed
+    meanwhile."""
+
+    study: str | None
+    published: str
+    loaded: str
+
+    def for_notebook(self, notebook: Path) -> str:
+        """The digest that applies to the chapter whose notebook is ``notebook``."""
+        return self.published if publishes(self.study, notebook) else self.loaded
+
+
+def current(
+    chapter: str,
+    values: dict[str, Any],
+    chapters: dict[str, dict[str, Any]] | None = None,
+    studies: list[str] | None = None,
+) -> Inputs:
+    """What the chapter's inputs say now (:class:`Inputs`, from :func:`digest`)."""
+    published = digest(chapter, values, chapters, studies, published=True)
+    own = values.get("study_id") or None
+    loaded = digest(chapter, values, chapters, studies, published=False) if own else published
+    return Inputs(own, published, loaded)
+
+
 def digest(
     chapter: str,
     values: dict[str, Any],
     chapters: dict[str, dict[str, Any]] | None = None,
     studies: list[str] | None = None,
+    published: bool = True,
 ) -> str:
-    """SHA-256 of what the chapter's inputs say (see the module's docstring)."""
-    from .data import DATA_DIR, code_digest, list_studies, study_meaning
+    """SHA-256 of what the chapter's inputs say (see the module's docstring); ``published``:
+    as a chapter that publishes its own study's files (:func:`publishes`), which then counts
+    their bytes instead of what the study says."""
+    from .data import DATA_DIR, FORMAT_NOTES, code_digest, list_studies, study_meaning
     from .pipeline import TEMPLATES, load_chapters, results_read
 
     chapters = chapters if chapters is not None else load_chapters()
@@ -88,11 +144,13 @@ def digest(
     put("code", code_digest().encode())
     put("parameters", json.dumps(values, sort_keys=True, default=str).encode())
     files = data_files(chapter, values, read, chapters, data)
-    if own in read:  # its own study's files, which the chapter publishes: their bytes
-        files += study_files(own, data)
-    # every other study it reads (its results, or its files): what the study says as loaded
+    if own and published:  # its own study's files, which it publishes: their bytes
+        files += study_files(own, data) if own in read else []  # else data_files listed them
+    elif own:  # the format notes are listed for the zip it does not publish
+        files = [f for f in files if Path(f) != data / FORMAT_NOTES]
+    # every study it reads (its results, or its files): what the study says as loaded
     said = set(read) | {Path(f).relative_to(data).parts[0] for f in files}
-    said = {study for study in said if study != own and study in studies}
+    said = {study for study in said if study in studies and not (published and study == own)}
     for name in sorted(files):
         rel = Path(name).relative_to(data)
         if rel.parts[0] not in said:
@@ -108,16 +166,16 @@ def record_path(stamp: Path) -> Path:
     return stamp.with_suffix(SUFFIX)
 
 
-def remember(stamp: Path, inputs: str, notebook: Path) -> None:
+def remember(stamp: Path, inputs: Inputs, notebook: Path) -> None:
     """Record what the inputs said when the chapter wrote ``notebook``."""
     from .pipeline import _atomic_write_text, notebook_hash
 
     path = record_path(stamp)
-    record = {"format": FORMAT, "inputs": inputs, "notebook": notebook_hash(notebook)}
+    record = {"format": FORMAT, "inputs": inputs.for_notebook(notebook), "notebook": notebook_hash(notebook)}
     _atomic_write_text(path, json.dumps(record, sort_keys=True) + "\n")
 
 
-def unchanged(stamp: Path, inputs: str, notebook: Path) -> bool:
+def unchanged(stamp: Path, inputs: Inputs, notebook: Path) -> bool:
     """True when the chapter's inputs say what they said when it wrote ``notebook``, the
     notebook is that one, and every download it links to is there: it need not run again."""
     from .pipeline import download_links, notebook_hash
@@ -126,7 +184,8 @@ def unchanged(stamp: Path, inputs: str, notebook: Path) -> bool:
         record = json.loads(record_path(stamp).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if not isinstance(record, dict) or record.get("format") != FORMAT or record.get("inputs") != inputs:
+    said = inputs.for_notebook(notebook)
+    if not isinstance(record, dict) or record.get("format") != FORMAT or record.get("inputs") != said:
         return False
     if record.get("notebook") != notebook_hash(notebook):
         return False

@@ -95,7 +95,7 @@ def cmd_execute(args: argparse.Namespace) -> None:
             from . import chapter_inputs
             from .pipeline import EXECUTED, write_stamp
 
-            inputs = chapter_inputs.digest(args.chapter, values)
+            inputs = chapter_inputs.current(args.chapter, values)
             notebook = EXECUTED / f"{args.chapter}.ipynb"
             if chapter_inputs.unchanged(stamp, inputs, notebook):
                 write_stamp(stamp, notebook, values)

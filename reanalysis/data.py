@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 NOT_STATED = "not stated"  # the response criterion of a study that does not name one
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("REANALYSIS_DATA", REPO_ROOT / "data"))
+FORMAT_NOTES = "README.md"  # data/'s format notes, which every study's zip carries (downloads.study_zip)
 META_REQUIRED = ("id", "short_title", "citation", "design", "source", "arms")
 STUDY_ID_RE = re.compile(r"[a-z0-9_]+")
 

@@ -383,23 +383,28 @@ def _zip(entries: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def study_zip_name(study_id: str) -> str:
+    """The name of a study's data zip on its chapter's page (:func:`study_zip`)."""
+    return f"{study_id}-data.zip"
+
+
 def study_zip(study_id: str, page: Page | None) -> str:
     """Zip the study's extracted data (its own files in ``data/``: ``study.yml`` and the known
     table CSVs, never a symlink, hidden file, backup or note) with the format notes and a
     machine-readable schema; return the link line. Aggregates only: ``data/`` holds no patients."""
-    from .data import DATA_DIR, require_study_id, study_files
+    from .data import DATA_DIR, FORMAT_NOTES, require_study_id, study_files
     from .schema import describe
 
     if page is None:
         return ""
-    name = f"{require_study_id(study_id)}-data.zip"
+    name = study_zip_name(require_study_id(study_id))
     href = page.claim(name)
     if page.folder is not None:
         folder = Path(DATA_DIR) / study_id
         entries = {f"{study_id}/{p.name}": p.read_bytes() for p in study_files(folder)}
-        readme = Path(DATA_DIR) / "README.md"
+        readme = Path(DATA_DIR) / FORMAT_NOTES
         if readme.is_file():
-            entries[f"{study_id}/README.md"] = readme.read_bytes()
+            entries[f"{study_id}/{FORMAT_NOTES}"] = readme.read_bytes()
         schema = json.dumps(describe(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
         entries[f"{study_id}/schema.json"] = schema.encode("utf-8")
         page.write(name, _zip(entries))
