@@ -10,7 +10,7 @@ from . import warm
 if sys.argv[1:2] == [warm.ZYGOTE_COMMAND] and len(sys.argv) == 3:
     from .cli import main
 
-    sys.exit(warm.serve(sys.argv[2], main))  # returns in each forked job, with its status
+    warm.finish(warm.serve(sys.argv[2], main))  # returns in each forked job, with its status
 if sys.argv[1:2] == ["_snakemake"]:  # the build's workflow (reanalysis.pipeline.snakemake_main)
     from .pipeline import snakemake_main
 

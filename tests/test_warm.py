@@ -106,6 +106,38 @@ def test_a_command_runs_forked_with_its_streams_and_exit_status(zygote):
     assert "Traceback" not in failed.stderr
 
 
+FINISH = """\
+import atexit, sys, threading, time
+from reanalysis import warm
+{setup}
+atexit.register(lambda: sys.stdout.write("exit handler ran; "))
+def late():
+    time.sleep(0.2)
+    sys.stdout.write("thread joined; ")
+threading.Thread(target=late).start()
+sys.stdout.write("written, not flushed; ")
+warm.finish({status})
+"""
+
+
+@pytest.mark.parametrize(
+    ("status", "setup"),
+    [
+        (0, ""),  # a job that succeeded: no teardown
+        (3, ""),  # one that failed: the usual end
+        (0, "del atexit._run_exitfuncs  # no private hook: the usual end"),
+    ],
+)
+def test_a_forked_job_ends_as_a_process_does(status, setup):
+    """What a job's process does at its end (``warm.finish``): threads joined, exit handlers
+    run, streams flushed, its status; only the freeing of every object is skipped, and only
+    after a job that succeeded."""
+    buffered = {k: v for k, v in _env(None).items() if k != "PYTHONUNBUFFERED"}  # as a job's streams may be
+    ended = _python(FINISH.format(setup=setup, status=status), buffered)
+    assert ended.returncode == status, ended.stderr
+    assert ended.stdout == "written, not flushed; thread joined; exit handler ran; "
+
+
 def _probe_notebook(folder: Path) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
