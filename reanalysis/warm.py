@@ -262,13 +262,13 @@ def serve(path: str, run_cli: Callable[[list[str]], int]) -> int:
 
 
 def finish(status: int) -> NoReturn:
-    """End a forked job's process as the interpreter ends one (its non-daemon threads joined,
-    its exit handlers run, its standard streams flushed), but, after a job that succeeded,
-    without the teardown that follows: freeing, one by one, every object the zygote had
-    imported, which writes to (and so copies) each page the job shared with the zygote. That
-    took about 0.15-0.2 s of CPU for a small job (some 200 processes in a 64-study cold build),
-    and the job held its client's output pipe meanwhile: the build's end waited for the site
-    job's.
+    """End a forked job's process (or the workflow's Snakemake process) as the interpreter
+    ends one (its non-daemon threads joined, its exit handlers run: logs flushed, its standard
+    streams flushed), but, after a job that succeeded, without the teardown that follows:
+    freeing, one by one, every object the zygote had imported, which writes to (and so copies)
+    each page the job shared with the zygote. That took about 0.15-0.2 s of CPU for a small job
+    (some 200 processes in a 64-study cold build), and the job held its client's output pipe
+    meanwhile: the build's end waited for the site job's.
 
     A job that succeeded has cleaned up after itself (a chapter's run has shut its kernel down;
     exit handlers remove temporary folders and close a kernel's sockets). A job that failed or

@@ -129,9 +129,9 @@ warm.finish({status})
     ],
 )
 def test_a_forked_job_ends_as_a_process_does(status, setup):
-    """What a job's process does at its end (``warm.finish``): threads joined, exit handlers
-    run, streams flushed, its status; only the freeing of every object is skipped, and only
-    after a job that succeeded."""
+    """What a job's process (and the workflow's Snakemake process) does at its end
+    (``warm.finish``): threads joined, exit handlers run, streams flushed, its status; only the
+    freeing of every object is skipped, and only after a job that succeeded."""
     buffered = {k: v for k, v in _env(None).items() if k != "PYTHONUNBUFFERED"}  # as a job's streams may be
     ended = _python(FINISH.format(setup=setup, status=status), buffered)
     assert ended.returncode == status, ended.stderr
