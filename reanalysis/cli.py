@@ -133,6 +133,7 @@ def cmd_site(args: argparse.Namespace) -> None:
         before = buildstate.snapshot(())  # the site step replaces no notebook: only the site
         try:
             print(f"site -> {build_site()}")
+            warm.remember_site_modules()  # what the next build's site zygote imports beforehand
         except KeyboardInterrupt:
             raise Interrupted(buildstate.describe_change(before, buildstate.snapshot(()))) from None
 

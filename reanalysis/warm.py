@@ -15,6 +15,10 @@ chapter templates import), then waits on a Unix socket in a private temporary fo
 - a chapter's kernel is started by :func:`kernel_manager_class` as ``python -m reanalysis.warm
   kernel -f CONNECTION_FILE``, which asks the zygote for a forked ipykernel the same way.
 
+Two refinements: a job of :data:`EARLY_COMMANDS` (``results``) is forked as soon as the part of
+the stack it uses is imported; and ``site`` jobs are forked by a second zygote, forked from the
+first, which imports the site step's own stack beforehand at idle priority (:func:`_site_zygote`).
+
 Nothing here changes what a job computes. The zygote only imports; it never runs a job, so a
 child holds no state of another job. Without a zygote (``REANALYSIS_WARM`` unset, or its socket
 gone: a command run by hand, another node of a cluster) every path falls back to a fresh
@@ -54,6 +58,8 @@ BASE_MODULES = (
     "reanalysis.sitebuild",
     "reanalysis.results",
     "pandera.pandas",  # a results job validates its study (reanalysis.data imports it when it reads tables)
+    "lifelines",  # and estimates Kaplan-Meier curves (reanalysis.survival imports it when it does)
+    "tqdm",  # and draws its replicates (reanalysis.reconstruct)
     "papermill",
     "nbclient",
     "jupyter_client",
@@ -68,6 +74,30 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 MATPLOTLIB_INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets as MPLBACKEND
 PARENT_POLL_S = 1.0  # how often a kernel's launcher checks that its `execute` still runs (as ipykernel)
 HEADER = struct.Struct("!I")  # length of the JSON request that follows
+# jobs forked while the zygote still imports, once the module named (the last of BASE_MODULES
+# they use) is imported: a `results` job uses the numeric part of the stack (the command line,
+# the data, the checks, Kaplan-Meier: ~2.1 of ~2.7 s of imports), not the chapters' part
+# (matplotlib, the kernel). After an edit of one study its results job heads the build's
+# longest path: forked when asked, not when the whole stack is in.
+EARLY_COMMANDS = {"results": "tqdm"}
+# The site step, last in every build and alone, imported Sphinx, myst-nb and the theme first
+# (~0.75 s on one core). A second zygote, forked from the first once the stack is in, imports
+# them beforehand in CPU time no job wants (SCHED_IDLE), then forks the site jobs
+# (_site_zygote). It imports what the last site step had imported (recorded in the build folder,
+# SITE_MODULES_FILE), or, without a record, these entry points.
+SITE_COMMAND = "site"
+SITE_ZYGOTE_NAME = "site-zygote"  # the site zygote's process name (ps, /proc/PID/comm)
+PR_SET_NAME = 15  # prctl(2)
+SITE_MODULES_FILE = ".site-modules.txt"
+SITE_ENTRY_MODULES = (
+    "jupyter_book.cli.main",
+    "jupyter_book.sphinx",
+    "sphinx.application",
+    "myst_nb.sphinx_ext",
+    "sphinx_book_theme",
+)
+MAX_SITE_MODULES = 20_000  # read no further: a site step records ~3,100 (all it had imported)
+MODULE_NAME = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"  # a dotted name, nothing else
 
 
 # --- client side: a command or a kernel launcher asks the zygote for a forked process ---
@@ -222,7 +252,9 @@ def preload_modules(templates: Path = TEMPLATES) -> list[str]:
 def serve(path: str, run_cli: Callable[[list[str]], int]) -> int:
     """The zygote (``python -m reanalysis _zygote PATH``, whose ``__main__`` passes the command
     line's ``main`` as ``run_cli``): listen on ``path``, import the stack, then fork one child
-    per request.
+    per request. Jobs of :data:`EARLY_COMMANDS` are forked while the imports go on, as soon as
+    what they use is imported; the others wait for the whole stack. ``site`` jobs are handed to
+    the site zygote once it is ready (:func:`_site_zygote`).
     Returns only in a child, with its exit status (the caller ends the child with it through
     :func:`finish`: threads joined, ``atexit`` run, streams flushed, as a fresh process ends)."""
     import gc
@@ -234,31 +266,41 @@ def serve(path: str, run_cli: Callable[[list[str]], int]) -> int:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)  # clients may queue while the imports run
+    early: set[str] = set()  # commands whose jobs are forked now
+    waiting: list[_Request] = []  # the others, until the stack is imported
     for name in preload_modules():
         with contextlib.suppress(Exception):  # a module that fails here fails in its job, as usual
             importlib.import_module(name)
+        early.update(command for command, after in EARLY_COMMANDS.items() if after == name)
+        queued = _queued(listener) if early else []
+        for k, job in enumerate(queued):
+            if job.command() not in early:
+                waiting.append(job)
+            elif _fork(job, [listener, *waiting, *queued[k + 1 :]]):
+                return _child(job, run_cli)
     # what the imports made is never collected: a child's collections then skip it instead of
     # walking (and so copying) every page of it, as Python's gc.freeze documents for fork
     gc.freeze()
+    for k, job in enumerate(waiting):
+        if _fork(job, [listener, *waiting[k + 1 :]]):
+            return _child(job, run_cli)
+    site = _SiteZygote.start(listener)
+    if site is not None and site.child:  # in the site zygote: returns in its jobs only
+        return _site_zygote(site.channel, site.ready_fd, run_cli)
     while True:
         try:
             conn, _ = listener.accept()
         except InterruptedError:
             continue
         try:
-            request, fds = _receive(conn)
+            job = _receive(conn)
         except (OSError, ValueError):
             conn.close()
             continue
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            listener.close()
-            return _child(conn, request, fds, run_cli)
-        conn.close()
-        for fd in fds:
-            os.close(fd)
+        if site is not None and job.command() == SITE_COMMAND and site.take(job):
+            continue
+        if _fork(job, [listener, *([site.channel] if site else [])], site.ready_fd if site else None):
+            return _child(job, run_cli)
 
 
 def finish(status: int) -> NoReturn:
@@ -290,9 +332,33 @@ def finish(status: int) -> NoReturn:
     os._exit(status)
 
 
-def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
-    msg, fds, _flags, _addr = socket.recv_fds(conn, HEADER.size, 3)
-    if len(msg) != HEADER.size or len(fds) != 3:
+class _Request:
+    """A client's request as the zygote holds it: the connection (the job's status goes back on
+    it), the client's standard streams and what the job is. (Not a dataclass: a build that finds
+    nothing changed imports this module, and ``dataclasses`` imports ``inspect``.)"""
+
+    __slots__ = ("conn", "request", "fds")
+
+    def __init__(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+        self.conn, self.request, self.fds = conn, request, fds
+
+    def command(self) -> str | None:
+        """The ``python -m reanalysis`` command a "cli" job runs (None for a kernel)."""
+        argv = self.request.get("argv") or [None]
+        return argv[0] if self.request.get("kind") == "cli" else None
+
+    def close(self) -> None:
+        self.conn.close()
+        for fd in self.fds:
+            os.close(fd)
+
+
+def _receive(conn: socket.socket, extra: int = 0) -> _Request:
+    """Read a request (its header with the three streams, then its JSON) from ``conn``; with
+    ``extra`` descriptors before the streams, those come first in ``fds`` (the site zygote's
+    requests carry the client's connection so)."""
+    msg, fds, _flags, _addr = socket.recv_fds(conn, HEADER.size, 3 + extra)
+    if len(msg) != HEADER.size or len(fds) != 3 + extra:
         for fd in fds:
             os.close(fd)
         raise ValueError("malformed request")
@@ -304,16 +370,178 @@ def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
             if not chunk:
                 raise ValueError("truncated request")
             body += chunk
-        return json.loads(body), fds
+        return _Request(conn, json.loads(body), fds)
     except (OSError, ValueError):
         for fd in fds:
             os.close(fd)
         raise
 
 
-def _child(
-    conn: socket.socket, request: dict[str, Any], fds: list[int], run_cli: Callable[[list[str]], int]
-) -> int:
+def _queued(listener: socket.socket) -> list[_Request]:
+    """The requests waiting on ``listener`` now, without waiting for more."""
+    found = []
+    listener.setblocking(False)
+    try:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return found
+            conn.setblocking(True)
+            with contextlib.suppress(OSError, ValueError):  # a client that left: nothing to run
+                found.append(_receive(conn))
+    finally:
+        listener.setblocking(True)
+
+
+def _fork(job: _Request, others: list[Any], fd: int | None = None) -> bool:
+    """Fork ``job``'s process: True in the child, which closes ``others`` (the zygote's sockets,
+    requests it holds for other jobs) and ``fd``; False in the zygote, which closes its copy of
+    the job's connection and streams."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.fork() == 0:
+        for other in others:
+            other.close()
+        if fd is not None:
+            os.close(fd)
+        return True
+    job.close()
+    return False
+
+
+class _SiteZygote:
+    """The zygote's handle on the site zygote (:func:`_site_zygote`): the channel it passes
+    site jobs on, and the pipe on which the site zygote says its imports are done."""
+
+    __slots__ = ("channel", "ready_fd", "child", "ready")
+
+    def __init__(self, channel: socket.socket, ready_fd: int, child: bool) -> None:
+        self.channel, self.ready_fd, self.child, self.ready = channel, ready_fd, child, False
+
+    @classmethod
+    def start(cls, listener: socket.socket) -> _SiteZygote | None:
+        """Fork the site zygote: the handle in both processes (``child`` says which), or None
+        where a thread cannot be given idle priority (not Linux: the site job imports its own)."""
+        if not hasattr(os, "SCHED_IDLE"):
+            return None
+        ours, theirs = socket.socketpair()
+        ready_r, ready_w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.fork() == 0:
+            listener.close()
+            ours.close()
+            os.close(ready_r)
+            return cls(theirs, ready_w, child=True)
+        theirs.close()
+        os.close(ready_w)
+        return cls(ours, ready_r, child=False)
+
+    def take(self, job: _Request) -> bool:
+        """Pass ``job`` on to the site zygote if it is ready; False leaves it to the caller (the
+        imports not done, or the site zygote gone)."""
+        import select
+
+        if not self.ready:
+            if not select.select([self.ready_fd], [], [], 0)[0]:
+                return False
+            self.ready = os.read(self.ready_fd, 1) == b"1"  # b"": it ended without saying so
+            if not self.ready:
+                return False
+        body = json.dumps(job.request).encode()
+        try:
+            socket.send_fds(self.channel, [HEADER.pack(len(body))], [job.conn.fileno(), *job.fds])
+            self.channel.sendall(body)
+        except OSError:
+            return False
+        job.close()  # the site zygote holds the job's connection and streams now
+        return True
+
+
+def _site_zygote(channel: socket.socket, ready_fd: int, run_cli: Callable[[list[str]], int]) -> int:
+    """The site zygote, forked from the zygote once the stack is imported: a thread of lowest
+    priority (SCHED_IDLE: it runs only when no job wants the CPU, so no chapter waits for it)
+    imports what a site step imports on top (:func:`site_modules`), then says so on
+    ``ready_fd``; the zygote then passes it the ``site`` jobs (with the client's connection),
+    and it forks each from its main thread, after the importing thread has ended: the job runs
+    at the usual priority and inherits no lock the imports held. It stops with the zygote.
+    Returns only in a job's process."""
+    import threading
+
+    from .buildstate import die_with_parent
+
+    die_with_parent()
+    _set_name(SITE_ZYGOTE_NAME)
+    importer = threading.Thread(
+        target=_import_idle, args=(site_modules(), ready_fd), name="site-imports", daemon=True
+    )
+    importer.start()
+    while True:
+        try:
+            passed = _receive(channel, extra=1)
+        except (OSError, ValueError):  # the zygote ended: so does its build
+            os._exit(0)
+        job = _Request(socket.socket(fileno=passed.fds[0]), passed.request, passed.fds[1:])
+        importer.join()  # the zygote passes jobs on only once told the imports are done
+        if _fork(job, [channel]):
+            return _child(job, run_cli)
+
+
+def _set_name(name: str) -> None:
+    """This process's name as ``ps`` and ``/proc/PID/comm`` show it (Linux; 15 bytes)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def _import_idle(names: list[str], ready_fd: int) -> None:
+    """Import ``names`` in this thread at idle priority, then write to ``ready_fd``."""
+    import importlib
+
+    with contextlib.suppress(OSError, AttributeError):  # this thread only (Linux: pid 0 is it)
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    for name in names:
+        with contextlib.suppress(Exception):  # one that fails here fails in the site job, as usual
+            importlib.import_module(name)
+    with contextlib.suppress(OSError):
+        os.write(ready_fd, b"1")
+
+
+def site_modules() -> list[str]:
+    """What the site zygote imports: the modules the last site step had imported, as recorded
+    by :func:`remember_site_modules` (dotted names only), else :data:`SITE_ENTRY_MODULES`."""
+    import re
+
+    from .pipeline import BUILD
+
+    try:
+        names = (BUILD / SITE_MODULES_FILE).read_text(encoding="utf-8").split()
+    except (OSError, ValueError):
+        return list(SITE_ENTRY_MODULES)
+    return [name for name in names[:MAX_SITE_MODULES] if re.fullmatch(MODULE_NAME, name)]
+
+
+def remember_site_modules() -> None:
+    """Record the modules this process has imported (a site step's, when it is done) for the
+    next build's site zygote. A hint only: written whole or not at all, a failure ignored."""
+    import re
+
+    from .pipeline import BUILD
+
+    names = [name for name in sys.modules if name != "__main__" and re.fullmatch(MODULE_NAME, name)]
+    target = BUILD / SITE_MODULES_FILE
+    aside = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        aside.write_text("\n".join(names) + "\n", encoding="utf-8")
+        os.replace(aside, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            aside.unlink()
+
+
+def _child(job: _Request, run_cli: Callable[[list[str]], int]) -> int:
     """In the forked child: become the client's process (streams, folder, environment,
     arguments, default signal handling), run the job, report its status on exit."""
     import atexit
@@ -321,6 +549,7 @@ def _child(
     import threading
     import traceback
 
+    conn, request, fds = job.conn, job.request, job.fds
     gc.enable()
     for target, fd in enumerate(fds):
         os.dup2(fd, target)

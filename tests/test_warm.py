@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -275,7 +276,8 @@ def test_a_job_is_stopped_when_its_client_is_killed(zygote, tmp_path):
 
 
 def _children_of_zygote() -> list[int]:
-    """The zygote's forked jobs and kernels (its command line, but not started by this process)."""
+    """The zygote's forked jobs and kernels (its command line, but not started by this process,
+    nor the site zygote, which lives as long as the zygote)."""
     out = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -284,7 +286,8 @@ def _children_of_zygote() -> list[int]:
                 ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
                 continue
-            if warm.ZYGOTE_COMMAND.encode() in cmd and ppid != os.getpid():
+            site_zygote = (proc / "comm").read_text().strip() == warm.SITE_ZYGOTE_NAME
+            if warm.ZYGOTE_COMMAND.encode() in cmd and ppid != os.getpid() and not site_zygote:
                 out.append(int(proc.name))
     return out
 
@@ -322,3 +325,161 @@ def test_the_folders_of_killed_builds_are_removed_by_the_next(short_tmp, monkeyp
         assert not orphan.exists()
         assert alive.is_dir() and unnamed.is_dir() and elsewhere.is_dir() and link.is_symlink()
     assert not mine.exists()
+
+
+# A zygote run by a script, with its imports and its jobs replaced: `gate` (a module whose
+# import waits until a file exists) holds the imports back; each job prints which process
+# forked it and at what CPU priority, instead of running a command.
+STAGED_ZYGOTE = """\
+import json, os, sys
+from reanalysis import warm
+warm.preload_modules = lambda: {preload!r}
+warm.EARLY_COMMANDS = {{"early": "json"}}
+warm.site_modules = lambda: {site_modules!r}
+def job(argv):
+    parent = open(f"/proc/{{os.getppid()}}/comm").read().strip()
+    print(json.dumps({{"argv": argv, "parent": parent, "policy": os.sched_getscheduler(0)}}), flush=True)
+    return 0
+warm.finish(warm.serve(sys.argv[1], job))
+"""
+GATE = """\
+import os, sys, time
+with open(os.environ["GATE_LOG"], "a") as log:
+    log.write(f"{{__name__}} {{os.sched_getscheduler(0)}}\\n")
+while not os.path.exists({release!r}):
+    time.sleep(0.02)
+"""
+
+
+@pytest.fixture
+def staged(short_tmp):
+    """A function that starts a staged zygote (STAGED_ZYGOTE: it imports ``preload``, its site
+    zygote ``site_modules``) and returns ``(ask, release, gate_log)``: ``ask(command)`` runs a
+    job through it and returns what the job printed (None if not done within ``timeout``),
+    ``release(name)`` lets the import of gate module ``name`` (``gate1``, ``gate2``) finish, and
+    ``gate_log`` has a line per import of one (its name and its thread's CPU policy)."""
+    procs, clients = [], []
+
+    def start(preload: list[str], site_modules: list[str]):
+        for gate in ("gate1", "gate2"):
+            (short_tmp / f"{gate}.py").write_text(GATE.format(release=str(short_tmp / f"{gate}.go")))
+        script = short_tmp / "staged.py"
+        script.write_text(STAGED_ZYGOTE.format(preload=preload, site_modules=site_modules))
+        sock = str(short_tmp / "z.sock")
+        env = _env(None, PYTHONPATH=f"{short_tmp}:{REPO_ROOT}", GATE_LOG=str(short_tmp / "gate.log"))
+        procs.append(subprocess.Popen([sys.executable, str(script), sock], env=env, cwd=REPO_ROOT))
+        deadline = time.monotonic() + 30
+        while not os.path.exists(sock):
+            assert time.monotonic() < deadline, "the zygote did not bind its socket"
+            time.sleep(0.02)
+
+        def ask(command: str) -> Callable[[float], dict | None]:
+            """Start a client for ``command``; returns ``result(timeout)``: what the job
+            printed, or None while it has not ended."""
+            probe = f"from reanalysis import warm; warm.run_forked('cli', [{command!r}])"
+            out = short_tmp / f"out{len(clients)}.json"
+            with out.open("w") as sink:  # a file: the zygote may hold the client's streams
+                clients.append(subprocess.Popen([sys.executable, "-c", probe], env=_env(sock), stdout=sink))
+            client = clients[-1]
+
+            def result(timeout: float = 60) -> dict | None:
+                try:
+                    client.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    return None
+                return json.loads(out.read_text())
+
+            return result
+
+        def release(gate: str) -> None:
+            (short_tmp / f"{gate}.go").write_text("")
+
+        return ask, release, short_tmp / "gate.log"
+
+    yield start
+    for proc in clients + procs:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_results_job_is_forked_before_the_rest_of_the_stack_is_imported(staged):
+    """A job of EARLY_COMMANDS runs as soon as what it uses is imported (it is looked for
+    between two imports); any other job waits for the whole stack."""
+    ask, release, _ = staged(["gate1", "json", "gate2"], [])
+    early, other = ask("early"), ask("other")
+    assert early(2) is None and other(0) is None  # asked while `gate1` is imported: both wait
+    release("gate1")  # then `json`: what an early job needs is in
+    assert early()["argv"] == ["early"]  # while the zygote imports `gate2`
+    assert other(2) is None  # not before the stack is in
+    release("gate2")
+    assert other()["argv"] == ["other"]
+
+
+EARLY_PROBE = """\
+import json, sys
+from reanalysis import warm
+base = list(warm.BASE_MODULES)
+upto = base.index(warm.EARLY_COMMANDS["results"]) + 1
+for name in base[:upto]:  # what the zygote has imported when it forks an early results job
+    __import__(name)
+before = set(sys.modules)
+if sys.argv[1] == "rest":  # what it imports after
+    for name in warm.preload_modules()[upto:]:
+        __import__(name)
+else:  # what a results job imports
+    from reanalysis import results
+    from reanalysis.recon_checks import StudyOptions
+    results.compute(sys.argv[1], StudyOptions())
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_a_results_job_forked_early_imports_nothing_the_zygote_imports_later():
+    """A `results` job forked early (EARLY_COMMANDS) finds what it uses imported: it imports
+    none of the modules the zygote imports after its marker (it would import them itself,
+    again, on the build's longest path: `lifelines` did). A study's real job, in a fresh
+    interpreter."""
+    from reanalysis.data import list_studies
+
+    def new_modules(arg: str) -> set[str]:
+        run = _python(EARLY_PROBE.replace("sys.argv[1]", repr(arg)), _env(None))
+        assert run.returncode == 0, run.stderr
+        return set(json.loads(run.stdout))
+
+    rest = new_modules("rest")
+    assert len(rest) > 100  # the chapters' part of the stack
+    assert new_modules(list_studies()[0]) & rest == set()
+
+
+def test_the_site_job_is_forked_from_the_site_zygote_once_it_has_imported(staged):
+    """Until the site zygote has imported its modules (here: `gate1`, held back), site jobs are
+    forked by the zygote itself; then by the site zygote, whose imports ran at idle priority but
+    whose jobs run at the usual one. Other jobs stay the zygote's."""
+    ask, release, gate_log = staged(["json"], ["json", "gate1"])
+    before = ask(warm.SITE_COMMAND)()
+    assert before["argv"] == [warm.SITE_COMMAND] and before["parent"] != warm.SITE_ZYGOTE_NAME
+    release("gate1")
+    deadline = time.monotonic() + 60
+    while (site := ask(warm.SITE_COMMAND)())["parent"] != warm.SITE_ZYGOTE_NAME:
+        assert time.monotonic() < deadline, "the site zygote never took a site job"
+        time.sleep(0.05)
+    assert site["policy"] == os.SCHED_OTHER  # not the importing thread's idle priority
+    assert ask("other")()["parent"] != warm.SITE_ZYGOTE_NAME
+    assert gate_log.read_text().split() == ["gate1", str(os.SCHED_IDLE)]
+
+
+def test_the_site_step_s_imports_are_recorded_for_the_next_site_zygote(tmp_path, monkeypatch):
+    """A site step records the modules it imported; the next site zygote imports them (dotted
+    names only: the record is read as data), or the entry points when there is no record."""
+    from reanalysis import pipeline
+
+    monkeypatch.setattr(pipeline, "BUILD", tmp_path)
+    assert warm.site_modules() == list(warm.SITE_ENTRY_MODULES)
+    warm.remember_site_modules()
+    recorded = warm.site_modules()
+    assert "reanalysis.warm" in recorded and "__main__" not in recorded
+    assert set(recorded) <= set(sys.modules)
+    assert [p.name for p in tmp_path.iterdir()] == [warm.SITE_MODULES_FILE]  # nothing left aside
+    lines = ["os.path", "../etc/passwd", "x;y", "/abs", "a-b", "sphinx.application"]
+    (tmp_path / warm.SITE_MODULES_FILE).write_text("\n".join(lines) + "\n")
+    assert warm.site_modules() == ["os.path", "sphinx.application"]
