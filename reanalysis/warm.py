@@ -528,17 +528,11 @@ def remember_site_modules() -> None:
     next build's site zygote. A hint only: written whole or not at all, a failure ignored."""
     import re
 
+    from .data import _write_aside
     from .pipeline import BUILD
 
     names = [name for name in sys.modules if name != "__main__" and re.fullmatch(MODULE_NAME, name)]
-    target = BUILD / SITE_MODULES_FILE
-    aside = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    try:
-        aside.write_text("\n".join(names) + "\n", encoding="utf-8")
-        os.replace(aside, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            aside.unlink()
+    _write_aside(BUILD / SITE_MODULES_FILE, ("\n".join(names) + "\n").encode())
 
 
 def _child(job: _Request, run_cli: Callable[[list[str]], int]) -> int:
