@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from reanalysis import buildstate
-from reanalysis.chapter_inputs import data_files, study_files
+from reanalysis.chapter_inputs import data_files, files_under
 from reanalysis.data import list_studies
 from reanalysis.pipeline import (
     load_chapters,
@@ -79,7 +79,7 @@ def chapter_priority(wildcards):
 rule results:
     input:
         PACKAGE,
-        lambda wildcards: study_files(wildcards.study, Path("data")),
+        lambda wildcards: files_under(wildcards.study, Path("data")),
     output:
         RESULTS,
     priority: buildstate.RESULTS_PRIORITY

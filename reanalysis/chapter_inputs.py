@@ -35,9 +35,11 @@ FORMAT = 1  # the digest's layout: a record of another layout never matches
 SUFFIX = ".inputs"  # beside the chapter's stamp, _build/.stamps/<chapter>.done: not a workflow output
 
 
-def study_files(study: str, data: Path) -> list[str]:
-    """A study's files, as paths under ``data``, sorted: what its results job reads, and what
-    its chapter publishes as a zip."""
+def files_under(study: str, data: Path) -> list[str]:
+    """Every file under the study's folder, as paths under ``data``, sorted: the inputs of its
+    results job, and the bytes a chapter that publishes the study counts. On the safe side: more
+    than the study's own files (:func:`reanalysis.data.study_files`, which are read and zipped),
+    so a stray file there (a backup) re-runs the study's jobs, which then change nothing."""
     return sorted(str(p) for p in (data / study).glob("**/*") if p.is_file())
 
 
@@ -145,7 +147,7 @@ def digest(
     put("parameters", json.dumps(values, sort_keys=True, default=str).encode())
     files = data_files(chapter, values, read, chapters, data)
     if own and published:  # its own study's files, which it publishes: their bytes
-        files += study_files(own, data) if own in read else []  # else data_files listed them
+        files += files_under(own, data) if own in read else []  # else data_files listed them
     elif own:  # the format notes are listed for the zip it does not publish
         files = [f for f in files if Path(f) != data / FORMAT_NOTES]
     # every study it reads (its results, or its files): what the study says as loaded
