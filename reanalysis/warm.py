@@ -299,7 +299,7 @@ def serve(path: str, run_cli: Callable[[list[str]], int]) -> int:
             continue
         if site is not None and job.command() == SITE_COMMAND and site.take(job):
             continue
-        if _fork(job, [listener, *([site.channel] if site else [])], site.ready_fd if site else None):
+        if _fork(job, [listener, *([site] if site else [])]):
             return _child(job, run_cli)
 
 
@@ -394,17 +394,15 @@ def _queued(listener: socket.socket) -> list[_Request]:
         listener.setblocking(True)
 
 
-def _fork(job: _Request, others: list[Any], fd: int | None = None) -> bool:
-    """Fork ``job``'s process: True in the child, which closes ``others`` (the zygote's sockets,
-    requests it holds for other jobs) and ``fd``; False in the zygote, which closes its copy of
-    the job's connection and streams."""
+def _fork(job: _Request, others: list[Any]) -> bool:
+    """Fork ``job``'s process: True in the child, which closes ``others`` (the zygote's socket,
+    requests it holds for other jobs, its handle on the site zygote); False in the zygote, which
+    closes its copy of the job's connection and streams."""
     sys.stdout.flush()
     sys.stderr.flush()
     if os.fork() == 0:
         for other in others:
             other.close()
-        if fd is not None:
-            os.close(fd)
         return True
     job.close()
     return False
@@ -458,6 +456,10 @@ class _SiteZygote:
         job.close()  # the site zygote holds the job's connection and streams now
         return True
 
+    def close(self) -> None:
+        self.channel.close()
+        os.close(self.ready_fd)
+
 
 def _site_zygote(channel: socket.socket, ready_fd: int, run_cli: Callable[[list[str]], int]) -> int:
     """The site zygote, forked from the zygote once the stack is imported: a thread of lowest
@@ -497,7 +499,7 @@ def _set_name(name: str) -> None:
 
 
 def _import_idle(names: list[str], ready_fd: int) -> None:
-    """Import ``names`` in this thread at idle priority, then write to ``ready_fd``."""
+    """Import ``names`` in this thread at idle priority, then write to ``ready_fd`` and close it."""
     import importlib
 
     with contextlib.suppress(OSError, AttributeError):  # this thread only (Linux: pid 0 is it)
@@ -507,6 +509,7 @@ def _import_idle(names: list[str], ready_fd: int) -> None:
             importlib.import_module(name)
     with contextlib.suppress(OSError):
         os.write(ready_fd, b"1")
+    os.close(ready_fd)  # the site jobs, forked after this thread ends, do not inherit it
 
 
 def site_modules() -> list[str]:
