@@ -358,17 +358,28 @@ def forest_rows(study: Study) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(rows, columns=["label", "kind", "estimate", "lower", "upper", "colour"]), excluded
 
 
-@styled
+def forest_favours(study: Study) -> tuple[str, str] | None:
+    """The arms each side of a study forest's null line favours (None: a one-arm study)."""
+    if not study.is_two_arm:
+        return None
+    a, b = study.comparison
+    return study.arm(a).short, study.arm(b).short
+
+
 def forest(study: Study, ax: plt.Axes | None = None) -> plt.Figure | None:
     """Forest plot of the printed treatment HRs (overall and by subgroup), log scale, one
     panel (header row) per endpoint."""
-    rows, _ = forest_rows(study)
+    return hr_forest(forest_rows(study)[0], forest_favours(study), ax=ax)
+
+
+@styled
+def hr_forest(
+    rows: pd.DataFrame, favours: tuple[str, str] | None, ax: plt.Axes | None = None
+) -> plt.Figure | None:
+    """:func:`forest` from what it draws (:func:`forest_rows`, :func:`forest_favours`): a page
+    keeps its rendering while those stay, whatever else in the study changes."""
     if rows.empty:
         return None
-    favours = None
-    if study.is_two_arm:
-        a, b = study.comparison
-        favours = (study.arm(a).short, study.arm(b).short)
     return forest_plot(
         rows,
         xlabel="hazard ratio as printed (log scale)",

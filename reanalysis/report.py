@@ -417,7 +417,7 @@ class Chapter:
         endpoints = ", ".join(rows.loc[rows["kind"] == "header", "label"])
         left_out = f" Not shown: {'; '.join(excluded)}." if excluded else ""
         plots.show(
-            later(plots.forest, self.study),
+            later(plots.hr_forest, rows, plots.forest_favours(self.study)),
             "forest",
             page=self.page,
             alt=f"Forest plot of {int((rows['kind'] == 'row').sum())} hazard ratios as printed, with "

@@ -8,6 +8,7 @@ damaged, or any argument the key cannot digest, is drawn again.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import shutil
 from pathlib import Path
@@ -75,6 +76,42 @@ def test_a_study_is_keyed_on_what_it_says_not_where_it_was_read_or_its_comments(
     text = yml.read_text(encoding="utf-8")
     yml.write_text(text.replace("short_title:", "short_title: X", 1), encoding="utf-8")
     assert study_key(tmp_path / "a") != base
+
+
+def test_a_study_chapter_keeps_its_forest_while_its_hazard_ratios_stay(tmp_path, monkeypatch):
+    """A study page's forest is drawn from its rows and arms, not the whole study: one more
+    patient in an arm (the scale benchmark's edit) drew the same forest again; a printed HR
+    is drawn anew."""
+    from reanalysis import data, pipeline
+
+    spec = importlib.util.spec_from_file_location(
+        "scale", Path(__file__).parents[1] / "benchmarks" / "scale.py"
+    )
+    scale = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scale)
+    shutil.copytree(DATA_DIR / "li2022", tmp_path / "li2022")
+    for module in (data, pipeline):
+        monkeypatch.setattr(module, "DATA_DIR", tmp_path)
+    shown: list[drawing.Drawing] = []
+    monkeypatch.setattr(plots, "show", lambda fig, name, *args, **kwargs: shown.append(fig))
+
+    def forest_key() -> str:
+        shown.clear()
+        Chapter(study_id="li2022", n_replicates=20).forest_figure()
+        with plt.rc_context(plots.STYLE):
+            return drawing.key(shown[-1])
+
+    base = forest_key()
+    assert base is not None
+    yml = tmp_path / "li2022" / "study.yml"
+    yml.write_text(scale.one_more_patient(yml.read_text(encoding="utf-8")), encoding="utf-8")
+    assert forest_key() == base
+    hrs = tmp_path / "li2022" / "hazard_ratios.csv"
+    text = hrs.read_text(encoding="utf-8")
+    printed = '"HR, 0.51; 95% CI 0.30–0.86",0.51,'
+    assert printed in text
+    hrs.write_text(text.replace(printed, printed.replace("0.51", "0.52")), encoding="utf-8")
+    assert forest_key() != base
 
 
 def _show(page, frame=FRAME, synthetic=False) -> str:
