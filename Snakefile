@@ -2,7 +2,6 @@
 # package code, its study's data or its parameters changed), then build the site.
 # Run it through `python -m reanalysis build` (which validates parameters first); on a
 # cluster, add an executor plugin, e.g. `--executor slurm`.
-import functools
 import json
 import os
 import sys
@@ -12,9 +11,9 @@ from reanalysis import buildstate
 from reanalysis.chapter_inputs import data_files, files_under
 from reanalysis.data import list_studies
 from reanalysis.pipeline import (
+    all_parameters,
     load_chapters,
     package_stamp,
-    resolve_parameters,
     results_read,
     write_entry,
     write_parameters,
@@ -41,15 +40,22 @@ wildcard_constraints:
     study="|".join(STUDIES) or "(?!)",
 
 
-@functools.cache  # Snakemake asks again on each pass of its scheduler; they are fixed for the run
+# every chapter's parameters, read by its step (not Snakemake `params`: see write_parameters);
+# `build` has worked them out and written them (config `parameters`), else they are worked out here
+if config.get("parameters"):
+    PARAMETERS = config["parameters"]
+    VALUES = json.loads(Path(PARAMETERS).read_text(encoding="utf-8"))
+else:
+    VALUES = all_parameters(OVERRIDES, CHAPTERS)
+    PARAMETERS = os.path.relpath(write_parameters(VALUES))
+
+
 def parameters(chapter):
-    return resolve_parameters(chapter, OVERRIDES.get(chapter), CHAPTERS)
+    return VALUES[chapter]
 
 
 # the chapters that render no study's results: nothing to wait for
 FREE = sorted(c for c in CHAPTERS if not results_read(c, parameters(c), STUDIES, CHAPTERS))
-# every chapter's parameters, read by its step (not Snakemake `params`: see write_parameters)
-PARAMETERS = os.path.relpath(write_parameters({c: parameters(c) for c in CHAPTERS}))
 
 
 def chapter_inputs(wildcards):

@@ -586,11 +586,22 @@ class Stale(Enum):
     DOWNLOADS = "files its page links to are missing"
 
 
-def stale_chapters(overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Stale]:
+def all_parameters(
+    overrides: dict[str, dict[str, Any]] | None = None, chapters: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every chapter's parameters for a build with these ``overrides`` (:func:`resolve_parameters`)."""
+    chapters = chapters if chapters is not None else load_chapters()
+    return {c: resolve_parameters(c, (overrides or {}).get(c), chapters) for c in chapters}
+
+
+def stale_chapters(
+    overrides: dict[str, dict[str, Any]] | None = None, values: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Stale]:
     """Chapters the build must re-execute although their stamp exists, and why: whatever an
     interrupted run, an ``execute`` into the book or a ``-p`` build left, the book goes back to
     this build's parameters and the site to its notebooks. (A chapter without a stamp is run by
-    the workflow anyway.)"""
+    the workflow anyway.) ``values``: :func:`all_parameters` of ``overrides``, when the caller
+    has them."""
     out: dict[str, Stale] = {}
     chapters = load_chapters()
     for chapter in chapters:
@@ -605,7 +616,9 @@ def stale_chapters(overrides: dict[str, dict[str, Any]] | None = None) -> dict[s
         elif stamp.parameters is None:
             out[chapter] = Stale.UNRECORDED
         elif stamp.parameters != _canonical(
-            resolve_parameters(chapter, (overrides or {}).get(chapter), chapters)
+            values[chapter]
+            if values is not None
+            else resolve_parameters(chapter, (overrides or {}).get(chapter), chapters)
         ):
             out[chapter] = Stale.PARAMETERS
     return out
@@ -703,8 +716,12 @@ def run_workflow(
         raise ParameterError(f"--jobs {jobs}: must be at least 1")
     if profile is not None and not (Path(profile) / "config.yaml").is_file():
         raise ParameterError(f"--profile {profile}: no config.yaml in that folder (a Snakemake profile)")
-    for chapter, values in (overrides or {}).items():
-        resolve_parameters(chapter, values)  # fail here, before Snakemake or any kernel starts
+    for chapter in overrides or {}:
+        chapter_specs(chapter)  # an unknown chapter is named as such, before any other
+    # every chapter's parameters, worked out once: a bad value fails here, before Snakemake or
+    # any kernel starts; the stamps are compared with them, and the workflow reads them (its
+    # Snakefile would otherwise work them out again on the way to the first job)
+    values = all_parameters(overrides)
     # locally, the jobs and kernels fork from one process that has imported the stack, started
     # first: it imports while this process checks what changed; a profile's jobs may run on other
     # machines, which start their own processes
@@ -722,7 +739,7 @@ def run_workflow(
         shelf = EXECUTED / downloads.FOLDER
         for stale in [*shelf.glob(".*.tmp"), *shelf.glob(".*.old")]:
             shutil.rmtree(stale, ignore_errors=True)
-        for chapter, why in stale_chapters(overrides).items():
+        for chapter, why in stale_chapters(overrides, values).items():
             (BUILD / ".stamps" / f"{chapter}.done").unlink(missing_ok=True)
             print(f"re-executing {chapter}: {why.value}", flush=True)
         unstamped = [c for c in load_chapters() if not (BUILD / ".stamps" / f"{c}.done").is_file()]
@@ -752,6 +769,7 @@ def run_workflow(
             "software-env",
             "--config",
             f"overrides={json.dumps(overrides or {}, sort_keys=True)}",
+            f"parameters={write_parameters(values).relative_to(REPO_ROOT)}",
         ]
         if profile is not None:
             cmd += ["--profile", str(Path(profile).resolve())]

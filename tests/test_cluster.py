@@ -9,6 +9,7 @@ well under a minute."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -187,3 +188,44 @@ def test_the_workflow_leaves_no_timer_to_wait_for(tmp_path, argv, timers):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == timers
+
+
+def test_the_workflow_reads_the_parameters_build_worked_out_or_works_them_out_itself(tmp_path):
+    """``build`` resolves every chapter's parameters once and hands Snakemake the file (config
+    ``parameters``): the Snakefile reads it instead of resolving them again on the way to the
+    first job. Run directly, without it, the Snakefile resolves and writes them itself."""
+    book = tmp_path / "book"
+    _copy_repository(book)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REANALYSIS_")}
+    env["PYTHONPATH"] = str(book)
+
+    def dry_run(*config: str) -> str:
+        args = [
+            "--snakefile",
+            "Snakefile",
+            "--directory",
+            ".",
+            "--jobs",
+            "1",
+            "--dry-run",
+            "--printshellcmds",
+        ]
+        proc = subprocess.run(
+            [sys.executable, "-m", "reanalysis", pipeline.SNAKEMAKE_COMMAND, *args, "--config", *config],
+            cwd=book, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return proc.stdout
+
+    out = dry_run("overrides={}")
+    written = book / "_build" / ".stamps" / "parameters.json"
+    assert "--params-file _build/.stamps/parameters.json" in out
+    code = "import json; from reanalysis.pipeline import all_parameters; print(json.dumps(all_parameters()))"
+    resolved = subprocess.run([sys.executable, "-c", code], cwd=book, env=env, capture_output=True, text=True)
+    assert json.loads(written.read_text(encoding="utf-8")) == json.loads(resolved.stdout)
+    # given build's file, the Snakefile takes it as it is: its chapters read that file
+    given = book / "_build" / "given.json"
+    given.write_text(written.read_text(encoding="utf-8"), encoding="utf-8")
+    written.unlink()
+    out = dry_run("overrides={}", "parameters=_build/given.json")
+    assert "--params-file _build/given.json" in out and not written.exists()
