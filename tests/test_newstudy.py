@@ -140,7 +140,7 @@ def test_a_failing_section_names_itself(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("Number of columns must be a positive integer, not 0")
 
-    monkeypatch.setattr(plots, "forest", broken)
+    monkeypatch.setattr(plots, "hr_forest", broken)  # what the section draws with
     with pytest.raises(
         report.SectionFailed, match=r"section 'forest figure' failed: ValueError: Number"
     ) as err:

@@ -264,7 +264,7 @@ def test_a_job_is_stopped_when_its_client_is_killed(zygote, tmp_path):
         while not list(tmp_path.glob(".validation.*.tmp.ipynb")):  # the job has begun its run
             assert client.poll() is None and time.monotonic() < deadline, client.communicate()
             time.sleep(0.05)
-        jobs = [p for p in _children_of_zygote() if p != client.pid]
+        jobs = [p for p in _children_of_zygote(zygote) if p != client.pid]
         assert jobs, "no forked job"
         client.send_signal(signum)
         client.communicate(timeout=60)
@@ -275,9 +275,10 @@ def test_a_job_is_stopped_when_its_client_is_killed(zygote, tmp_path):
         assert not list(tmp_path.glob(".*")), "the stopped job left its temporary files"
 
 
-def _children_of_zygote() -> list[int]:
-    """The zygote's forked jobs and kernels (its command line, but not started by this process,
-    nor the site zygote, which lives as long as the zygote)."""
+def _children_of_zygote(socket: str) -> list[int]:
+    """The forked jobs and kernels of the zygote listening on ``socket`` (its command line, but
+    not started by this process, nor the site zygote, which lives as long as the zygote): not
+    those of another build running on the machine meanwhile."""
     out = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -287,7 +288,8 @@ def _children_of_zygote() -> list[int]:
             except (OSError, ValueError, IndexError):
                 continue
             site_zygote = (proc / "comm").read_text().strip() == warm.SITE_ZYGOTE_NAME
-            if warm.ZYGOTE_COMMAND.encode() in cmd and ppid != os.getpid() and not site_zygote:
+            ours = warm.ZYGOTE_COMMAND.encode() in cmd and socket.encode() in cmd
+            if ours and ppid != os.getpid() and not site_zygote:
                 out.append(int(proc.name))
     return out
 
