@@ -25,8 +25,8 @@ import io
 import os
 import pickle
 import re
+import secrets
 import sys
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
@@ -528,19 +528,35 @@ def _remember(mark: Path, study: Study) -> None:
     _write_aside(mark, pickle.dumps(replace(study, folder=None), protocol=pickle.HIGHEST_PROTOCOL))
 
 
+def write_whole(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: into a new file beside it (``.<name>.<random>.tmp``),
+    then renamed over it. The file gets the permissions any new file gets (0666 less the umask),
+    not the 0600 of :func:`tempfile.mkstemp`: a book's notebooks and stamps, and a user's
+    ``execute -o`` output, are read by others too (a shared checkout, a web server)."""
+    for _ in range(100):  # as tempfile: another name if one is taken
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise FileExistsError(f"no free temporary name beside {path}")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _write_aside(path: Path, data: bytes) -> None:
-    """Write a file of the build's own whole or not at all (written aside, then renamed); a
-    read-only checkout simply works it out again next time."""
+    """Write a file of the build's own whole or not at all (:func:`write_whole`); a read-only
+    checkout simply works it out again next time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_whole(path, data)
     except OSError:
         pass
 

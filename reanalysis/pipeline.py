@@ -44,6 +44,7 @@ from .data import (
     load_study_meta,
     require_criterion,
     safe_yaml,
+    write_whole,
 )
 from .errors import ParameterError, ReanalysisError
 from .text import md
@@ -285,14 +286,8 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``text`` into ``path`` (UTF-8), whole or not at all (:func:`reanalysis.data.write_whole`)."""
+    write_whole(path, text.encode("utf-8"))
 
 
 def execute_chapter(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from reanalysis import buildstate, pipeline
+from reanalysis import buildstate, data, pipeline
 from reanalysis.errors import ReanalysisError
 
 
@@ -358,3 +360,24 @@ def test_each_step_reads_its_parameters_from_the_runs_file(tmp_path, monkeypatch
     assert "no parameters for chapter 'overview'" in err and "Traceback" not in err
     snakefile = (pipeline.REPO_ROOT / "Snakefile").read_text()
     assert "--params-file {PARAMETERS:q}" in snakefile and "params:" not in snakefile
+
+
+def test_what_the_build_writes_gets_the_permissions_of_any_new_file(tmp_path, monkeypatch):
+    """The book's notebooks, stamps and caches are written whole or not at all, into a file
+    beside them then renamed; that file was mkstemp's, private (0600), so a build left the
+    notebooks unreadable to others sharing the checkout. They get 0666 less the umask now."""
+    old = os.umask(0o027)
+    try:
+        pipeline._atomic_write_text(tmp_path / "chapter.ipynb", "{}\n")
+        data._write_aside(tmp_path / "validated" / "study.pickle", b"kept")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "chapter.ipynb", tmp_path / "validated" / "study.pickle"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+    assert (tmp_path / "chapter.ipynb").read_text(encoding="utf-8") == "{}\n"
+    # a write that fails leaves the old file as it was and no temporary file
+    monkeypatch.setattr(os, "replace", lambda *args: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        pipeline._atomic_write_text(tmp_path / "chapter.ipynb", "new")
+    assert (tmp_path / "chapter.ipynb").read_text(encoding="utf-8") == "{}\n"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["chapter.ipynb", "study.pickle", "validated"]
