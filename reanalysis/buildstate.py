@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .errors import ReanalysisError
+from .writing import write_aside
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
@@ -238,13 +239,7 @@ FREE_BONUS = 0.5  # between chapters as long (or never timed), one that waits fo
 def record_seconds(chapter: str, seconds: float) -> None:
     """Keep how long ``chapter`` took to execute (whole or not at all; best effort): the
     workflow runs the longest chapters first next time (:func:`chapter_priority`)."""
-    try:
-        TIMES.mkdir(parents=True, exist_ok=True)
-        tmp = TIMES / f".{chapter}.{os.getpid()}.tmp"
-        tmp.write_text(f"{seconds:.3f}\n", encoding="utf-8")
-        os.replace(tmp, TIMES / chapter)
-    except OSError:
-        pass
+    write_aside(TIMES / chapter, f"{seconds:.3f}\n".encode())
 
 
 def recorded_seconds(chapter: str) -> float:

@@ -25,7 +25,6 @@ import io
 import os
 import pickle
 import re
-import secrets
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from .errors import DataError, ParameterError
 from .schema import TABLE_ORDER, TABLES, UNIQUE, table_schema
 from .textnumbers import ARM_N, number_term, split_terms
 from .vocabulary import AE_ATTRIBUTIONS, DOI_PATTERN, SOURCE_KINDS
+from .writing import write_aside
 
 # pandas and pandera are imported where tables are read: `build` and Snakemake's process import
 # this module for its paths and the studies' metadata only, and start 0.7 s sooner without them
@@ -524,41 +524,8 @@ def _remembered(mark: Path, folder: Path) -> Study | None:
 
 
 def _remember(mark: Path, study: Study) -> None:
-    """Keep the validated study at ``mark`` (:func:`_write_aside`)."""
-    _write_aside(mark, pickle.dumps(replace(study, folder=None), protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def write_whole(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all: into a new file beside it (``.<name>.<random>.tmp``),
-    then renamed over it. The file gets the permissions any new file gets (0666 less the umask),
-    not the 0600 of :func:`tempfile.mkstemp`: a book's notebooks and stamps, and a user's
-    ``execute -o`` output, are read by others too (a shared checkout, a web server)."""
-    for _ in range(100):  # as tempfile: another name if one is taken
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
-        except FileExistsError:
-            continue
-        break
-    else:
-        raise FileExistsError(f"no free temporary name beside {path}")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _write_aside(path: Path, data: bytes) -> None:
-    """Write a file of the build's own whole or not at all (:func:`write_whole`); a read-only
-    checkout simply works it out again next time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_whole(path, data)
-    except OSError:
-        pass
+    """Keep the validated study at ``mark`` (:func:`reanalysis.writing.write_aside`)."""
+    write_aside(mark, pickle.dumps(replace(study, folder=None), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _digest(folder: Path) -> str:
@@ -634,7 +601,7 @@ def study_meaning(study_id: str, data_dir: Path | str | None = None) -> str:
         said = digest.of("study", study)
     except digest.Unkeyed:  # a value the digest cannot take: its files' bytes stand for it
         said = digest.of("study files", study_id, content)
-    _write_aside(kept, f"{said}\n".encode())
+    write_aside(kept, f"{said}\n".encode())
     return said
 
 

@@ -21,6 +21,8 @@ import stat
 import time
 from pathlib import Path
 
+from .writing import write_aside
+
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = (
     "reanalysis/*.py",
@@ -86,14 +88,8 @@ def _hashes() -> dict[str, str]:
         sha = entry[2] if trusted else hashlib.sha256(Path(path).read_bytes()).hexdigest()
         fresh[rel] = [st.st_size, st.st_mtime_ns, sha]
         out[rel] = sha
-    if fresh != known:
-        try:
-            FILES.parent.mkdir(parents=True, exist_ok=True)
-            tmp = FILES.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"at": time.time_ns(), "files": fresh}), encoding="utf-8")
-            os.replace(tmp, FILES)
-        except OSError:
-            pass  # a read-only checkout hashes every file every time
+    if fresh != known:  # a read-only checkout hashes every file every time
+        write_aside(FILES, json.dumps({"at": time.time_ns(), "files": fresh}).encode())
     return out
 
 

@@ -44,10 +44,10 @@ from .data import (
     load_study_meta,
     require_criterion,
     safe_yaml,
-    write_whole,
 )
 from .errors import ParameterError, ReanalysisError
 from .text import md
+from .writing import write_whole
 
 BOOK = REPO_ROOT / "book"
 TEMPLATES = BOOK / "templates"
@@ -286,7 +286,7 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    """``text`` into ``path`` (UTF-8), whole or not at all (:func:`reanalysis.data.write_whole`)."""
+    """``text`` into ``path`` (UTF-8), whole or not at all (:func:`reanalysis.writing.write_whole`)."""
     write_whole(path, text.encode("utf-8"))
 
 

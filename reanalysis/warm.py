@@ -531,11 +531,11 @@ def remember_site_modules() -> None:
     next build's site zygote. A hint only: written whole or not at all, a failure ignored."""
     import re
 
-    from .data import _write_aside
     from .pipeline import BUILD
+    from .writing import write_aside
 
     names = [name for name in sys.modules if name != "__main__" and re.fullmatch(MODULE_NAME, name)]
-    _write_aside(BUILD / SITE_MODULES_FILE, ("\n".join(names) + "\n").encode())
+    write_aside(BUILD / SITE_MODULES_FILE, ("\n".join(names) + "\n").encode())
 
 
 def _child(job: _Request, run_cli: Callable[[list[str]], int]) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from reanalysis import buildstate, data, pipeline
+from reanalysis import buildstate, pipeline, writing
 from reanalysis.errors import ReanalysisError
 
 
@@ -369,7 +369,7 @@ def test_what_the_build_writes_gets_the_permissions_of_any_new_file(tmp_path, mo
     old = os.umask(0o027)
     try:
         pipeline._atomic_write_text(tmp_path / "chapter.ipynb", "{}\n")
-        data._write_aside(tmp_path / "validated" / "study.pickle", b"kept")
+        writing.write_aside(tmp_path / "validated" / "study.pickle", b"kept")
     finally:
         os.umask(old)
     for path in (tmp_path / "chapter.ipynb", tmp_path / "validated" / "study.pickle"):
