@@ -599,6 +599,7 @@ def stale_chapters(
     has them."""
     out: dict[str, Stale] = {}
     chapters = load_chapters()
+    values = values if values is not None else all_parameters(overrides, chapters)
     for chapter in chapters:
         notebook = EXECUTED / f"{chapter}.ipynb"
         stamp = read_stamp(BUILD / ".stamps" / f"{chapter}.done")
@@ -610,11 +611,7 @@ def stale_chapters(
             out[chapter] = Stale.EDITED
         elif stamp.parameters is None:
             out[chapter] = Stale.UNRECORDED
-        elif stamp.parameters != _canonical(
-            values[chapter]
-            if values is not None
-            else resolve_parameters(chapter, (overrides or {}).get(chapter), chapters)
-        ):
+        elif stamp.parameters != _canonical(values[chapter]):
             out[chapter] = Stale.PARAMETERS
     return out
 

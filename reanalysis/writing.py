@@ -2,8 +2,8 @@
 
 A reader (another job, a web server, the next build) sees the old file or the new one, never
 half of one: the bytes go into a new file beside the target, which is then renamed over it.
-Nothing here imports more than the standard library's ``os``: the no-change check and the
-build's lock use it before anything else is imported.
+Nothing here imports more than the standard library's ``os``: ``manifest`` (the no-change
+check) and ``buildstate`` (the book's lock) import it before anything heavier.
 """
 
 from __future__ import annotations
