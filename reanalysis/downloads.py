@@ -2,7 +2,7 @@
 
 A chapter starts its page with :func:`start`, which returns a :class:`Page` (papermill injects
 the page name and, when the pipeline runs the chapter, ``downloads_dir``). The page is passed
-explicitly to :func:`reanalysis.tables.show` and :func:`reanalysis.plots.show` (a
+explicitly to :func:`reanalysis.tables.show` and :func:`reanalysis.figures.show` (a
 :class:`~reanalysis.report.Chapter` holds it), so every table and figure gets a line of links,
 ``downloads/<page>/<name>.<ext>``, relative to the notebook; they work in Jupyter and in the
 built site (the site step copies ``book/chapters/downloads/`` beside the pages). Files are
@@ -252,7 +252,7 @@ def figure_files(
     drawn: Drawn | None = None,
 ) -> str:
     """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line (the
-    caller sets the style: :func:`reanalysis.plots.show` saves inside its ``rc_context``, and
+    caller sets the style: :func:`reanalysis.figures.show` saves inside its ``rc_context``, and
     gives the tight ``bbox`` it measured once and the ``svg`` it rendered for the page).
 
     The PNG is the costliest of a figure's renderings (up to an A4 page of pixels: ~0.6 s for a

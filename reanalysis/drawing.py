@@ -3,7 +3,7 @@
 A figure builder (:mod:`reanalysis.plots`) is a function of its arguments, the package's code,
 the plotting libraries, the style and the fonts installed. :class:`Drawing` holds a builder and
 its arguments without calling it; :func:`key` digests all of those (:mod:`reanalysis.digest`).
-When a page's previous run showed a figure under the same key, :func:`reanalysis.plots.show`
+When a page's previous run showed a figure under the same key, :func:`reanalysis.figures.show`
 keeps that run's rendering (its SVG, PNG and page size) instead of drawing, laying out and
 rendering the figure again: the bytes are the ones a new drawing would give
 (``tests/test_drawing.py`` compares them).
@@ -49,7 +49,7 @@ class Drawing:
 
 
 def later(build: Callable[..., matplotlib.figure.Figure | None], *args: Any, **kwargs: Any) -> Drawing:
-    """``build(*args, **kwargs)``, to be drawn by :func:`reanalysis.plots.show` if it must be."""
+    """``build(*args, **kwargs)``, to be drawn by :func:`reanalysis.figures.show` if it must be."""
     return Drawing(build, args, dict(kwargs))
 
 

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from reanalysis import audit, downloads, plots  # noqa: E402
+from reanalysis import audit, downloads, figures, plots  # noqa: E402
 from reanalysis.checks import run_checks, status_counts  # noqa: E402
 from reanalysis.data import load_study  # noqa: E402
 
@@ -276,7 +276,7 @@ def test_the_font_lacks_the_emoji_so_the_warning_is_real():
     """Control for the test above: drawing the same label without the guard warns."""
     fig, ax = plt.subplots()
     ax.set_title("RT \U0001f680")
-    with pytest.warns(UserWarning, match=plots.GLYPH_WARNING):
+    with pytest.warns(UserWarning, match=figures.GLYPH_WARNING):
         fig.canvas.draw()
     plt.close(fig)
     assert plots.missing_glyphs(fig) == ["\U0001f680"]
@@ -304,7 +304,6 @@ def test_a_laid_out_figure_is_drawn_once_per_save_with_the_same_bytes(monkeypatc
     with an engine once more before rendering). The PNG is the bytes matplotlib writes for a
     twin figure saved with its engine kept; so is this figure's SVG (other SVGs can differ in a
     coordinate's sixth decimal: see plots.tight_bbox)."""
-    import io
 
     from matplotlib.figure import Figure
 
@@ -317,20 +316,108 @@ def test_a_laid_out_figure_is_drawn_once_per_save_with_the_same_bytes(monkeypatc
 
     twin = plots.response_bars(li2022)
     assert twin.get_layout_engine() is not None  # the placeholder tight_layout leaves
+    svg, png = _saved_plainly(twin)
+    assert (tmp_path / "fig.svg").read_bytes() == svg
+    assert (tmp_path / "fig.png").read_bytes() == png
+
+
+def _saved_plainly(fig) -> tuple[bytes, bytes]:
+    """The SVG and PNG download matplotlib writes for ``fig`` measured and saved its own way:
+    its layout engine kept (each save lays it out again) and every label placed in every draw
+    (no plots.tight_bbox, no figures.settle_labels)."""
+    import io
+
     with plt.rc_context(plots.STYLE), plots.glyphs_as_boxes():
-        twin.draw_without_rendering()
-        bbox = twin.get_tightbbox(twin.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
-        svg = downloads.svg_bytes(twin, bbox)
+        fig.draw_without_rendering()
+        bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+        svg = downloads.svg_bytes(fig, bbox)
         png = io.BytesIO()
         dpi = downloads.png_dpi(bbox.width, bbox.height)
-        twin.savefig(
+        fig.savefig(
             png, format="png", dpi=dpi, bbox_inches=bbox,
             metadata={"Software": None, downloads.RENDER_KEYWORD: downloads.render_key(dpi)},
             pil_kwargs={"compress_level": downloads.PNG_COMPRESS_LEVEL},
         )  # fmt: skip
-    plt.close(twin)
+    plt.close(fig)
+    return svg, png.getvalue()
+
+
+def _tall_forest(rows: int = 40):
+    """A forest plot of ``rows`` studies with a title, as a synthesis page draws one."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "label": [f"Study {i} (copy {i})" for i in range(rows)] + ["Pooled"],
+            "estimate": [0.6 + 0.01 * i for i in range(rows)] + [0.8],
+            "lower": [0.4 + 0.01 * i for i in range(rows)] + [0.7],
+            "upper": [0.9 + 0.01 * i for i in range(rows)] + [0.9],
+            "kind": ["study"] * rows + ["pooled"],
+            "weight": [100 / rows] * rows + [float("nan")],
+        }
+    )
+    return plots.forest_meta(frame, "Overall survival", "hazard ratio", log=True, favours=("A", "B"))
+
+
+def _offset_panels():
+    """Two panels, one titled over an x axis ticked at the top and one whose y axis prints an
+    offset ("1e6"): titles that matplotlib moves up, or must check, in every draw."""
+    with plt.rc_context(plots.STYLE):
+        fig, (top, offset) = plt.subplots(1, 2, figsize=(6, 3))
+        top.plot([0, 1], [0, 1])
+        top.xaxis.tick_top()
+        top.set_title("ticks above")
+        offset.plot([0, 1], [1e6, 1e6 + 3])
+        offset.set_title("an offset on the y axis")
+        fig.tight_layout()
+    return fig
+
+
+@pytest.mark.parametrize("build", [_tall_forest, _offset_panels], ids=["forest", "titles-moved"])
+def test_settled_labels_leave_a_figure_the_same_bytes(monkeypatch, tmp_path, build):
+    """show() pins what the measuring draw placed (figures.settle_labels): the SVG and PNG are
+    the bytes of the same figure saved with every label placed in every draw."""
+    page = downloads.start("demo", tmp_path)
+    _shown(monkeypatch, build(), page=page, alt="figure")
+    svg, png = _saved_plainly(build())
     assert (tmp_path / "fig.svg").read_bytes() == svg
-    assert (tmp_path / "fig.png").read_bytes() == png.getvalue()
+    assert (tmp_path / "fig.png").read_bytes() == png
+
+
+def test_a_settled_figure_saves_without_measuring_its_tick_labels_again(monkeypatch):
+    """After the measuring draw, the SVG and PNG saves of a tall forest plot place no title
+    and no empty axis label (each placing measures every tick label); its x axis label, which
+    has text, is still placed. The titles matplotlib must move (x ticks at the top, a y offset)
+    are left to it."""
+    from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
+
+    fig = _tall_forest()
+    with plt.rc_context(plots.STYLE):
+        plots.tight_bbox(fig)
+        searched, placed = [], []
+        siblings = Axis._get_tick_boxes_siblings
+        title = Axes._update_title_position
+        monkeypatch.setattr(
+            Axis,
+            "_get_tick_boxes_siblings",
+            lambda self, renderer: (searched.append(self.axis_name), siblings(self, renderer))[1],
+        )
+        monkeypatch.setattr(
+            Axes,
+            "_update_title_position",
+            lambda self, renderer: (placed.append(1), title(self, renderer))[1],
+        )
+        downloads.svg_bytes(fig, plots.tight_bbox(fig))
+    assert searched and set(searched) == {"x"}
+    assert placed  # called, and returns at once: no y tick label measured for it
+    assert fig.axes[0].title.get_position()[1] == 1.0
+    moved = _offset_panels()
+    with plt.rc_context(plots.STYLE):
+        plots.tight_bbox(moved)
+    assert [ax._autotitlepos for ax in moved.axes] == [True, True]
+    plt.close(fig)
+    plt.close(moved)
 
 
 def test_response_bars_are_the_printed_percentages(li2022):
