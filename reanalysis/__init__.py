@@ -22,4 +22,32 @@ Modules, in import order (data → checks → artefacts → pages → CLI):
   and ``reconstruct_cli``.
 """
 
+import os
+import sys
+
 __version__ = "0.1.0"
+
+
+def _matplotlib_folder_of_this_environment() -> None:
+    """Point Matplotlib at a folder of this Python environment (``<venv>/var/matplotlib``) for
+    its font list and settings, instead of the user-wide ``~/.cache/matplotlib``, which every
+    environment with the same Matplotlib version shares. That list names font files by path: a
+    half-installed environment elsewhere once wrote one without Matplotlib's own fonts, and
+    this book's next figures were drawn with other fonts, other bytes. (A user's
+    ``~/.config/matplotlib/matplotlibrc`` is left out too; the figures have their own style.)
+
+    Only inside a virtual environment whose folder can be made and written, and only when
+    ``MPLCONFIGDIR`` is not set: a user's choice stands. Here, because this runs before any of
+    the package's modules imports Matplotlib; chapters' kernels and a build's jobs inherit it."""
+    if "MPLCONFIGDIR" in os.environ or sys.prefix == sys.base_prefix:
+        return
+    folder = os.path.join(sys.prefix, "var", "matplotlib")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return
+    if os.access(folder, os.W_OK | os.X_OK):
+        os.environ["MPLCONFIGDIR"] = folder
+
+
+_matplotlib_folder_of_this_environment()

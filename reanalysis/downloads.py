@@ -252,7 +252,7 @@ def figure_files(
     drawn: Drawn | None = None,
 ) -> str:
     """Write the figure as ``<name>.png`` and ``<name>.svg`` and return the link line (the
-    caller sets the style: :func:`reanalysis.figures.show` saves inside its ``rc_context``, and
+    caller sets the style: :func:`reanalysis.figures.show` saves inside its style (``book_style``), and
     gives the tight ``bbox`` it measured once and the ``svg`` it rendered for the page).
 
     The PNG is the costliest of a figure's renderings (up to an A4 page of pixels: ~0.6 s for a

@@ -1,9 +1,10 @@
 """How a figure reaches a page: the book's style, its layout, one measuring draw, the SVG the
 page shows and the PNG and SVG downloads (:func:`show`), deterministic: no timestamps in metadata.
 
-The style (:data:`STYLE`) is applied with ``matplotlib.rc_context`` while a figure is built
-(:func:`styled`) and while it is shown and saved (:func:`show`): importing this module leaves
-``matplotlib.rcParams`` alone. The figures themselves are built in :mod:`reanalysis.plots`.
+The style (:func:`book_style`: Matplotlib's own defaults and :data:`STYLE`) is applied while a
+figure is built (:func:`styled`) and while it is shown and saved (:func:`show`): importing this
+module leaves ``matplotlib.rcParams`` alone, and a user's ``matplotlibrc`` changes no figure.
+The figures themselves are built in :mod:`reanalysis.plots`.
 """
 
 from __future__ import annotations
@@ -37,13 +38,20 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+def book_style() -> contextlib.AbstractContextManager[None]:
+    """Matplotlib's own defaults (its ``default`` style) with :data:`STYLE` on top, for the
+    duration of a ``with``: a figure is the same whatever the process's rcParams (a user's
+    ``matplotlibrc``, a notebook's settings), as two machines' builds must be."""
+    return plt.style.context(["default", STYLE])
+
+
 def styled(build: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Run a figure builder inside ``rc_context(STYLE)``: the figure gets the book's style
+    """Run a figure builder inside :func:`book_style`: the figure gets the book's style
     (figure dpi is read when a figure is created) and the global rcParams are left alone."""
 
     @functools.wraps(build)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with plt.rc_context(STYLE), glyphs_as_boxes():
+        with book_style(), glyphs_as_boxes():
             return build(*args, **kwargs)
 
     return wrapper
@@ -180,7 +188,7 @@ def show(
     page's pixels: :func:`reanalysis.downloads.png_dpi`) and SVG
     downloads on the chapter's ``page``, then closed. A ``synthetic`` figure is watermarked
     first. ``None`` (no figure to draw) shows nothing. Shown and saved inside
-    ``rc_context(STYLE)`` (dpi, SVG hash salt).
+    :func:`book_style` (dpi, SVG hash salt).
 
     A :class:`~reanalysis.drawing.Drawing` (``drawing.later(builder, *args)``) is drawn only
     when the page's previous run did not show it drawn from the same key
@@ -192,7 +200,7 @@ def show(
         raise ValueError(f"figure '{name}' has no alt text")
     from IPython.display import HTML, display
 
-    with plt.rc_context(STYLE), glyphs_as_boxes():
+    with book_style(), glyphs_as_boxes():
         key = kept = None
         if isinstance(fig, drawing.Drawing):
             if page is not None and page.folder is not None:

@@ -34,8 +34,10 @@ def test_importing_plots_leaves_rcparams_unchanged():
 
 
 def test_figures_have_the_book_style_whatever_the_global_settings(tmp_path, monkeypatch, li2022):
-    """Built, shown and saved under other global rcParams (dpi 72, random SVG ids), a figure
-    still has dpi 100 and byte-identical PNG/SVG downloads; the globals are left as they were."""
+    """Built, shown and saved under other global rcParams (dpi 72, random SVG ids, and what a
+    user's ``matplotlibrc`` might set: wide lines, large type, a grey background, another colour
+    cycle), a figure still has dpi 100 and byte-identical PNG/SVG downloads; the globals are
+    left as they were."""
     monkeypatch.setattr("IPython.display.display", lambda obj: None)
 
     def files(folder):
@@ -46,12 +48,50 @@ def test_figures_have_the_book_style_whatever_the_global_settings(tmp_path, monk
         return dpi, {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
     dpi, reference = files(tmp_path / "a")
-    with plt.rc_context({"figure.dpi": 72, "savefig.dpi": "figure", "svg.hashsalt": None}):
+    users = {
+        "figure.dpi": 72,
+        "savefig.dpi": "figure",
+        "svg.hashsalt": None,
+        "lines.linewidth": 4.0,
+        "font.size": 16.0,
+        "axes.facecolor": "#dddddd",
+        "axes.prop_cycle": matplotlib.cycler(color=["#000000", "#ff00ff"]),
+    }
+    with plt.rc_context(users):
         other_dpi, other = files(tmp_path / "b")
         assert plt.rcParams["figure.dpi"] == 72 and plt.rcParams["svg.hashsalt"] is None
+        assert plt.rcParams["font.size"] == 16.0
     assert dpi == other_dpi == plots.STYLE["figure.dpi"]
     assert set(reference) == {"response.png", "response.svg"}
     assert other == reference
+
+
+def test_matplotlib_keeps_its_font_list_in_this_environment(tmp_path, monkeypatch):
+    """A fresh interpreter of this environment that imports the package before Matplotlib uses
+    the environment's own folder for Matplotlib's font list (not the user-wide cache every
+    environment shares); a folder the user names in MPLCONFIGDIR stands; outside a virtual
+    environment nothing is set."""
+    import os
+
+    import reanalysis
+
+    code = "import os, sys, reanalysis, matplotlib; print(matplotlib.get_cachedir())"
+    env = {k: v for k, v in os.environ.items() if k != "MPLCONFIGDIR"}
+    own = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert own.returncode == 0, own.stderr
+    assert own.stdout.strip() == os.path.realpath(os.path.join(sys.prefix, "var", "matplotlib"))
+    assert sys.prefix != sys.base_prefix  # the suite runs in the project's environment
+    named = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env | {"MPLCONFIGDIR": str(tmp_path)},
+    )
+    assert named.stdout.strip() == os.path.realpath(tmp_path)
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    monkeypatch.setattr(sys, "prefix", sys.base_prefix)
+    reanalysis._matplotlib_folder_of_this_environment()
+    assert "MPLCONFIGDIR" not in os.environ
 
 
 @pytest.fixture(scope="module")
