@@ -20,9 +20,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
@@ -47,6 +44,7 @@ from .data import (
 from .pseudo import Endpoint, ReconKind, ReconRow
 from .recon_checks import Reconstruction, StudyOptions, StudyResult
 from .recon_checks import study_result as _study_result
+from .writing import write_whole
 
 RESULTS = REPO_ROOT / "_build" / "results"
 FORMAT = 3  # the artefact's layout; a reader ignores any other (1: records only; 2: no findings)
@@ -273,25 +271,11 @@ def write_results(study_id: str, options: StudyOptions | None = None) -> Path:
     payload |= {"key": content_key(study_id, options), "meaning": said}
     path = artefact_path(study_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".checks.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, ensure_ascii=False, indent=0, sort_keys=True, allow_nan=False)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp's file is private; the artefact is read by every job
-        # the same file under a second name, which the workflow does not remove before the
-        # study's next run (Snakemake removes a job's outputs first): what _previous reads
-        kept = tmp + ".kept"
-        try:
-            os.link(tmp, kept)
-        except OSError:  # a file system without hard links
-            shutil.copyfile(tmp, kept)
-        os.replace(kept, kept_path(study_id))
-        os.replace(tmp, path)
-    except BaseException:
-        for name in (tmp, tmp + ".kept"):
-            Path(name).unlink(missing_ok=True)
-        raise
+    text = json.dumps(payload, ensure_ascii=False, indent=0, sort_keys=True, allow_nan=False) + "\n"
+    # first under a second name, which the workflow does not remove before the study's next run
+    # (Snakemake removes a job's outputs first): what _previous reads
+    write_whole(kept_path(study_id), text.encode("utf-8"))
+    write_whole(path, text.encode("utf-8"))
     return path
 
 

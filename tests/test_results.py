@@ -4,6 +4,7 @@ byte-identical on every write, and read only when its key (data, package, option
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pandas as pd
@@ -31,7 +32,15 @@ def test_artefact_round_trips_the_records_and_is_deterministic(shelf):
     path = results.write_results(STUDY, options)
     first = path.read_bytes()
     assert results.write_results(STUDY, options).read_bytes() == first  # same inputs, same bytes
-    assert path.stat().st_mode & 0o777 == 0o644
+    # written whole, as any new file: 0666 less the umask (not a fixed 0644, which ignored it)
+    old = os.umask(0o027)
+    try:
+        results.write_results(STUDY, options)
+    finally:
+        os.umask(old)
+    assert [p.stat().st_mode & 0o777 for p in (path, results.kept_path(STUDY))] == [0o640, 0o640]
+    assert results.kept_path(STUDY).read_bytes() == first
+    assert sorted(p.name for p in path.parent.iterdir()) == ["checks.json", "kept.json"]  # no temporary file
     text = first.decode()
     assert str(results.REPO_ROOT) not in text and "NaN" not in text and "Infinity" not in text
     cached = results.cached_records(STUDY, options)

@@ -20,6 +20,7 @@ from ..data import Arm, Study
 from ..errors import ParameterError, ReanalysisError
 from ..schema import TABLE_ORDER, TABLES
 from ..text import md
+from ..writing import write_whole
 from .schema import PatientData, load_patient_data
 
 
@@ -90,12 +91,6 @@ def _sections(folder: str, seed: int) -> None:
 
 
 REPORT_SUFFIXES = (".ipynb", ".html")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _normalised(nb):
@@ -172,9 +167,7 @@ def write_report(folder: Path, output: Path, seed: int = 0) -> Path:
             text = to_html(done, title)
         else:
             text = nbformat.writes(done) + "\n"
-        Path(tmp).write_text(text, encoding="utf-8")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private; the report is not
-        os.replace(tmp, output)
+        write_whole(output, text.encode("utf-8"))  # whole or not at all, readable as any new file
     except pm.PapermillExecutionError as exc:
         raise ReanalysisError(f"patient report failed: {exc.ename}: {exc.evalue}") from None
     finally:
