@@ -161,8 +161,10 @@ def test_a_changed_figure_or_rendering_or_a_damaged_png_is_rendered_again(tmp_pa
     plots.show(_step_figure(level=0.3), "km", page=page, alt="a step curve")
     assert (page.folder / "km.png").read_bytes() != first
     page, swap = next(page_runs)  # the same figure rendered otherwise (a raster-only setting)
-    with plt.rc_context({"text.antialiased": False}):
-        plots.show(_step_figure(), "km", page=page, alt="a step curve")
+    # in the book's style: a global setting no longer reaches a figure (figures.book_style)
+    monkeypatch.setitem(plots.STYLE, "text.antialiased", False)
+    plots.show(_step_figure(), "km", page=page, alt="a step curve")
+    monkeypatch.delitem(plots.STYLE, "text.antialiased")
     other = (page.folder / "km.png").read_bytes()
     assert other != first
     key = downloads.RENDER_KEYWORD
