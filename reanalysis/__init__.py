@@ -16,7 +16,8 @@ Modules, in import order (data → checks → artefacts → pages → CLI):
   ``explain``; chapter section ``report``);
 - artefacts: ``text`` (text from data escaped for HTML, Markdown and spreadsheets),
   ``outputs`` (one builder per standard table), ``tables`` (the renderer),
-  ``plots``, ``downloads`` (CSV/PNG/SVG/zip beside tables and figures);
+  ``plots`` (the figure builders), ``figures`` (the style, layout and showing of a figure),
+  ``downloads`` (CSV/PNG/SVG/zip beside tables and figures);
 - pages: ``report`` (study chapters), ``synthesis_report``;
 - running: ``params``, ``pipeline`` and ``manifest`` (execute chapters, build the book), ``cli``
   and ``reconstruct_cli``.
