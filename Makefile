@@ -6,11 +6,14 @@ READY := $(VENV)/.ready
 
 .PHONY: book test browser bench clean
 
+# The environment, then Matplotlib's font list (kept in .venv: reanalysis/__init__.py), made
+# once here rather than by whichever chapter draws first (a slow scan logs a warning into it)
 $(READY): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -c "import reanalysis, matplotlib.font_manager"
 	touch $(READY)
 
 book: $(READY)  ## execute changed chapters and build _build/html
