@@ -383,20 +383,16 @@ def _saved_plainly(fig) -> tuple[bytes, bytes]:
 
 
 def _tall_forest(rows: int = 40):
-    """A forest plot of ``rows`` studies with a title, as a synthesis page draws one."""
-    import pandas as pd
+    """A forest plot of ``rows`` studies with a title, as a synthesis page draws one: the one
+    ``benchmarks/bench_figures.py`` times."""
+    import importlib.util
+    from pathlib import Path
 
-    frame = pd.DataFrame(
-        {
-            "label": [f"Study {i} (copy {i})" for i in range(rows)] + ["Pooled"],
-            "estimate": [0.6 + 0.01 * i for i in range(rows)] + [0.8],
-            "lower": [0.4 + 0.01 * i for i in range(rows)] + [0.7],
-            "upper": [0.9 + 0.01 * i for i in range(rows)] + [0.9],
-            "kind": ["study"] * rows + ["pooled"],
-            "weight": [100 / rows] * rows + [float("nan")],
-        }
-    )
-    return plots.forest_meta(frame, "Overall survival", "hazard ratio", log=True, favours=("A", "B"))
+    path = Path(__file__).parents[1] / "benchmarks" / "bench_figures.py"
+    spec = importlib.util.spec_from_file_location("bench_figures", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.forest(rows)
 
 
 def _offset_panels():
