@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 
 import nbformat
 
-from . import buildstate, downloads, manifest, warm
+from . import buildstate, downloads, kernels, manifest, warm
 from . import params as P
 from .data import (
     DATA_DIR,
@@ -352,8 +352,11 @@ def execute_chapter(
             progress_bar=progress,
             log_output=False,
             report_mode=False,
-            # inside a build with a zygote: the kernel is forked from it (reanalysis.warm)
-            **({"kernel_manager_class": warm.kernel_manager_class()} if warm.active() else {}),
+            # over Unix sockets (reanalysis.kernels); inside a build with a zygote, the kernel
+            # is forked from it (reanalysis.warm)
+            kernel_manager_class=kernels.kernel_manager_class(
+                warm.kernel_manager_class() if warm.active() else None
+            ),
         )
         nb = normalise(nbformat.read(tmp, as_version=4))
         if str(files) in nbformat.writes(nb):  # this machine's temporary folder must not be stored
