@@ -18,24 +18,33 @@ import tempfile
 from typing import Any
 
 # a Unix socket's path must fit sockaddr_un.sun_path (108 bytes on Linux, 104 on macOS, with
-# its terminating NUL); jupyter_client adds "-<n>" to the prefix: a longer temporary folder
-# (TMPDIR) gets TCP, as before
+# its terminating NUL), less a margin; the build's zygote (reanalysis.warm) keeps to it too. A
+# longer temporary folder (TMPDIR) gets TCP here, and no zygote there
 IPC_PATH_LIMIT = 100
+# then the pid of the process that runs the chapter: the next build removes the folder of a
+# killed one (reanalysis.warm.remove_orphaned_folders)
+FOLDER_PREFIX = "reanalysis-kernel-"
+
+
+def fits_a_socket(path: str) -> bool:
+    """Whether ``path`` is short enough to bind a Unix socket to, on Linux and macOS."""
+    return len(os.fsencode(path)) <= IPC_PATH_LIMIT
 
 
 def ipc_manager(base: type) -> type:
     """``base`` (an async jupyter_client kernel manager class) whose kernels listen on Unix
     sockets ``<folder>/k-1`` … ``k-5`` in a private temporary folder (0700, as ``mkdtemp``
-    makes it), removed at shutdown; TCP when that folder's path is too long for a socket."""
+    makes it, named for this process), removed at shutdown; TCP when that folder's path is too
+    long for a socket."""
 
     class IpcKernelManager(base):  # type: ignore[misc, valid-type]
         _ipc_folder: str | None = None
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             if self._ipc_folder is None:  # a restart keeps its folder and names
-                folder = tempfile.mkdtemp(prefix="reanalysis-kernel-")
+                folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
                 prefix = os.path.join(folder, "k")
-                if len(os.fsencode(prefix)) + len("-99") <= IPC_PATH_LIMIT:
+                if fits_a_socket(f"{prefix}-99"):  # jupyter_client adds "-<n>"
                     self._ipc_folder = folder
                     self.transport = "ipc"
                     self.ip = prefix

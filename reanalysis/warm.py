@@ -656,27 +656,32 @@ def _run_kernel(argv: list[str]) -> int:
 
 
 def remove_orphaned_folders(tmp: str | None = None) -> list[Path]:
-    """Remove the socket folders that killed builds left: a zygote dies with its ``build`` even
-    by SIGKILL, but then nothing removes its folder. A folder is orphaned when it is this user's
-    and the process it is named for is gone; a live (or reused) pid, another user's folder or a
-    name without a pid is left alone. Returns the folders removed."""
+    """Remove the socket folders that killed processes left: a zygote dies with its ``build``
+    even by SIGKILL, and a chapter's kernel with its job, but then nothing removes their folder.
+    Each is named for the process that made it, and is orphaned when it is this user's and that
+    process is gone; a live (or reused) pid, another user's folder, a symlink or a name without
+    a pid is left alone. Returns the folders removed."""
     import shutil
     import stat
     import tempfile
 
+    from .kernels import FOLDER_PREFIX as KERNEL_PREFIX
+
     removed = []
-    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
-        pid = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
-        try:
-            st = folder.lstat()  # a symlink is not followed, nor removed
-            if not pid.isdigit() or st.st_uid != os.getuid() or not stat.S_ISDIR(st.st_mode):
+    base = Path(tmp or tempfile.gettempdir())
+    for prefix in (FOLDER_PREFIX, KERNEL_PREFIX):
+        for folder in sorted(base.glob(f"{prefix}*-*")):
+            pid = folder.name[len(prefix) :].split("-", 1)[0]
+            try:
+                st = folder.lstat()  # a symlink is not followed, nor removed
+                if not pid.isdigit() or st.st_uid != os.getuid() or not stat.S_ISDIR(st.st_mode):
+                    continue
+                os.kill(int(pid), 0)  # raises ProcessLookupError when the process is gone
+            except ProcessLookupError:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+            except (OSError, OverflowError):  # another user's process has that pid; or unreadable
                 continue
-            os.kill(int(pid), 0)  # raises ProcessLookupError when the process is gone
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-        except (OSError, OverflowError):  # another user's process has that pid; or unreadable
-            continue
     return removed
 
 
@@ -700,12 +705,17 @@ def starting_zygote() -> Iterator[Callable[[], dict[str, str]]]:
     import tempfile
 
     from .buildstate import die_with_parent
+    from .kernels import fits_a_socket
 
     remove_orphaned_folders()
     # 0700: only this user can connect; named for this process, so that the next build can tell
     # the folder of a killed one (remove_orphaned_folders)
     folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
     path = os.path.join(folder, SOCKET_NAME)
+    if not fits_a_socket(path):  # a long TMPDIR: no zygote (the jobs start as usual)
+        os.rmdir(folder)
+        yield dict
+        return
     proc = subprocess.Popen(
         [sys.executable, "-m", "reanalysis", ZYGOTE_COMMAND, path],
         stdin=subprocess.DEVNULL,

@@ -49,6 +49,8 @@ def test_a_kernel_talks_over_unix_sockets_in_its_own_folder(tmp_path):
     assert seen["transport"] == "ipc"
     assert str(seen["ip"]) == os.path.join(str(seen["folder"]), "k")
     assert seen["mode"] == 0o700  # private: no other user can connect to the kernel
+    # named for the process that runs the chapter, so that a killed one's is swept later
+    assert Path(str(seen["folder"])).name.startswith(f"{kernels.FOLDER_PREFIX}{os.getpid()}-")
     assert seen["sockets"] == [f"k-{n}" for n in range(1, 6)]  # shell, iopub, stdin, control, heartbeat
     assert not seen["left"]  # removed at shutdown
 
@@ -60,6 +62,16 @@ def test_a_temporary_folder_too_long_for_a_socket_keeps_tcp(tmp_path, monkeypatc
     seen = asyncio.run(_session(kernels.kernel_manager_class(), tmp_path))
     assert seen["status"] == "ok" and seen["transport"] == "tcp" and seen["folder"] is None
     assert list(deep.iterdir()) == []  # the folder it could not use is not left behind
+
+
+def test_a_temporary_folder_too_long_for_a_socket_starts_no_zygote(tmp_path, monkeypatch):
+    """The zygote keeps to the same limit: no process is started for a socket it cannot bind."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with warm.zygote() as found:
+        assert found == {}
+    assert list(deep.iterdir()) == []
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ import nbformat
 import papermill as pm
 import pytest
 
-from reanalysis import warm
+from reanalysis import kernels, warm
 from reanalysis.data import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and /proc: Linux")
@@ -312,8 +312,13 @@ def test_the_folders_of_killed_builds_are_removed_by_the_next(short_tmp, monkeyp
     orphan = tmp_path / f"{warm.FOLDER_PREFIX}{gone.pid}-x1y2"
     orphan.mkdir()
     (orphan / warm.SOCKET_NAME).write_text("")
+    kernel_orphan = tmp_path / f"{kernels.FOLDER_PREFIX}{gone.pid}-q8r9"  # a killed chapter job's kernel
+    kernel_orphan.mkdir()
+    (kernel_orphan / "k-1").write_text("")
     alive = tmp_path / f"{warm.FOLDER_PREFIX}{os.getpid()}-x1y2"  # a build that still runs
     alive.mkdir()
+    kernel_alive = tmp_path / f"{kernels.FOLDER_PREFIX}{os.getpid()}-q8r9"
+    kernel_alive.mkdir()
     unnamed = tmp_path / f"{warm.FOLDER_PREFIX}152d3_f_"  # no pid in its name: not judged
     unnamed.mkdir()
     elsewhere = tmp_path / "elsewhere"
@@ -324,8 +329,9 @@ def test_the_folders_of_killed_builds_are_removed_by_the_next(short_tmp, monkeyp
     with warm.zygote() as found:
         mine = Path(found[warm.ENV]).parent
         assert mine.name.startswith(f"{warm.FOLDER_PREFIX}{os.getpid()}-")
-        assert not orphan.exists()
-        assert alive.is_dir() and unnamed.is_dir() and elsewhere.is_dir() and link.is_symlink()
+        assert not orphan.exists() and not kernel_orphan.exists()
+        assert alive.is_dir() and kernel_alive.is_dir()
+        assert unnamed.is_dir() and elsewhere.is_dir() and link.is_symlink()
     assert not mine.exists()
 
 
