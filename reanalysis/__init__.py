@@ -19,8 +19,9 @@ Modules, in import order (data → checks → artefacts → pages → CLI):
   ``plots`` (the figure builders), ``figures`` (the style, layout and showing of a figure),
   ``downloads`` (CSV/PNG/SVG/zip beside tables and figures);
 - pages: ``report`` (study chapters), ``synthesis_report``;
-- running: ``params``, ``pipeline`` and ``manifest`` (execute chapters, build the book), ``cli``
-  and ``reconstruct_cli``.
+- running: ``params``, ``pipeline`` and ``manifest`` (execute chapters, build the book),
+  ``warm`` (jobs and kernels forked from one process that has imported the stack), ``kernels``
+  (a chapter's kernel over Unix sockets), ``cli`` and ``reconstruct_cli``.
 """
 
 import os

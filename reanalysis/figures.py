@@ -147,7 +147,9 @@ def tight_bbox(fig: plt.Figure) -> Bbox:
     because it has an engine (``print_figure`` does). The PNG is the same; an SVG coordinate can
     move in its sixth decimal (a millionth of a point: float rounding of positions last worked
     out at the measuring draw's resolution, not the SVG's), and with it a clip path's hashed id.
-    A figure with a working engine keeps it: each save lays it out at the save's resolution."""
+    A figure with a working engine keeps it: each save lays it out at the save's resolution.
+    A figure left without one also has its labels pinned where this draw placed them
+    (:func:`settle_labels`: a change to the figure, so that no save searches for them again)."""
     fig.draw_without_rendering()
     if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
         with plt.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):

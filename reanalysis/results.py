@@ -272,10 +272,11 @@ def write_results(study_id: str, options: StudyOptions | None = None) -> Path:
     path = artefact_path(study_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(payload, ensure_ascii=False, indent=0, sort_keys=True, allow_nan=False) + "\n"
+    data = text.encode("utf-8")
     # first under a second name, which the workflow does not remove before the study's next run
     # (Snakemake removes a job's outputs first): what _previous reads
-    write_whole(kept_path(study_id), text.encode("utf-8"))
-    write_whole(path, text.encode("utf-8"))
+    write_whole(kept_path(study_id), data)
+    write_whole(path, data)
     return path
 
 
