@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -425,11 +426,28 @@ def _output_path(output: Path | str) -> Path:
 
 def publishable(root: Path) -> None:
     """Make a folder readable by anyone (folders 0755, files 0644), as a web server running as
-    another user needs; temporary folders and files of our own are created private."""
-    for path in [root, *root.rglob("*")]:
-        if path.is_symlink():
-            continue
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    another user needs; temporary folders and files of our own are created private. An entry
+    whose mode is right already is left as it is: one ``lstat`` each, not a ``chmod`` (the
+    site's ~2,700 downloads at 64 studies are links to files made readable when their chapter
+    ran); symbolic links are left alone."""
+
+    def make(path: str, mode: int, want: int) -> None:
+        if stat.S_IMODE(mode) != want:
+            os.chmod(path, want)
+
+    if root.is_symlink():
+        return
+    make(str(root), root.stat().st_mode, 0o755 if root.is_dir() else 0o644)
+    folders = [str(root)] if root.is_dir() else []
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                folder = entry.is_dir(follow_symlinks=False)
+                make(entry.path, entry.stat(follow_symlinks=False).st_mode, 0o755 if folder else 0o644)
+                if folder:
+                    folders.append(entry.path)
 
 
 def _swap_folder(new: Path, final: Path) -> None:

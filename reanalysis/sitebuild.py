@@ -11,6 +11,8 @@ import io
 import os
 import re
 import shutil
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from . import buildstate, downloads
@@ -49,7 +51,8 @@ def build_site(builder: str = "html") -> Path:
     for p in (new, old):
         shutil.rmtree(p, ignore_errors=True)
     try:
-        shutil.copytree(WORK / "_build" / "html", new)
+        built = WORK / "_build" / "html"
+        shutil.copytree(built, new, copy_function=_served_or_copied(built, SITE))
         # the root redirect page has no icon link, so browsers ask for /favicon.ico: serve ours
         shutil.copyfile(BOOK / "favicon.png", new / "favicon.ico")
         shelf = EXECUTED / downloads.FOLDER  # the files the pages link to, beside the pages
@@ -79,6 +82,31 @@ def _link(src: str, dst: str) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+def _served_or_copied(built: Path, served: Path) -> Callable[[str, str], object]:
+    """``copytree``'s copy function for the built site: a file the live site already serves as
+    built (same size and modification time: ``copy2`` keeps the time, and Sphinx rewrites only
+    the pages that changed) is hard-linked from the live site; any other file is copied.
+
+    Safe for the same reason as :func:`_link`: the live site is never written in place (a build
+    swaps a new folder in), so a link goes on serving the bytes it was built with. At 64 studies
+    the built site is ~100 MB in ~300 files, of which an edit of one study changes a handful:
+    copying them all took ~0.15 s of the site step, which runs alone, after every chapter."""
+
+    def copy(src: str, dst: str) -> object:
+        twin = served / os.path.relpath(src, built)
+        with contextlib.suppress(OSError):
+            now, before = os.stat(src), os.lstat(twin)
+            if stat.S_ISREG(before.st_mode) and (now.st_size, now.st_mtime_ns) == (
+                before.st_size,
+                before.st_mtime_ns,
+            ):
+                os.link(twin, dst)
+                return dst
+        return shutil.copy2(src, dst)
+
+    return copy
 
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")  # a terminal's colour codes

@@ -278,6 +278,54 @@ def test_a_new_run_waits_for_the_processes_of_a_killed_one(private_lock, monkeyp
         assert tree is not None
 
 
+def test_a_page_the_site_serves_as_built_is_linked_and_a_rebuilt_one_copied(tmp_path, monkeypatch):
+    """The site step copies the built site into place, but a file the live site already serves
+    as built (same size and modification time) is hard-linked from it: an edit of one study
+    rebuilds a handful of ~300 pages. A page Sphinx rewrote, with the same size or another, is
+    copied, and the previous site's file is left as it was."""
+    from reanalysis import buildstate
+
+    build = tmp_path / "_build"
+    for module in (pipeline, sitebuild, buildstate):
+        monkeypatch.setattr(module, "BUILD", build)
+        monkeypatch.setattr(module, "SITE", build / "html")
+    monkeypatch.setattr(sitebuild, "WORK", build / ".work")
+    monkeypatch.setattr(sitebuild, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(sitebuild, "BOOK", tmp_path / "book")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "favicon.png").write_bytes(b"icon")
+    monkeypatch.setattr(sitebuild, "EXECUTED", tmp_path / "book" / "chapters")
+    monkeypatch.setattr(sitebuild, "load_chapters", lambda: {})
+    pages = {"same.html": "kept", "resaved.html": "first", "grown.html": "short"}
+    built = build / ".work" / "_build" / "html"
+    stamp = [1_700_000_000]
+
+    def jupyter_book(args):  # as Sphinx: only a page whose text changed is written again
+        built.mkdir(parents=True, exist_ok=True)
+        for name, text in pages.items():
+            page = built / name
+            if not page.exists() or page.read_text(encoding="utf-8") != text:
+                page.write_text(text, encoding="utf-8")
+                os.utime(page, ns=(stamp[0] * 10**9, stamp[0] * 10**9))  # written in this build
+        return 0, ""
+
+    monkeypatch.setattr(sitebuild, "jupyter_book", jupyter_book)
+    sitebuild.build_site()
+    site = build / "html"
+    first = {name: (site / name).stat().st_ino for name in pages}
+    assert (site / "same.html").stat().st_ino != (built / "same.html").stat().st_ino, (
+        "a copy, not the work file"
+    )
+    stamp[0] += 60  # the next build, a minute later
+    pages.update({"resaved.html": "again", "grown.html": "much longer"})  # the same size; another size
+    sitebuild.build_site()
+    assert (site / "same.html").stat().st_ino == first["same.html"], "served as built: linked"
+    assert {name: (site / name).read_text(encoding="utf-8") for name in pages} == pages
+    assert (site / "resaved.html").stat().st_ino != first["resaved.html"]
+    assert (site / "grown.html").stat().st_ino != first["grown.html"]
+    assert {oct(stat.S_IMODE((site / name).stat().st_mode)) for name in pages} == {"0o644"}
+
+
 def test_the_site_keeps_the_downloads_it_was_built_with(tmp_path, monkeypatch):
     """The site's downloads are hard links to the chapters' (cheap at 64 studies), which is safe
     only because a chapter's run swaps in a new folder rather than rewriting a file: after a
