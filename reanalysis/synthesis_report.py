@@ -10,7 +10,7 @@ from IPython.display import HTML, Markdown
 
 from . import downloads, plots, synthesis, tables
 from . import params as P
-from .data import load_study
+from .data import load_study_meta
 from .drawing import later
 from .text import GLANCE_STUDIES, listing, md
 from .vocabulary import AE_ATTRIBUTIONS
@@ -138,10 +138,15 @@ class SynthesisChapter:
 
     def cited(self) -> HTML:
         """Benchmarks as printed (the value, its limits and unit as numbers: tidy CSV only)."""
+        loaded = {st.id: st.meta["short_title"] for st in self.studies}  # not loaded again, row by row
+
+        def title(study_id: str) -> str:
+            return loaded[study_id] if study_id in loaded else load_study_meta(study_id).meta["short_title"]
+
         full = (
             synthesis.cited_benchmarks()
             .drop(columns=["source"])
-            .assign(citing_study=lambda d: d["citing_study"].map(lambda s: load_study(s).meta["short_title"]))
+            .assign(citing_study=lambda d: d["citing_study"].map(title))
         )
         return tables.show(
             full.drop(columns=[c for c in ("value", "lower", "upper", "unit") if c in full]),
