@@ -98,19 +98,20 @@ for name in warm.preload_modules():
     importlib.import_module(name)
 from IPython.core.interactiveshell import InteractiveShell
 InteractiveShell.instance()  # the kernel's shell (its completer imports modules of its own)
+from reanalysis.data import load_study
+study = load_study("li2022")  # validated first if this code has not validated it yet: not a chapter's part
 before = set(sys.modules)
 import matplotlib.pyplot as plt
 import pandas as pd
 from myst_nb import glue
 from reanalysis import figures, tables
-from reanalysis.data import load_study
 from reanalysis.patient import report as patient_report
 tables.show(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), "t", "A table")
 glue("value", 3, display=False)
 fig, ax = plt.subplots()
 pd.DataFrame({"a": [1, 2]}, index=["p", "q"]).plot.barh(ax=ax)
 figures.show(fig, "f", alt="a bar chart")
-patient_report.load("none", load_study("li2022"), seed=0)  # a study chapter's patient-level section
+patient_report.load("none", study, seed=0)  # a study chapter's patient-level section
 stack = ("pandas", "matplotlib", "myst_nb", "jinja2", "docutils", "reanalysis", "IPython", "PIL")
 print("NEW", sorted(m for m in set(sys.modules) - before if m.split(".")[0] in stack))
 """
