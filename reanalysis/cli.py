@@ -44,7 +44,8 @@ def cmd_build(args: argparse.Namespace) -> None:
     from . import manifest
 
     overrides = _chapter_overrides(args.param)
-    if not args.force and manifest.unchanged(overrides):
+    started = manifest.hashes()  # the inputs as this build finds them (recorded with its outputs)
+    if not args.force and manifest.unchanged(overrides, started):
         print("nothing changed: _build/html/index.html is up to date")
         return
     before = buildstate.snapshot()
@@ -66,7 +67,7 @@ def cmd_build(args: argparse.Namespace) -> None:
             )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what the run changed before it stopped
         raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
-    manifest.record(overrides)  # after the build: executed notebooks are inputs too
+    manifest.record(overrides, started)  # after the build: executed notebooks are inputs too
     print("built _build/html/index.html")
 
 

@@ -40,6 +40,8 @@ INPUTS = (
     "Snakefile",
     "requirements.txt",
 )
+# of the inputs, those the build itself writes: the executed chapters and their downloads
+OUTPUTS = "book/chapters/"
 STAMP = ROOT / "_build" / ".stamps" / "manifest"
 FILES = ROOT / "_build" / ".stamps" / "manifest-files"  # path -> [size, mtime_ns, sha256]
 RACY_SECONDS = 2.0  # a file modified this close to when its hash was remembered is read again
@@ -93,21 +95,45 @@ def _hashes() -> dict[str, str]:
     return out
 
 
-def digest(overrides: dict | None = None) -> str:
-    """SHA-256 over the inputs' paths and the hashes of their bytes, and the parameter overrides."""
+def hashes() -> dict[str, str]:
+    """Each input's relative path -> SHA-256 of its bytes, now (for :func:`unchanged` and
+    :func:`record`: a build takes them once, when it starts)."""
+    return _hashes()
+
+
+def _is_output(rel: str) -> bool:
+    """Whether an input is one the build writes (an executed chapter or one of its downloads)."""
+    return rel.startswith(OUTPUTS)
+
+
+def digest(overrides: dict | None = None, files: dict[str, str] | None = None) -> str:
+    """SHA-256 over the inputs' paths and the hashes of their bytes (``files``, else as they
+    are now), and the parameter overrides."""
     h = hashlib.sha256(json.dumps(overrides or {}, sort_keys=True).encode())
-    for rel, sha in _hashes().items():
-        h.update(f"{rel}\0{sha}\0".encode())
+    files = _hashes() if files is None else files
+    for rel in sorted(files):
+        h.update(f"{rel}\0{files[rel]}\0".encode())
     return h.hexdigest()
 
 
-def unchanged(overrides: dict | None = None) -> bool:
-    """True when the last successful build read exactly these inputs and its site is there."""
+def unchanged(overrides: dict | None = None, files: dict[str, str] | None = None) -> bool:
+    """True when the last successful build read exactly these inputs (``files``: the hashes
+    taken at this build's start, else now) and its site is there."""
     site = ROOT / "_build" / "html" / "index.html"
-    return site.is_file() and STAMP.is_file() and STAMP.read_text().strip() == digest(overrides)
+    return site.is_file() and STAMP.is_file() and STAMP.read_text().strip() == digest(overrides, files)
 
 
-def record(overrides: dict | None = None) -> None:
-    """Remember the inputs of a build that just succeeded."""
+def record(overrides: dict | None = None, started: dict[str, str] | None = None) -> None:
+    """Remember the inputs of a build that just succeeded: what it wrote (the executed chapters
+    and their downloads) as it is now, and what it read as it was when it started (``started``,
+    from :func:`hashes`). A source edited, added or removed while the build ran is then not
+    recorded as built: the next build sees the change (as a data edit made during a 64-study
+    cold build, after that study's chapter had run, was not). Without ``started``, every input
+    as it is now."""
+    now = _hashes()
+    if started is not None:
+        now = {rel: sha for rel, sha in now.items() if _is_output(rel)} | {
+            rel: sha for rel, sha in started.items() if not _is_output(rel)
+        }
     STAMP.parent.mkdir(parents=True, exist_ok=True)
-    STAMP.write_text(digest(overrides) + "\n")
+    STAMP.write_text(digest(overrides, now) + "\n")

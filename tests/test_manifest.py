@@ -69,3 +69,50 @@ def test_every_file_the_patterns_name_is_an_input_hidden_and_nested_ones_too(boo
     assert [f for f in manifest._inputs() if (book / f).is_file()] == expected
     assert "data/s/.notes.txt" in expected and "data/s/deep/er/b.csv" in expected
     assert set(manifest._hashes()) == set(expected)
+
+
+def test_a_source_edited_or_added_while_a_build_ran_is_not_recorded_as_built(book, monkeypatch):
+    """A build records what it wrote (the executed chapters, their downloads) as they are when
+    it ends, and what it read as it was when it started: data edited or added while it ran
+    (after its chapter had run) is not taken for built, and the next build sees it."""
+    monkeypatch.setattr(manifest, "STAMP", book / "_build" / ".stamps" / "manifest")
+    chapter = book / "book" / "chapters" / "s.ipynb"
+    chapter.parent.mkdir(parents=True)
+    chapter.write_text("{}")
+    (book / "_build" / "html").mkdir(parents=True)
+    (book / "_build" / "html" / "index.html").write_text("site")
+
+    started = manifest.hashes()
+    chapter.write_text('{"cells": []}')  # the build writes its chapter ...
+    (book / "data" / "s" / "a.csv").write_text("key,n\nx,2\n")  # ... while the data are edited
+    (book / "data" / "t").mkdir()
+    (book / "data" / "t" / "b.csv").write_text("key\n")  # and a study added
+    manifest.record(None, started)
+    assert not manifest.unchanged(), "the next build runs: its sources changed after this one read them"
+
+    started = manifest.hashes()  # that next build, during which nothing else is edited
+    chapter.write_text('{"cells": [], "metadata": {}}')
+    manifest.record(None, started)
+    assert manifest.unchanged(), "what it wrote is recorded as it is now"
+
+
+def test_build_records_the_sources_as_it_found_them(book, monkeypatch, capsys):
+    """``python -m reanalysis build`` takes the inputs' hashes once, before the workflow, and
+    records its sources with them: a data file edited while the workflow runs re-runs the next
+    build instead of reading as built."""
+    from reanalysis import cli, pipeline
+
+    monkeypatch.setattr(manifest, "STAMP", book / "_build" / ".stamps" / "manifest")
+    (book / "_build" / "html").mkdir(parents=True)
+    (book / "_build" / "html" / "index.html").write_text("site")
+
+    def workflow(*args, **kwargs):  # the chapters run; meanwhile the data are edited
+        (book / "data" / "s" / "a.csv").write_text("key,n\nx,3\n")
+
+    monkeypatch.setattr(pipeline, "run_workflow", workflow)
+    assert cli.main(["build", "--cold-start", "--force"]) == 0
+    assert "built _build/html/index.html" in capsys.readouterr().out
+    assert not manifest.unchanged()
+    monkeypatch.setattr(pipeline, "run_workflow", lambda *args, **kwargs: None)
+    assert cli.main(["build", "--cold-start"]) == 0  # it runs, and then records them as built
+    assert manifest.unchanged()
