@@ -192,3 +192,15 @@ def unchanged(stamp: Path, inputs: Inputs, notebook: Path) -> bool:
     if record.get("notebook") != notebook_hash(notebook):
         return False
     return all((notebook.parent / link).is_file() for link in download_links(notebook))
+
+
+def forget_stamps() -> None:
+    """Remove every chapter's stamp: the next build's workflow then runs every chapter's job,
+    which keeps a chapter whose inputs say what they said when it ran (:func:`unchanged`, by
+    content) and executes the others. For an input that changed while a build ran: a chapter
+    that read it before the edit wrote its stamp after it, so the stamp's time says nothing of
+    what the chapter read."""
+    from .pipeline import BUILD, load_chapters
+
+    for chapter in load_chapters():
+        (BUILD / ".stamps" / f"{chapter}.done").unlink(missing_ok=True)

@@ -67,7 +67,16 @@ def cmd_build(args: argparse.Namespace) -> None:
             )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what the run changed before it stopped
         raise Interrupted(buildstate.describe_change(before, buildstate.snapshot())) from None
-    manifest.record(overrides, started)  # after the build: executed notebooks are inputs too
+    moved = manifest.record(overrides, started)  # after the build: executed notebooks are inputs too
+    if moved:  # a chapter may have read it before the edit, its stamp written after: not "built"
+        from .chapter_inputs import forget_stamps
+
+        forget_stamps()
+        more = f" and {len(moved) - 1} more file(s)" if len(moved) > 1 else ""
+        print(
+            f"{moved[0]}{more} changed while this build ran: the next build checks every chapter "
+            "against its inputs again (and runs those that read them)"
+        )
     print("built _build/html/index.html")
 
 

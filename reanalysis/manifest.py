@@ -123,17 +123,20 @@ def unchanged(overrides: dict | None = None, files: dict[str, str] | None = None
     return site.is_file() and STAMP.is_file() and STAMP.read_text().strip() == digest(overrides, files)
 
 
-def record(overrides: dict | None = None, started: dict[str, str] | None = None) -> None:
+def record(overrides: dict | None = None, started: dict[str, str] | None = None) -> list[str]:
     """Remember the inputs of a build that just succeeded: what it wrote (the executed chapters
     and their downloads) as it is now, and what it read as it was when it started (``started``,
     from :func:`hashes`). A source edited, added or removed while the build ran is then not
     recorded as built: the next build sees the change (as a data edit made during a 64-study
     cold build, after that study's chapter had run, was not). Without ``started``, every input
-    as it is now."""
+    as it is now. Returns the sources that changed while the build ran (sorted)."""
     now = _hashes()
+    moved: list[str] = []
     if started is not None:
-        now = {rel: sha for rel, sha in now.items() if _is_output(rel)} | {
-            rel: sha for rel, sha in started.items() if not _is_output(rel)
-        }
+        sources = {rel: sha for rel, sha in now.items() if not _is_output(rel)}
+        was = {rel: sha for rel, sha in started.items() if not _is_output(rel)}
+        moved = sorted(rel for rel in sources.keys() | was.keys() if sources.get(rel) != was.get(rel))
+        now = {rel: sha for rel, sha in now.items() if _is_output(rel)} | was
     STAMP.parent.mkdir(parents=True, exist_ok=True)
     STAMP.write_text(digest(overrides, now) + "\n")
+    return moved

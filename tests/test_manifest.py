@@ -110,9 +110,17 @@ def test_build_records_the_sources_as_it_found_them(book, monkeypatch, capsys):
         (book / "data" / "s" / "a.csv").write_text("key,n\nx,3\n")
 
     monkeypatch.setattr(pipeline, "run_workflow", workflow)
+    monkeypatch.setattr(pipeline, "BUILD", book / "_build")
+    monkeypatch.setattr(pipeline, "load_chapters", lambda: {"s": {}})
+    stamp = book / "_build" / ".stamps" / "s.done"
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text("written after the chapter read the data\n")
     assert cli.main(["build", "--cold-start", "--force"]) == 0
-    assert "built _build/html/index.html" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "data/s/a.csv changed while this build ran: the next build checks every chapter" in said
+    assert said.rstrip().endswith("built _build/html/index.html")
     assert not manifest.unchanged()
+    assert not stamp.exists(), "its time says nothing of what the chapter read: the next build checks it"
     monkeypatch.setattr(pipeline, "run_workflow", lambda *args, **kwargs: None)
     assert cli.main(["build", "--cold-start"]) == 0  # it runs, and then records them as built
     assert manifest.unchanged()
