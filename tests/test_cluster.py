@@ -135,7 +135,7 @@ def test_jobs_and_profile_pass_through_to_snakemake(monkeypatch, tmp_path):
 def test_bad_build_options_stop_with_a_message(argv, message, capsys, monkeypatch):
     from reanalysis import cli, manifest
 
-    monkeypatch.setattr(manifest, "unchanged", lambda overrides: False)
+    monkeypatch.setattr(manifest, "unchanged", lambda overrides, files=None: False)
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
