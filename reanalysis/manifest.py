@@ -66,8 +66,9 @@ def _inputs() -> list[str]:
     return sorted(found)
 
 
-def _hashes() -> dict[str, str]:
-    """Each input's relative path -> SHA-256 of its bytes (read only when it may have changed)."""
+def hashes() -> dict[str, str]:
+    """Each input's relative path -> SHA-256 of its bytes (read only when it may have changed).
+    A build takes them once, when it starts, for :func:`unchanged` and :func:`record`."""
     known, at = _remembered()
     fresh: dict[str, list] = {}
     out: dict[str, str] = {}
@@ -95,12 +96,6 @@ def _hashes() -> dict[str, str]:
     return out
 
 
-def hashes() -> dict[str, str]:
-    """Each input's relative path -> SHA-256 of its bytes, now (for :func:`unchanged` and
-    :func:`record`: a build takes them once, when it starts)."""
-    return _hashes()
-
-
 def _is_output(rel: str) -> bool:
     """Whether an input is one the build writes (an executed chapter or one of its downloads)."""
     return rel.startswith(OUTPUTS)
@@ -110,7 +105,7 @@ def digest(overrides: dict | None = None, files: dict[str, str] | None = None) -
     """SHA-256 over the inputs' paths and the hashes of their bytes (``files``, else as they
     are now), and the parameter overrides."""
     h = hashlib.sha256(json.dumps(overrides or {}, sort_keys=True).encode())
-    files = _hashes() if files is None else files
+    files = hashes() if files is None else files
     for rel in sorted(files):
         h.update(f"{rel}\0{files[rel]}\0".encode())
     return h.hexdigest()
@@ -130,7 +125,7 @@ def record(overrides: dict | None = None, started: dict[str, str] | None = None)
     recorded as built: the next build sees the change (as a data edit made during a 64-study
     cold build, after that study's chapter had run, was not). Without ``started``, every input
     as it is now. Returns the sources that changed while the build ran (sorted)."""
-    now = _hashes()
+    now = hashes()
     moved: list[str] = []
     if started is not None:
         sources = {rel: sha for rel, sha in now.items() if not _is_output(rel)}

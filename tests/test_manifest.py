@@ -68,7 +68,7 @@ def test_every_file_the_patterns_name_is_an_input_hidden_and_nested_ones_too(boo
     )
     assert [f for f in manifest._inputs() if (book / f).is_file()] == expected
     assert "data/s/.notes.txt" in expected and "data/s/deep/er/b.csv" in expected
-    assert set(manifest._hashes()) == set(expected)
+    assert set(manifest.hashes()) == set(expected)
 
 
 def test_a_source_edited_or_added_while_a_build_ran_is_not_recorded_as_built(book, monkeypatch):
