@@ -278,11 +278,10 @@ def test_a_new_run_waits_for_the_processes_of_a_killed_one(private_lock, monkeyp
         assert tree is not None
 
 
-def test_a_page_the_site_serves_as_built_is_linked_and_a_rebuilt_one_copied(tmp_path, monkeypatch):
-    """The site step copies the built site into place, but a file the live site already serves
-    as built (same size and modification time) is hard-linked from it: an edit of one study
-    rebuilds a handful of ~300 pages. A page Sphinx rewrote, with the same size or another, is
-    copied, and the previous site's file is left as it was."""
+@pytest.fixture
+def site_folders(tmp_path, monkeypatch):
+    """The site step's folders in ``tmp_path`` (its build folder, work folder, live site and the
+    book's icon), not the book's: returns the build folder."""
     from reanalysis import buildstate
 
     build = tmp_path / "_build"
@@ -294,6 +293,17 @@ def test_a_page_the_site_serves_as_built_is_linked_and_a_rebuilt_one_copied(tmp_
     monkeypatch.setattr(sitebuild, "BOOK", tmp_path / "book")
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "favicon.png").write_bytes(b"icon")
+    return build
+
+
+def test_a_page_the_site_serves_as_built_is_linked_and_a_rebuilt_one_copied(
+    tmp_path, monkeypatch, site_folders
+):
+    """The site step copies the built site into place, but a file the live site already serves
+    as built (same size and modification time) is hard-linked from it: an edit of one study
+    rebuilds a handful of ~300 pages. A page Sphinx rewrote, with the same size or another, is
+    copied, and the previous site's file is left as it was."""
+    build = site_folders
     monkeypatch.setattr(sitebuild, "EXECUTED", tmp_path / "book" / "chapters")
     monkeypatch.setattr(sitebuild, "load_chapters", lambda: {})
     pages = {"same.html": "kept", "resaved.html": "first", "grown.html": "short"}
@@ -326,22 +336,14 @@ def test_a_page_the_site_serves_as_built_is_linked_and_a_rebuilt_one_copied(tmp_
     assert {oct(stat.S_IMODE((site / name).stat().st_mode)) for name in pages} == {"0o644"}
 
 
-def test_the_site_keeps_the_downloads_it_was_built_with(tmp_path, monkeypatch):
+def test_the_site_keeps_the_downloads_it_was_built_with(tmp_path, monkeypatch, site_folders):
     """The site's downloads are hard links to the chapters' (cheap at 64 studies), which is safe
     only because a chapter's run swaps in a new folder rather than rewriting a file: after a
     re-run, the site still serves the files it was built with. Where a link fails (another
     device), the file is copied."""
-    from reanalysis import buildstate, downloads
+    from reanalysis import downloads
 
-    build = tmp_path / "_build"
-    for module in (pipeline, sitebuild, buildstate):
-        monkeypatch.setattr(module, "BUILD", build)
-        monkeypatch.setattr(module, "SITE", build / "html")
-    monkeypatch.setattr(sitebuild, "WORK", build / ".work")
-    monkeypatch.setattr(sitebuild, "REPO_ROOT", tmp_path)
-    monkeypatch.setattr(sitebuild, "BOOK", tmp_path / "book")
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "favicon.png").write_bytes(b"icon")
+    build = site_folders
     chapters = tmp_path / "book" / "chapters"
     monkeypatch.setattr(sitebuild, "EXECUTED", chapters)
     monkeypatch.setattr(sitebuild, "load_chapters", lambda: {"a": {}})
