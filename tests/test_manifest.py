@@ -20,6 +20,7 @@ def book(tmp_path, monkeypatch):
     (tmp_path / "_config.yml").write_text("title: t\n")
     monkeypatch.setattr(manifest, "ROOT", tmp_path)
     monkeypatch.setattr(manifest, "FILES", tmp_path / "_build" / ".stamps" / "manifest-files")
+    monkeypatch.setattr(manifest, "STAMP", tmp_path / "_build" / ".stamps" / "manifest")
     return tmp_path
 
 
@@ -71,11 +72,10 @@ def test_every_file_the_patterns_name_is_an_input_hidden_and_nested_ones_too(boo
     assert set(manifest.hashes()) == set(expected)
 
 
-def test_a_source_edited_or_added_while_a_build_ran_is_not_recorded_as_built(book, monkeypatch):
+def test_a_source_edited_or_added_while_a_build_ran_is_not_recorded_as_built(book):
     """A build records what it wrote (the executed chapters, their downloads) as they are when
     it ends, and what it read as it was when it started: data edited or added while it ran
     (after its chapter had run) is not taken for built, and the next build sees it."""
-    monkeypatch.setattr(manifest, "STAMP", book / "_build" / ".stamps" / "manifest")
     chapter = book / "book" / "chapters" / "s.ipynb"
     chapter.parent.mkdir(parents=True)
     chapter.write_text("{}")
@@ -102,7 +102,6 @@ def test_build_records_the_sources_as_it_found_them(book, monkeypatch, capsys):
     build instead of reading as built."""
     from reanalysis import cli, pipeline
 
-    monkeypatch.setattr(manifest, "STAMP", book / "_build" / ".stamps" / "manifest")
     (book / "_build" / "html").mkdir(parents=True)
     (book / "_build" / "html" / "index.html").write_text("site")
 
