@@ -125,6 +125,9 @@ def run_forked(kind: str, argv: list[str]) -> int | None:
     path = os.environ.get(ENV)
     if not path:
         return None
+    watched = _launching_process() if kind == "kernel" else 0
+    if watched and not _running(watched):  # its `execute` stopped while this process started
+        return 128 + signal.SIGTERM
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
@@ -157,15 +160,14 @@ def run_forked(kind: str, argv: list[str]) -> int | None:
 
     for signum in FORWARDED:
         signal.signal(signum, forward)
-    parent = os.getppid()
-    if kind == "kernel":  # a kernel stops with the process that started it (ipykernel polls it too)
+    if watched:  # a kernel stops with the process that started it (ipykernel polls it too)
         conn.settimeout(PARENT_POLL_S)
     reply = b""
     while True:
         try:
             chunk = conn.recv(4096)
         except TimeoutError:
-            if os.getppid() != parent:
+            if not _running(watched):
                 conn.close()  # the job sees its client gone and stops
                 return 128 + signal.SIGTERM
             continue
@@ -182,6 +184,32 @@ def run_forked(kind: str, argv: list[str]) -> int | None:
     # instead: a zygote goes away only when its build stops, and the job must stop with it.
     print("reanalysis: the job ended without an exit status (killed, or its build stopped)", file=sys.stderr)
     return 128 + signal.SIGKILL
+
+
+def _launching_process() -> int:
+    """The process a kernel's launcher stops with: the one jupyter_client names as its parent
+    (``JPY_PARENT_PID``), else its parent now. Not the parent it finds once started: when the
+    `execute` that launched it is stopped during the launch, this process starts an orphan (its
+    parent is init or a subreaper, which never goes away) and would keep its kernel forever."""
+    named = os.environ.get("JPY_PARENT_PID", "")
+    return int(named) if named.isdigit() and int(named) > 1 else os.getppid()
+
+
+def _running(pid: int) -> bool:
+    """Does process ``pid`` run: exist, and not as a zombie (Linux; elsewhere: exist)?"""
+    if not os.path.isdir("/proc/self"):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # another user's
+            return True
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def _is_open(fd: int) -> bool:

@@ -343,6 +343,42 @@ def test_a_job_is_stopped_when_its_client_is_killed(zygote, tmp_path):
         assert not list(tmp_path.glob(".*")), "the stopped job left its temporary files"
 
 
+ORPHAN_LAUNCH = """
+import os, sys, time
+env = dict(os.environ, JPY_PARENT_PID=str(os.getpid()))  # as jupyter_client names the launcher's parent
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    time.sleep(0.5)  # this process, the `execute`, is stopped meanwhile
+    os.execve(sys.executable, [sys.executable, "-m", "reanalysis.warm", "kernel", "-f", sys.argv[1]], env)
+with open(sys.argv[2], "w") as out:
+    out.write(str(pid))
+"""
+
+
+def test_a_kernel_launcher_started_after_its_execute_stopped_stops_with_its_kernel(zygote, tmp_path):
+    """An `execute` stopped while jupyter_client launches its kernel leaves the launcher an orphan
+    from its start (its parent: init or a subreaper, which never goes away). It must stop, and its
+    forked kernel with it, not hold the execute's output streams forever: a client reading them
+    waited past its timeout (CI on 150cdab)."""
+    pid_file = tmp_path / "launcher.pid"
+    subprocess.run(
+        [sys.executable, "-c", ORPHAN_LAUNCH, str(tmp_path / "kernel.json"), str(pid_file)],
+        env=_env(zygote),
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+        check=True,
+    )
+    launcher = int(pid_file.read_text())
+    assert _gone(launcher, 20), "the orphaned kernel launcher still runs"
+    deadline = time.monotonic() + 20
+    while _children_of_zygote(zygote) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _children_of_zygote(zygote), "a kernel outlived its orphaned launcher"
+
+
 def _children_of_zygote(socket: str) -> list[int]:
     """The forked jobs and kernels of the zygote listening on ``socket`` (its command line, but
     not started by this process, nor the site zygote, which lives as long as the zygote): not
