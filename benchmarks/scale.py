@@ -18,7 +18,10 @@ The copies are registered as chapters (``new-study``) and ``validate`` must pass
    times: a correction of the extracted data, which changes that arm's percentages, the study's
    figures and the pooled estimates. A figure whose drawing is unchanged keeps its previous PNG
    (``reanalysis.downloads``): the comment edit shows the workflow's own cost, this one what a
-   real correction costs.
+   real correction costs;
+5. one-number edit under ``watch``: ``python -m reanalysis watch`` runs (one zygote for all its
+   builds, see ``reanalysis.warm``), and the same edit is made ``--edits`` times: the time from
+   writing the file to the watch's ``built`` line, its look for changes (every second) included.
 
 and reads each executed chapter's own time from the build's output. It prints a Markdown table:
 per N the four wall times, what the edit re-ran and kept, the mean study chapter, each cross-study
@@ -30,12 +33,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import random
 import re
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -46,6 +54,7 @@ CROSS_STUDY = ("overview", "audit", "synthesis")  # the chapters that read every
 OTHER_CHAPTERS = ("patient_demo", "validation")  # neither a study's chapter nor cross-study
 MAX_EXTRA_PATIENTS = 3  # an arm's printed size is raised by 0..3: counts stay within it
 EXECUTED_RE = re.compile(r"^executed (\S+) in ([\d.]+) s")
+WATCH_STEP_S = 900.0  # the longest a watched build (or the watch's start) may take before it fails
 ARM_N_RE = re.compile(r"(\{[^}]*\bn:\s*)(\d+)")
 
 
@@ -135,6 +144,58 @@ def chapter_times(output: str) -> dict[str, float]:
     return {m.group(1): float(m.group(2)) for line in output.splitlines() if (m := EXECUTED_RE.match(line))}
 
 
+def watched_edits(book: Path, env: dict[str, str], jobs: int, yml: Path, n_edits: int) -> list[float]:
+    """One-number edits of ``yml`` under a running ``watch``: for each, the seconds from writing
+    the file to the watch's ``built`` line. The watch is stopped (SIGTERM, as Ctrl-C) after."""
+    proc = subprocess.Popen(
+        [PY, "-m", "reanalysis", "watch", "--jobs", str(jobs)],
+        cwd=book,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def until(start: str) -> None:
+        deadline = time.monotonic() + WATCH_STEP_S
+        while True:
+            try:
+                line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise StepFailed(f"watch: no line starting '{start}' within {WATCH_STEP_S:g} s") from None
+            if line.startswith(("error:", "interrupted")):
+                raise StepFailed(f"watch: {line.strip()}")
+            if line.startswith(start):
+                return
+
+    try:
+        until("watching for changes")
+        took = []
+        for _ in range(n_edits):
+            yml.write_text(one_more_patient(yml.read_text(encoding="utf-8")), encoding="utf-8")
+            start = time.perf_counter()
+            until("built _build/html/index.html")
+            took.append(time.perf_counter() - start)
+            until("watching for changes")
+        return took
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix=f"scale-{n}-"))
     try:
@@ -173,6 +234,9 @@ def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
             value_edits.append(took)
             value_own.append(chapter_times(edit_out).get(sized, float("nan")))
             print(f"  N={n} one-number edit: {fmt(took)} s", file=sys.stderr)
+        watched = watched_edits(book, env, jobs, sized_yml, n_edits)
+        said = ", ".join(fmt(t) for t in watched)
+        print(f"  N={n} one-number edits under watch: {said} s", file=sys.stderr)
         studies = [t for c, t in times.items() if c not in (*CROSS_STUDY, *OTHER_CHAPTERS)]
         return {
             "n": n,
@@ -184,6 +248,8 @@ def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
             "value edit": statistics.median(value_edits),
             "value edits": value_edits,
             "value edit chapter": statistics.median(value_own),
+            "watched edit": statistics.median(watched),
+            "watched edits": watched,
             "rerun": rerun,
             "kept": kept,
             "edited": edited,
@@ -199,9 +265,10 @@ def report(rows: list[dict[str, object]], jobs: int) -> None:
     print(
         "| studies | cold build (s) | cost per added study (s) | no-change (s) | one-study edit, median (s) "
         "| the edits (s) | its chapter (s) | re-ran | one-number edit, median (s) | the edits (s) "
-        "| its chapter (s) | study chapter, mean (s) | overview (s) | audit (s) | synthesis (s) |"
+        "| its chapter (s) | under watch, median (s) | the edits (s) | study chapter, mean (s) "
+        "| overview (s) | audit (s) | synthesis (s) |"
     )
-    print("|---" * 15 + "|")
+    print("|---" * 17 + "|")
     prev = None
     for r in rows:
         per = "" if prev is None else fmt((r["cold"] - prev["cold"]) / (r["n"] - prev["n"]))
@@ -213,7 +280,8 @@ def report(rows: list[dict[str, object]], jobs: int) -> None:
             f"| {r['n']} | {fmt(r['cold'])} | {per} | {fmt(r['no-change'])} | {fmt(r['edit'])} "
             f"| {', '.join(fmt(e) for e in r['edits'])} | {fmt(r['edit chapter'])} | {', '.join(shown)} "
             f"| {fmt(r['value edit'])} | {', '.join(fmt(e) for e in r['value edits'])} "
-            f"| {fmt(r['value edit chapter'])} | {fmt(r['study mean'])} | "
+            f"| {fmt(r['value edit chapter'])} | {fmt(r['watched edit'])} "
+            f"| {', '.join(fmt(e) for e in r['watched edits'])} | {fmt(r['study mean'])} | "
             + " | ".join(fmt(r[c]) for c in CROSS_STUDY)
             + " |"
         )
