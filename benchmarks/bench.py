@@ -23,6 +23,7 @@ A failing step stops the benchmark with the tail of its output and a non-zero ex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -58,13 +59,10 @@ class StepFailed(Exception):
     """A benchmarked command exited non-zero."""
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
-    """Run ``cmd`` with output captured; return (wall seconds, output). Non-zero exit → StepFailed.
-
-    The command gets its own process group, so an interrupted benchmark stops it and its children.
-    """
-    start = time.perf_counter()
-    proc = subprocess.Popen(
+def start(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:
+    """``cmd`` with both output streams on one pipe, in a process group of its own, so that
+    :func:`stop` stops it and its children."""
+    return subprocess.Popen(
         cmd,
         cwd=cwd,
         env=env,
@@ -73,17 +71,34 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
         text=True,
         start_new_session=True,
     )
+
+
+def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM to ``proc``'s process group (a build cleans up, a watch stops); SIGKILL after
+    ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    """Run ``cmd`` with output captured; return (wall seconds, output). Non-zero exit → StepFailed.
+
+    The command gets its own process group, so an interrupted benchmark stops it and its children.
+    """
+    began = time.perf_counter()
+    proc = start(cmd, cwd, env)
     try:
         output, _ = proc.communicate()
     except BaseException:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
         raise
-    elapsed = time.perf_counter() - start
+    elapsed = time.perf_counter() - began
     if proc.returncode != 0:
         tail = "\n".join(output.splitlines()[-40:])
         raise StepFailed(

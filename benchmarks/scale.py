@@ -37,9 +37,7 @@ import queue
 import random
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,7 +45,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import KEPT_RE, ROOT, StepFailed, copy_repository, fmt, run  # noqa: E402
+from bench import KEPT_RE, ROOT, StepFailed, copy_repository, fmt, run, start, stop  # noqa: E402
 
 PY = sys.executable
 CROSS_STUDY = ("overview", "audit", "synthesis")  # the chapters that read every study
@@ -147,15 +145,7 @@ def chapter_times(output: str) -> dict[str, float]:
 def watched_edits(book: Path, env: dict[str, str], jobs: int, yml: Path, n_edits: int) -> list[float]:
     """One-number edits of ``yml`` under a running ``watch``: for each, the seconds from writing
     the file to the watch's ``built`` line. The watch is stopped (SIGTERM, as Ctrl-C) after."""
-    proc = subprocess.Popen(
-        [PY, "-m", "reanalysis", "watch", "--jobs", str(jobs)],
-        cwd=book,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start([PY, "-m", "reanalysis", "watch", "--jobs", str(jobs)], book, env)
     lines: queue.Queue[str] = queue.Queue()
 
     def read() -> None:
@@ -165,16 +155,20 @@ def watched_edits(book: Path, env: dict[str, str], jobs: int, yml: Path, n_edits
 
     threading.Thread(target=read, daemon=True).start()
 
-    def until(start: str) -> None:
+    def until(prefix: str) -> None:
         deadline = time.monotonic() + WATCH_STEP_S
         while True:
             try:
-                line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+                line = lines.get(timeout=1.0)
             except queue.Empty:
-                raise StepFailed(f"watch: no line starting '{start}' within {WATCH_STEP_S:g} s") from None
+                if proc.poll() is not None:
+                    raise StepFailed(f"watch ended (status {proc.returncode}) before '{prefix}'") from None
+                if time.monotonic() > deadline:
+                    raise StepFailed(f"watch: no '{prefix}' within {WATCH_STEP_S:g} s") from None
+                continue
             if line.startswith(("error:", "interrupted")):
                 raise StepFailed(f"watch: {line.strip()}")
-            if line.startswith(start):
+            if line.startswith(prefix):
                 return
 
     try:
@@ -182,18 +176,13 @@ def watched_edits(book: Path, env: dict[str, str], jobs: int, yml: Path, n_edits
         took = []
         for _ in range(n_edits):
             yml.write_text(one_more_patient(yml.read_text(encoding="utf-8")), encoding="utf-8")
-            start = time.perf_counter()
+            written = time.perf_counter()
             until("built _build/html/index.html")
-            took.append(time.perf_counter() - start)
+            took.append(time.perf_counter() - written)
             until("watching for changes")
         return took
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc, grace=60.0)
 
 
 def bench_n(n: int, jobs: int, n_edits: int) -> dict[str, object]:
