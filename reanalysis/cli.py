@@ -123,37 +123,39 @@ def cmd_watch(args: argparse.Namespace) -> None:
         chapter_specs(chapter)
     all_parameters(overrides)
     failed = ""  # the inputs (digest) of the last build that failed
-    waiting = False  # said so
-    try:
-        while True:
-            with warm.starting_zygote() as zygote:
-                code: list[tuple[str, str]] | None = None
-                while True:
-                    files = manifest.hashes()
-                    now = sorted((rel, sha) for rel, sha in files.items() if rel.startswith(CODE_INPUTS))
-                    if code is not None and now != code:
-                        print("the package changed: starting a new zygote", flush=True)
-                        break
-                    code = now
-                    inputs = manifest.digest(overrides, files)
-                    if not manifest.unchanged(overrides, files) and inputs != failed:
-                        try:
-                            _build(overrides, files, args.jobs, args.verbose, None, True, zygote)
-                        except Interrupted:
-                            raise
-                        except ReanalysisError as exc:  # bad data or a failed chapter: say so, wait
-                            print(f"error: {exc}", file=sys.stderr, flush=True)
-                            failed = inputs
-                    elif waiting:
-                        time.sleep(args.interval)
-                        continue
-                    else:
+    said = False  # "watching" said since the last build
+    code: list[tuple[str, str]] = []  # the code the zygote imported
+    with contextlib.ExitStack() as zygote_running:
+        zygote = None
+        try:
+            while True:
+                files = manifest.hashes()
+                now = sorted((rel, sha) for rel, sha in files.items() if rel.startswith(CODE_INPUTS))
+                if zygote is not None and now != code:
+                    print("the package changed: starting a new zygote", flush=True)
+                    zygote_running.close()
+                    zygote = None
+                if zygote is None:
+                    zygote, code = zygote_running.enter_context(warm.starting_zygote()), now
+                inputs = manifest.digest(overrides, files)
+                if manifest.unchanged(overrides, files) or inputs == failed:
+                    if not said:
                         print("nothing changed: _build/html/index.html is up to date")
+                else:
+                    try:
+                        _build(overrides, files, args.jobs, args.verbose, None, True, zygote)
+                    except Interrupted:
+                        raise
+                    except ReanalysisError as exc:  # bad data or a failed chapter: say so, then wait
+                        print(f"error: {exc}", file=sys.stderr, flush=True)
+                        failed = inputs
+                    said = False
+                if not said:
                     print(f"watching for changes (every {args.interval:g} s; Ctrl-C stops)", flush=True)
-                    waiting = True
-                    time.sleep(args.interval)
-    except KeyboardInterrupt:  # between builds: nothing was half done
-        print("stopped watching")
+                    said = True
+                time.sleep(args.interval)
+        except KeyboardInterrupt:  # between builds: nothing was half done
+            print("stopped watching")
 
 
 def cmd_execute(args: argparse.Namespace) -> None:
