@@ -117,11 +117,9 @@ def cmd_watch(args: argparse.Namespace) -> None:
         )
     if args.jobs is not None and args.jobs < 1:
         raise ParameterError(f"--jobs {args.jobs}: must be at least 1")
-    from .pipeline import all_parameters, chapter_specs
+    from .pipeline import all_parameters
 
-    for chapter in overrides:  # a bad parameter stops here; a change of the data cannot mend it
-        chapter_specs(chapter)
-    all_parameters(overrides)
+    all_parameters(overrides)  # a bad parameter stops here; a change of the data cannot mend it
     failed = ""  # the inputs (digest) of the last build that failed
     said = False  # "watching" said since the last build
     code: list[tuple[str, str]] = []  # the code the zygote imported

@@ -605,8 +605,11 @@ class Stale(Enum):
 def all_parameters(
     overrides: dict[str, dict[str, Any]] | None = None, chapters: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Every chapter's parameters for a build with these ``overrides`` (:func:`resolve_parameters`)."""
+    """Every chapter's parameters for a build with these ``overrides`` (:func:`resolve_parameters`);
+    an override of a chapter the book does not have is named as such, before any other error."""
     chapters = chapters if chapters is not None else load_chapters()
+    for chapter in overrides or {}:
+        chapter_specs(chapter, chapters)
     return {c: resolve_parameters(c, (overrides or {}).get(c), chapters) for c in chapters}
 
 
@@ -729,8 +732,6 @@ def run_workflow(
         raise ParameterError(f"--jobs {jobs}: must be at least 1")
     if profile is not None and not (Path(profile) / "config.yaml").is_file():
         raise ParameterError(f"--profile {profile}: no config.yaml in that folder (a Snakemake profile)")
-    for chapter in overrides or {}:
-        chapter_specs(chapter)  # an unknown chapter is named as such, before any other
     # every chapter's parameters, worked out once: a bad value fails here, before Snakemake or
     # any kernel starts; the stamps are compared with them, and the workflow reads them (its
     # Snakefile would otherwise work them out again on the way to the first job)
