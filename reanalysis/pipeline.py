@@ -166,12 +166,16 @@ def _declared(name: str, text: str) -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
-def chapter_specs(chapter: str, chapters: dict[str, dict[str, Any]] | None = None) -> dict[str, P.Param]:
-    """The parameters a chapter takes: what its template declares, typed by ``params.py``."""
-    chapters = chapters or load_chapters()
+def _known(chapter: str, chapters: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The book's entry for ``chapter``; an unknown chapter is named as such."""
     if chapter not in chapters:
         raise ParameterError(f"unknown chapter '{chapter}' (known: {', '.join(chapters)})")
-    ch = chapters[chapter]
+    return chapters[chapter]
+
+
+def chapter_specs(chapter: str, chapters: dict[str, dict[str, Any]] | None = None) -> dict[str, P.Param]:
+    """The parameters a chapter takes: what its template declares, typed by ``params.py``."""
+    ch = _known(chapter, chapters or load_chapters())
     pool = P.PARAM_SETS[ch.get("parameter_set", "study")]
     declared = [n for n in declared_parameters(TEMPLATES / ch["template"]) if n not in SET_BY_PIPELINE]
     undefined = [n for n in declared if n not in pool]
@@ -609,7 +613,7 @@ def all_parameters(
     an override of a chapter the book does not have is named as such, before any other error."""
     chapters = chapters if chapters is not None else load_chapters()
     for chapter in overrides or {}:
-        chapter_specs(chapter, chapters)
+        _known(chapter, chapters)
     return {c: resolve_parameters(c, (overrides or {}).get(c), chapters) for c in chapters}
 
 
